@@ -1,0 +1,59 @@
+"""raft: the Raft algorithm as sofa-jraft structures it, pure (no clock, IO or randomness).
+
+Drive a `Node` with inputs and carry out the outputs it returns; `sim` does
+this for a whole simulated cluster.
+"""
+
+from raft.ballot_box import BallotBox
+from raft.configuration import Configuration
+from raft.log_entry import EntryKind, LogEntry
+from raft.log_manager import LogManager
+from raft.messages import (
+    AppendEntries,
+    AppendEntriesResponse,
+    Message,
+    RequestVote,
+    VoteResponse,
+)
+from raft.node import ELECTION_TIMER, HEARTBEAT_TIMER, Node, ProposeResult, Role
+from raft.options import RaftOptions
+from raft.outputs import Applied, CancelTimer, Note, Output, Persist, Send, SetTimer
+from raft.replicator import Replicator, ReplicatorState
+from raft.state_machine import FSMCaller, KVStateMachine, StateMachine
+from raft.storage import AppendLog, DurableState, SaveHardState, TruncateLog, Write
+
+__all__ = [
+    "ELECTION_TIMER",
+    "HEARTBEAT_TIMER",
+    "AppendEntries",
+    "AppendEntriesResponse",
+    "AppendLog",
+    "Applied",
+    "BallotBox",
+    "CancelTimer",
+    "Configuration",
+    "DurableState",
+    "EntryKind",
+    "FSMCaller",
+    "KVStateMachine",
+    "LogEntry",
+    "LogManager",
+    "Message",
+    "Node",
+    "Note",
+    "Output",
+    "Persist",
+    "ProposeResult",
+    "RaftOptions",
+    "Replicator",
+    "ReplicatorState",
+    "RequestVote",
+    "Role",
+    "SaveHardState",
+    "Send",
+    "SetTimer",
+    "StateMachine",
+    "TruncateLog",
+    "VoteResponse",
+    "Write",
+]

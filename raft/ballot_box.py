@@ -1,0 +1,90 @@
+"""The BallotBox: counts acknowledgements and decides the commit index.
+
+Theory of operation (sofa-jraft's BallotBox): on a leader, every voter's
+highest durable index (its match index, the leader's own durable index for
+itself) is a ballot for every entry up to it. An index is committed once a
+quorum of the configuration has acknowledged it, and committing index i
+commits everything before it.
+
+Raft §5.4.2 (Figure 8): a leader may only commit entries of its own term by
+counting replicas. As in jraft this holds by construction: a new leader sets
+`pending_index` to its first index of the new term, and nothing below it is
+ever committed by counting; older entries commit as a prefix of the first
+entry of the leader's term.
+
+On followers the BallotBox only records the commit index the leader reports.
+Invariant: commit_index never decreases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from raft.configuration import Configuration
+from raft.outputs import Outbox
+
+
+class BallotBox:
+    """Commit bookkeeping for one node."""
+
+    def __init__(self, outbox: Outbox, on_committed: Callable[[int], None]) -> None:
+        self._outbox = outbox
+        self._on_committed = on_committed
+        self.commit_index = 0
+        # 0 while not leading; otherwise the leader's first index of its term.
+        self.pending_index = 0
+        self._acked: dict[str, int] = {}
+        self._conf: Configuration | None = None
+
+    def reset_pending_index(self, pending_index: int, conf: Configuration) -> None:
+        """A new leader starts counting from its first entry of the new term."""
+        self.pending_index = pending_index
+        self._acked = {}
+        self._conf = conf
+
+    def clear_pending(self) -> None:
+        """Stepping down: stop counting."""
+        self.pending_index = 0
+        self._acked = {}
+        self._conf = None
+
+    def set_configuration(self, conf: Configuration) -> None:
+        """The leader's configuration changed; recount with the new quorum."""
+        self._conf = conf
+        self._recount()
+
+    def commit_at(self, voter: str, match_index: int) -> None:
+        """`voter` has made every entry up to `match_index` durable."""
+        if self.pending_index == 0 or match_index <= self._acked.get(voter, 0):
+            return
+        self._acked[voter] = match_index
+        if match_index > self.commit_index and match_index >= self.pending_index:
+            self._recount()
+
+    def set_last_committed_index(self, index: int) -> None:
+        """Follower side: the leader says `index` is committed."""
+        if index > self.commit_index:
+            self._outbox.note(
+                "BallotBox", "commit", f"leader says entries up to {index} are committed"
+            )
+            self.commit_index = index
+            self._on_committed(index)
+
+    def _recount(self) -> None:
+        assert self._conf is not None
+        candidate = self._conf.committed_index(self._acked)
+        # Raft §5.4.2: never commit by counting below the leader's own term.
+        if candidate < self.pending_index or candidate <= self.commit_index:
+            return
+        voters = [v for v in self._conf.all_voters if self._acked.get(v, 0) >= candidate]
+        first = self.commit_index + 1
+        span = f"index {candidate}" if first == candidate else f"indexes {first}..{candidate}"
+        self._outbox.note(
+            "BallotBox",
+            "commit",
+            f"{span} acknowledged by {', '.join(voters)} "
+            f"({len(voters)} of {len(self._conf.all_voters)}, "
+            f"quorum {self._conf.quorum_text()}) -> committed",
+        )
+        self.commit_index = candidate
+        self._on_committed(candidate)

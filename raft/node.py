@@ -1,0 +1,649 @@
+"""A Raft node built from sofa-jraft's parts, in the sans-IO style.
+
+Theory of operation: a `Node` owns a LogManager, a BallotBox, an FSMCaller
+feeding its StateMachine, and (while leader) one Replicator per peer. It never
+reads a clock, sleeps, sends or writes: each input method below takes the
+current time, changes state, and appends outputs to the outbox, which the
+caller drains with `take_outputs()` (see raft/outputs.py for the contract).
+
+Inputs: `start` (boot or restart from durable state), `receive` (a message),
+`fire` (a timer), `persisted` (writes durable up to a sequence number),
+`propose` (a client command).
+
+Roles change only in `_become_follower`, `_become_candidate` and
+`_become_leader`. PreVote (thesis §9.6) runs while still a follower, as in
+jraft, and is visible as `pre_voting`.
+
+Durability (Figure 2, "Persistent state ... updated on stable storage before
+responding to RPCs"): a vote is granted, a candidate's RequestVotes are sent,
+and a follower's acknowledgement is sent only once the write behind it is
+durable; until then they wait in `_after_flush`. The leader counts its own
+entries towards a commit only once its flush completes (jraft's LogManager).
+
+Election timer (jraft's way, paper's timing): hearing from the leader does not
+re-arm the timer; it moves `_timer_start`. When the timer fires early, it is
+re-armed for the remaining time, so a follower campaigns only after a full
+timeout without news. Each arming draws a new random timeout.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Protocol
+
+import attrs
+
+from raft.ballot_box import BallotBox
+from raft.configuration import Configuration
+from raft.log_entry import EntryKind, LogEntry
+from raft.log_manager import LogManager
+from raft.messages import (
+    AppendEntries,
+    AppendEntriesResponse,
+    Message,
+    RequestVote,
+    VoteResponse,
+)
+from raft.options import RaftOptions
+from raft.outputs import Outbox, Output
+from raft.quorum import VoteResult
+from raft.replicator import Replicator
+from raft.state_machine import FSMCaller, KVStateMachine, StateMachine
+from raft.storage import DurableState, SaveHardState
+
+ELECTION_TIMER = "election"
+HEARTBEAT_TIMER = "heartbeat"
+
+
+class Role(enum.Enum):
+    FOLLOWER = "follower"
+    CANDIDATE = "candidate"
+    LEADER = "leader"
+    LEARNER = "learner"
+
+
+class RandomSource(Protocol):
+    """The one random operation a node needs; the world passes a seeded stream."""
+
+    def randrange(self, start: int, stop: int) -> int: ...
+
+
+@attrs.frozen
+class ProposeResult:
+    """Answer to a client proposal: accepted at (index, term), or refused with a reason."""
+
+    accepted: bool
+    index: int | None = None
+    term: int | None = None
+    reason: str | None = None
+    leader_hint: str | None = None
+
+
+def _ms(us: int) -> str:
+    return f"{us / 1000:g} ms"
+
+
+class Node:
+    """One Raft server."""
+
+    def __init__(
+        self,
+        node_id: str,
+        *,
+        initial_configuration: Configuration,
+        options: RaftOptions,
+        rng: RandomSource,
+        durable: DurableState | None = None,
+        state_machine: StateMachine | None = None,
+    ) -> None:
+        durable = durable or DurableState()
+        self.id = node_id
+        self.options = options
+        self._rng = rng
+        self._initial_conf = initial_configuration
+        self.outbox = Outbox(node_id)
+        # Persistent state (Figure 2), as last written; see storage.py for what is durable.
+        self.term = durable.term
+        self.voted_for = durable.voted_for
+        self.log = LogManager(self.outbox, durable.entries)
+        self.fsm = FSMCaller(state_machine or KVStateMachine(), self.log, self.outbox)
+        self.ballot_box = BallotBox(self.outbox, self.fsm.on_committed)
+        # Volatile state.
+        self.role = Role.FOLLOWER
+        self.leader_id: str | None = None
+        self.replicators: dict[str, Replicator] = {}
+        self.pre_voting = False
+        self._votes: dict[str, bool] = {}
+        self._campaign_seq: int | None = None  # write that must be durable before RequestVotes
+        self._after_flush: list[tuple[int, Message, int | None]] = []
+        self._leader_first_index = 0  # first index of our term while leader
+        self._leader_started = False
+        self._timer_start = 0
+        self._election_timeout = 0
+        self._heard_at: int | None = None  # last message from the current leader
+
+    # -- views ------------------------------------------------------------
+
+    @property
+    def configuration(self) -> Configuration:
+        """The configuration this node uses now: the latest in its log."""
+        return self.log.configuration(self._initial_conf)
+
+    @property
+    def commit_index(self) -> int:
+        return self.ballot_box.commit_index
+
+    @property
+    def last_applied(self) -> int:
+        return self.fsm.last_applied
+
+    @property
+    def election_deadline(self) -> int | None:
+        """When the election timer will expire if nothing is heard (None on a leader)."""
+        if self.role is Role.LEADER:
+            return None
+        return self._timer_start + self._election_timeout
+
+    def take_outputs(self) -> list[Output]:
+        """Drain the outputs produced by the inputs given so far."""
+        return self.outbox.take()
+
+    # -- inputs -----------------------------------------------------------
+
+    def start(self, now: int) -> None:
+        """Boot, or restart from the durable state given to the constructor."""
+        self._note(
+            "start",
+            f"starts as follower in term {self.term} (vote {self.voted_for or '-'}, "
+            f"log up to {self.log.last_index}@{self.log.last_term}, "
+            f"configuration {self.configuration})",
+        )
+        self._arm_election_timer(now)
+
+    def receive(self, msg: Message, now: int) -> None:
+        """A message arrived."""
+        if msg.term > self.term and not self._is_pre_vote_traffic(msg):
+            leader = msg.src if isinstance(msg, AppendEntries) else None
+            self._note(
+                "term",
+                f"sees term {msg.term} > {self.term} in {msg.name} from {msg.src} "
+                f"-> follower of term {msg.term} (Raft §5.1)",
+            )
+            self._become_follower(msg.term, leader, now)
+        if isinstance(msg, RequestVote):
+            self._on_request_vote(msg, now)
+        elif isinstance(msg, VoteResponse):
+            self._on_vote_response(msg, now)
+        elif isinstance(msg, AppendEntries):
+            self._on_append_entries(msg, now)
+        elif isinstance(msg, AppendEntriesResponse):
+            self._on_append_entries_response(msg, now)
+        else:
+            raise TypeError(f"unknown message {msg!r}")
+
+    def fire(self, timer: str, now: int) -> None:
+        """A timer set through `SetTimer` expired."""
+        if timer == ELECTION_TIMER:
+            self._on_election_timer(now)
+        elif timer == HEARTBEAT_TIMER:
+            self._on_heartbeat_timer(now)
+        else:
+            raise ValueError(f"unknown timer {timer!r}")
+
+    def persisted(self, seq: int, now: int) -> None:
+        """Every write up to `seq` is now durable."""
+        if self.log.on_flushed(seq) and self.role is Role.LEADER:
+            self.ballot_box.commit_at(self.id, self.log.durable_index)
+            self._check_leader_started()
+        if self._campaign_seq is not None and seq >= self._campaign_seq:
+            self._campaign_seq = None
+            self._send_vote_requests(now)
+        if self._after_flush:
+            ready = [item for item in self._after_flush if item[0] <= seq]
+            self._after_flush = [item for item in self._after_flush if item[0] > seq]
+            for _, message, expected_term in ready:
+                self._send_after_flush(message, expected_term)
+
+    def propose(self, command: str, now: int) -> ProposeResult:
+        """A client asks to replicate `command`. Only a leader accepts (Raft §5.3)."""
+        if self.role is not Role.LEADER:
+            reason = f"{self.id} is a {self.role.value}, not the leader"
+            if self.leader_id is not None:
+                reason += f"; the leader is {self.leader_id}"
+            self._note("propose", f"refuses {command!r}: {reason}")
+            return ProposeResult(False, reason=reason, leader_hint=self.leader_id)
+        entry = LogEntry(index=self.log.last_index + 1, term=self.term, command=command)
+        self._note("propose", f"accepts {command!r} as entry {entry.index}@{entry.term}")
+        self._append_as_leader(entry, now)
+        return ProposeResult(True, index=entry.index, term=entry.term)
+
+    # -- role changes (the only places `role` is assigned) ----------------
+
+    def _become_follower(self, term: int, leader: str | None, now: int) -> None:
+        was = self.role
+        if term > self.term:
+            self.term, self.voted_for = term, None
+            self.outbox.persist(SaveHardState(term, None))
+        self._campaign_seq = None
+        self.pre_voting = False
+        if was is Role.LEADER:
+            self._stop_leading()
+        self.role = Role.FOLLOWER
+        self.leader_id = leader
+        if leader is not None:
+            self._heard_at = now
+        if was is not Role.FOLLOWER:
+            self._arm_election_timer(now)
+
+    def _become_candidate(self, now: int) -> None:
+        if self.role is Role.LEADER:
+            raise AssertionError("a leader never becomes a candidate directly")
+        self.pre_voting = False
+        self.role = Role.CANDIDATE
+        self.leader_id = None
+        self.term += 1
+        self.voted_for = self.id
+        # Save term and vote before asking anyone (jraft): a crash must not forget them.
+        self._campaign_seq = self.outbox.persist(SaveHardState(self.term, self.id))
+        self._votes = {}
+        self._note(
+            "campaign",
+            f"becomes candidate for term {self.term}, votes for itself; "
+            f"asks for votes once term and vote are on disk",
+        )
+        self._arm_election_timer(now)
+
+    def _become_leader(self, now: int) -> None:
+        if self.role is not Role.CANDIDATE:
+            raise AssertionError(f"only a candidate can become leader, not a {self.role.value}")
+        self.role = Role.LEADER
+        self.leader_id = self.id
+        conf = self.configuration
+        granted = [v for v in conf.all_voters if self._votes.get(v)]
+        self._note(
+            "leader",
+            f"becomes leader of term {self.term} with votes from {', '.join(granted)} "
+            f"(quorum {conf.quorum_text()})",
+        )
+        self.outbox.cancel_timer(ELECTION_TIMER)
+        self._leader_first_index = self.log.last_index + 1
+        self._leader_started = False
+        self.ballot_box.reset_pending_index(self._leader_first_index, conf)
+        self.replicators = {
+            peer: Replicator(
+                leader_id=self.id,
+                peer=peer,
+                term=self.term,
+                log=self.log,
+                ballot_box=self.ballot_box,
+                outbox=self.outbox,
+                options=self.options,
+                now=now,
+            )
+            for peer in conf.members
+            if peer != self.id
+        }
+        # jraft appends the configuration as the leader's first entry: earlier
+        # entries can then commit as its prefix (Raft §5.4.2, §8).
+        entry = LogEntry(
+            index=self._leader_first_index,
+            term=self.term,
+            kind=EntryKind.CONFIGURATION,
+            configuration=conf,
+        )
+        self._note(
+            "leader",
+            f"appends configuration {conf} as entry {entry.index}, the first of term "
+            f"{self.term}: older entries commit only beneath an entry of the leader's term",
+        )
+        for replicator in self.replicators.values():
+            replicator.start(now)
+        self._append_as_leader(entry, now)
+        self.outbox.set_timer(HEARTBEAT_TIMER, self.options.heartbeat_interval)
+
+    def _stop_leading(self) -> None:
+        self.replicators = {}
+        self.ballot_box.clear_pending()
+        self.outbox.cancel_timer(HEARTBEAT_TIMER)
+        self.fsm.state_machine.on_leader_stop()
+        self._note("leader", f"stops leading term {self.term}")
+
+    # -- elections (Raft §5.2, §5.4.1; PreVote: thesis §9.6) --------------
+
+    def _on_election_timer(self, now: int) -> None:
+        if self.role is Role.LEADER:
+            return
+        deadline = self._timer_start + self._election_timeout
+        if deadline > now:
+            # Heard from the leader since the timer was armed: wait a full timeout from then.
+            self._note(
+                "timer",
+                f"heard from {self.leader_id or 'a candidate'} {_ms(now - self._timer_start)} "
+                f"ago: election timer re-armed for {_ms(deadline - now)}",
+            )
+            self.outbox.set_timer(ELECTION_TIMER, deadline - now)
+            return
+        if self.role is Role.CANDIDATE:
+            reason = f"election for term {self.term} timed out without a quorum of votes"
+        elif self._heard_at is None:
+            reason = f"no leader heard for {_ms(self._election_timeout)}"
+        else:
+            reason = f"nothing from leader {self.leader_id} for {_ms(now - self._heard_at)}"
+        if self.options.pre_vote:
+            self._start_pre_vote(now, reason)
+        else:
+            self._note("timeout", f"election timeout: {reason}")
+            self._become_candidate(now)
+
+    def _start_pre_vote(self, now: int, reason: str) -> None:
+        if self.role is Role.CANDIDATE:
+            self._become_follower(self.term, None, now)  # re-arms the timer
+        else:
+            self._arm_election_timer(now)
+        self.pre_voting = True
+        self.leader_id = None
+        self._votes = {self.id: True}
+        self._note(
+            "timeout",
+            f"election timeout: {reason} -> pre-vote for term {self.term + 1} "
+            f"(own term stays {self.term})",
+        )
+        self._broadcast_vote_request(pre_vote=True)
+        self._count_votes(now)
+
+    def _send_vote_requests(self, now: int) -> None:
+        if self.role is not Role.CANDIDATE:
+            return
+        self._votes[self.id] = True
+        self._broadcast_vote_request(pre_vote=False)
+        self._count_votes(now)
+
+    def _broadcast_vote_request(self, *, pre_vote: bool) -> None:
+        term = self.term + 1 if pre_vote else self.term
+        for peer in self.configuration.all_voters:
+            if peer != self.id:
+                self.outbox.send(
+                    RequestVote(
+                        src=self.id,
+                        dst=peer,
+                        term=term,
+                        last_log_index=self.log.last_index,
+                        last_log_term=self.log.last_term,
+                        pre_vote=pre_vote,
+                    )
+                )
+
+    def _on_request_vote(self, msg: RequestVote, now: int) -> None:
+        kind = "pre-vote" if msg.pre_vote else "vote"
+        refusal = self._vote_refusal(msg, now)
+        if refusal is not None:
+            self._note("vote", f"refuses {kind} to {msg.src} for term {msg.term}: {refusal}")
+            self._reply_vote(msg, granted=False)
+            return
+        if msg.pre_vote:
+            self._note(
+                "vote",
+                f"grants pre-vote to {msg.src} for term {msg.term}: its log "
+                f"({msg.last_log_index}@{msg.last_log_term}) is at least as up-to-date as ours "
+                f"({self.log.last_index}@{self.log.last_term}) and no leader is alive",
+            )
+            self._reply_vote(msg, granted=True)
+            return
+        self.voted_for = msg.src
+        seq = self.outbox.persist(SaveHardState(self.term, msg.src))
+        self._timer_start = now  # Raft §5.2: granting a vote resets the election timer.
+        self._note(
+            "vote",
+            f"grants vote to {msg.src} for term {msg.term}: its log "
+            f"({msg.last_log_index}@{msg.last_log_term}) is at least as up-to-date as ours "
+            f"({self.log.last_index}@{self.log.last_term}); replies once the vote is on disk",
+        )
+        reply = VoteResponse(src=self.id, dst=msg.src, term=self.term, granted=True)
+        self._after_flush.append((seq, reply, None))
+
+    def _vote_refusal(self, msg: RequestVote, now: int) -> str | None:
+        """Why we will not vote for the sender, or None if we will."""
+        if msg.term < self.term:
+            return f"its term {msg.term} < our term {self.term}"
+        if not self.log.is_up_to_date(msg.last_log_term, msg.last_log_index):
+            ours, theirs = (
+                (self.log.last_term, self.log.last_index),
+                (
+                    msg.last_log_term,
+                    msg.last_log_index,
+                ),
+            )
+            if theirs[0] != ours[0]:
+                why = f"candidate's last log term {theirs[0]} < {ours[0]}"
+            else:
+                why = f"candidate's log ends at {theirs[1]} < {ours[1]} (same last term)"
+            return f"{why} (Raft §5.4.1)"
+        if msg.pre_vote:
+            if self.role is Role.LEADER:
+                return "we are the leader and alive"
+            if self._leader_alive(now):
+                return f"leader {self.leader_id} was heard {_ms(now - self._heard_at)} ago"
+            if msg.term > self.term:
+                return None
+        # A real vote (or a pre-vote for the term we are in): one vote per term.
+        if self.voted_for not in (None, msg.src):
+            return f"already voted for {self.voted_for} in term {self.term}"
+        return None
+
+    def _reply_vote(self, msg: RequestVote, *, granted: bool) -> None:
+        # A granted pre-vote echoes the term asked for; a refusal tells our term.
+        term = msg.term if (msg.pre_vote and granted) else self.term
+        self.outbox.send(
+            VoteResponse(
+                src=self.id, dst=msg.src, term=term, granted=granted, pre_vote=msg.pre_vote
+            )
+        )
+
+    def _on_vote_response(self, msg: VoteResponse, now: int) -> None:
+        if msg.pre_vote:
+            if not self.pre_voting or msg.term != self.term + 1:
+                return
+        elif self.role is not Role.CANDIDATE or msg.term != self.term:
+            return
+        self._votes[msg.src] = msg.granted
+        self._count_votes(now)
+
+    def _count_votes(self, now: int) -> None:
+        conf = self.configuration
+        result = conf.vote_result(self._votes)
+        if result is VoteResult.PENDING:
+            return
+        granted = [v for v in conf.all_voters if self._votes.get(v)]
+        if self.pre_voting:
+            self.pre_voting = False
+            if result is VoteResult.WON:
+                self._note(
+                    "pre-vote",
+                    f"pre-vote won with {', '.join(granted)} (quorum {conf.quorum_text()}): "
+                    "starts a real election",
+                )
+                self._become_candidate(now)
+            else:
+                self._note("pre-vote", f"pre-vote for term {self.term + 1} lost: stays follower")
+        elif result is VoteResult.WON:
+            self._become_leader(now)
+        else:
+            self._note("vote", f"lost the election for term {self.term}: waits for a timeout")
+
+    # -- log replication, follower side (Raft §5.3) -----------------------
+
+    def _on_append_entries(self, msg: AppendEntries, now: int) -> None:
+        if msg.term < self.term:
+            self._note("stale", f"rejects {msg.name} from {msg.src}: term {msg.term} < {self.term}")
+            self._reply_append(msg, success=False)
+            return
+        if self.role is not Role.FOLLOWER:
+            # A candidate of the same term learns that someone else won (Raft §5.2).
+            self._note(
+                "term",
+                f"learns that {msg.src} leads term {msg.term} -> {self.role.value} "
+                "becomes follower (Raft §5.2)",
+            )
+            self._become_follower(msg.term, msg.src, now)
+        self.leader_id = msg.src
+        self._heard_at = now
+        self._timer_start = now
+        if msg.heartbeat:
+            self.ballot_box.set_last_committed_index(min(msg.leader_commit, self.log.last_index))
+            self._reply_append(msg, success=True)
+            return
+        prev_term = self.log.term_at(msg.prev_log_index)
+        if prev_term != msg.prev_log_term:
+            self._reject_mismatch(msg, prev_term)
+            return
+        last_new = self._merge_entries(msg)
+        self.ballot_box.set_last_committed_index(min(msg.leader_commit, last_new))
+        reply = self._append_reply(msg, success=True, match_index=last_new)
+        if self.log.durable_index >= last_new:
+            self.outbox.send(reply)
+        else:
+            self._after_flush.append((self.outbox.write_seq, reply, self.log.term_at(last_new)))
+
+    def _reject_mismatch(self, msg: AppendEntries, prev_term: int | None) -> None:
+        index = msg.prev_log_index
+        if prev_term is None:
+            self._note(
+                "reject",
+                f"rejects entries after {index} from {msg.src}: our log ends at "
+                f"{self.log.last_index} (Raft §5.3 consistency check)",
+            )
+            self._reply_append(msg, success=False, conflict_index=self.log.last_index + 1)
+            return
+        first = self.log.first_index_of_term(index)
+        self._note(
+            "reject",
+            f"rejects entries after {index} from {msg.src}: our entry {index} has term "
+            f"{prev_term}, leader's has {msg.prev_log_term} (Raft §5.3 consistency check)",
+        )
+        self._reply_append(msg, success=False, conflict_index=first, conflict_term=prev_term)
+
+    def _merge_entries(self, msg: AppendEntries) -> int:
+        """Append what is new, truncating a conflicting suffix; returns the last index sent."""
+        new: list[LogEntry] = []
+        for entry in msg.entries:
+            if new:
+                new.append(entry)
+                continue
+            ours = self.log.term_at(entry.index)
+            if ours == entry.term:
+                continue  # already have it (Log Matching): keep, never truncate a match
+            if ours is not None:
+                # Invariant: committed entries are never truncated (Leader Completeness).
+                assert entry.index > self.commit_index, "conflict below the commit index"
+                self._note(
+                    "truncate",
+                    f"entry {entry.index} has term {ours}, leader's has {entry.term}: "
+                    f"deletes entries {entry.index}..{self.log.last_index} (Raft §5.3)",
+                    component="LogManager",
+                )
+                self.log.truncate_suffix(entry.index)
+            new.append(entry)
+        if new:
+            self.log.append(tuple(new))
+            span = (
+                f"entry {new[0].index}"
+                if len(new) == 1
+                else f"entries {new[0].index}..{new[-1].index}"
+            )
+            self._note(
+                "append",
+                f"appends {span} from {msg.src} (term {new[-1].term}); acknowledges once on disk",
+                component="LogManager",
+            )
+        return msg.prev_log_index + len(msg.entries)
+
+    def _append_reply(self, msg: AppendEntries, **fields: object) -> AppendEntriesResponse:
+        return AppendEntriesResponse(
+            src=self.id,
+            dst=msg.src,
+            term=self.term,
+            seq=msg.seq,
+            heartbeat=msg.heartbeat,
+            rejected_index=msg.prev_log_index,
+            last_log_index=self.log.last_index,
+            **fields,  # type: ignore[arg-type]
+        )
+
+    def _reply_append(self, msg: AppendEntries, **fields: object) -> None:
+        self.outbox.send(self._append_reply(msg, **fields))
+
+    def _send_after_flush(self, message: Message, expected_term: int | None) -> None:
+        # An acknowledgement vouches for (match_index, term): if a later leader has
+        # since replaced that entry, the acknowledgement is no longer true.
+        if isinstance(message, AppendEntriesResponse) and (
+            self.log.term_at(message.match_index) != expected_term
+            or self.log.durable_index < message.match_index
+        ):
+            return
+        self.outbox.send(message)
+
+    # -- log replication, leader side -------------------------------------
+
+    def _append_as_leader(self, entry: LogEntry, now: int) -> None:
+        self.log.append((entry,))
+        # jraft wakes the replicators before the local flush, so the leader's
+        # own disk write overlaps replication.
+        for replicator in self.replicators.values():
+            replicator.on_new_entries(now)
+
+    def _on_append_entries_response(self, msg: AppendEntriesResponse, now: int) -> None:
+        if self.role is not Role.LEADER or msg.term != self.term:
+            return
+        replicator = self.replicators.get(msg.src)
+        if replicator is not None:
+            replicator.on_response(msg, now)
+        self._check_leader_started()
+
+    def _on_heartbeat_timer(self, now: int) -> None:
+        if self.role is not Role.LEADER:
+            return
+        for replicator in self.replicators.values():
+            replicator.heartbeat(now)
+        self.outbox.set_timer(HEARTBEAT_TIMER, self.options.heartbeat_interval)
+
+    def _check_leader_started(self) -> None:
+        if (
+            not self._leader_started
+            and self.role is Role.LEADER
+            and self.commit_index >= self._leader_first_index
+        ):
+            self._leader_started = True
+            self.fsm.state_machine.on_leader_start(self.term)
+            self._note(
+                "leader",
+                f"first entry of term {self.term} is committed: leader ready "
+                "(StateMachine.on_leader_start)",
+            )
+
+    # -- helpers ----------------------------------------------------------
+
+    def _is_pre_vote_traffic(self, msg: Message) -> bool:
+        # A pre-vote request asks about a term nobody holds yet, and a granted
+        # pre-vote echoes it: neither may raise anyone's term.
+        if isinstance(msg, RequestVote):
+            return msg.pre_vote
+        return isinstance(msg, VoteResponse) and msg.pre_vote and msg.granted
+
+    def _leader_alive(self, now: int) -> bool:
+        return (
+            self.leader_id is not None
+            and self._heard_at is not None
+            and now - self._heard_at < self.options.election_timeout[0]
+        )
+
+    def _draw_timeout(self) -> int:
+        low, high = self.options.election_timeout
+        return self._rng.randrange(low, high)
+
+    def _arm_election_timer(self, now: int) -> None:
+        self._timer_start = now
+        self._election_timeout = self._draw_timeout()
+        self.outbox.set_timer(ELECTION_TIMER, self._election_timeout)
+
+    def _note(self, kind: str, text: str, component: str = "Node") -> None:
+        self.outbox.note(component, kind, text)

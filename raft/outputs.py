@@ -1,0 +1,103 @@
+"""What a node asks the world to do, and the outbox its parts write to.
+
+Theory of operation (the sans-IO contract, as in etcd's Ready): every input
+method of `Node` appends outputs to its `Outbox`; the caller then drains them
+with `Node.take_outputs()` and carries them out in order:
+
+- `Persist`: queue the write for the disk; when it is durable, call
+  `Node.persisted(seq, now)` (writes become durable in `seq` order);
+- `Send`: put the message on the network. Sends that must follow a durable
+  write (a vote, an acknowledgement) are held back by the node itself and
+  only emitted once `persisted` says so;
+- `SetTimer` / `CancelTimer`: a timer is named; setting it again replaces it;
+  when it fires, call `Node.fire(name, now)`;
+- `Applied`: the state machine applied a client command (for clients/checkers);
+- `Note`: one sentence for the trace explaining a decision.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from raft.messages import Message
+from raft.storage import Write
+
+
+@attrs.frozen
+class Send:
+    message: Message
+
+
+@attrs.frozen
+class Persist:
+    seq: int
+    write: Write
+
+
+@attrs.frozen
+class SetTimer:
+    name: str
+    delay: int
+
+
+@attrs.frozen
+class CancelTimer:
+    name: str
+
+
+@attrs.frozen
+class Applied:
+    index: int
+    term: int
+    command: str
+    result: str
+
+
+@attrs.frozen
+class Note:
+    component: str
+    kind: str
+    text: str
+
+
+Output = Send | Persist | SetTimer | CancelTimer | Applied | Note
+
+
+class Outbox:
+    """Collects one node's outputs; shared by the node's components."""
+
+    def __init__(self, node_id: str, write_seq: int = 0) -> None:
+        self.node_id = node_id
+        self.items: list[Output] = []
+        # Numbers every write, so `persisted(seq)` can say how far the disk got.
+        self.write_seq = write_seq
+
+    def send(self, message: Message) -> None:
+        self.items.append(Send(message))
+
+    def persist(self, write: Write) -> int:
+        """Queue a write; returns its sequence number."""
+        self.write_seq += 1
+        self.items.append(Persist(self.write_seq, write))
+        return self.write_seq
+
+    def set_timer(self, name: str, delay: int) -> None:
+        self.items.append(SetTimer(name, delay))
+
+    def cancel_timer(self, name: str) -> None:
+        self.items.append(CancelTimer(name))
+
+    def applied(self, index: int, term: int, command: str, result: str) -> None:
+        self.items.append(Applied(index, term, command, result))
+
+    def note(self, component: str, kind: str, text: str, label: str | None = None) -> None:
+        """Record a decision, prefixed with the node and `label` (default: the component)."""
+        if component == "Node":
+            prefix = f"{self.node_id} "
+        else:
+            prefix = f"{self.node_id} {label or component}: "
+        self.items.append(Note(component, kind, prefix + text))
+
+    def take(self) -> list[Output]:
+        items, self.items = self.items, []
+        return items

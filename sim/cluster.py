@@ -1,0 +1,362 @@
+"""`Cluster`: the front door shared by the CLI, notebooks and tests.
+
+See DESIGN.md ("Public API") for the contract. Times given to and returned by
+the API are in seconds (floats); the world inside counts integer microseconds.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from raft import KVStateMachine, RaftOptions
+from sim.journal import STEP, Action, AdvanceTo, Call, Journal, Step
+from sim.trace import TraceEvent
+from sim.views import NodeView, SubmitHandle
+from sim.world import World, WorldSettings
+
+# While replaying, keep a deep copy of the world every this many actions.
+CHECKPOINT_EVERY = 500
+
+
+def _us(seconds: float, what: str) -> int:
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
+        raise ValueError(f"{what} must be a non-negative number of seconds, got {seconds!r}")
+    return round(seconds * 1_000_000)
+
+
+def _us_range(pair: Sequence[float], what: str) -> tuple[int, int]:
+    if not isinstance(pair, Sequence) or len(pair) != 2:
+        raise ValueError(f"{what} must be a (low, high) pair of seconds, got {pair!r}")
+    low, high = _us(pair[0], what), _us(pair[1], what)
+    if low > high:
+        raise ValueError(f"{what}: low {pair[0]} is above high {pair[1]}")
+    return low, high
+
+
+def _probability(value: float, what: str) -> float:
+    if not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError(f"{what} must be a probability between 0 and 1, got {value!r}")
+    return float(value)
+
+
+class Cluster:
+    """A simulated Raft cluster, deterministic for a given seed and sequence of calls.
+
+    Nodes are called "n1".."nN". Keyword options (seconds):
+    election_timeout=(0.150, 0.300), heartbeat=0.050, rpc_timeout=0.100,
+    latency=(0.002, 0.008), drop=0.0, duplicate=0.0, flush_delay=0.002,
+    pre_vote=True, max_inflight=8, max_entries_per_request=16.
+    """
+
+    def __init__(
+        self,
+        n: int = 3,
+        seed: int = 0,
+        *,
+        election_timeout: Sequence[float] = (0.150, 0.300),
+        heartbeat: float = 0.050,
+        rpc_timeout: float = 0.100,
+        latency: Sequence[float] = (0.002, 0.008),
+        drop: float = 0.0,
+        duplicate: float = 0.0,
+        flush_delay: float = 0.002,
+        pre_vote: bool = True,
+        max_inflight: int = 8,
+        max_entries_per_request: int = 16,
+    ) -> None:
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"a cluster needs at least one node, got n={n!r}")
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise ValueError(f"seed must be an integer, got {seed!r}")
+        raft = RaftOptions(
+            election_timeout=_us_range(election_timeout, "election_timeout"),
+            heartbeat_interval=_us(heartbeat, "heartbeat"),
+            rpc_timeout=_us(rpc_timeout, "rpc_timeout"),
+            pre_vote=bool(pre_vote),
+            max_inflight=max_inflight,
+            max_entries_per_request=max_entries_per_request,
+        )
+        self.seed = seed
+        self.settings = WorldSettings(
+            raft=raft,
+            latency=_us_range(latency, "latency"),
+            drop=_probability(drop, "drop"),
+            duplicate=_probability(duplicate, "duplicate"),
+            flush_delay=_us(flush_delay, "flush_delay"),
+        )
+        self._ids = [f"n{i}" for i in range(1, n + 1)]
+        self._trace: list[TraceEvent] = []
+        self._world = World(self._ids, seed, self.settings, self._trace)
+        self._journal = Journal(len(self._trace))
+        self._checkpoints: dict[int, World] = {0: self._snapshot_world()}
+        self._views = {node_id: NodeView(self, node_id) for node_id in self._ids}
+
+    # -- reading ----------------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        """Simulated time in seconds."""
+        return self._world.now / 1_000_000
+
+    @property
+    def leader(self) -> str | None:
+        """The running leader with the highest term, or None."""
+        return self._world.leader()
+
+    @property
+    def nodes(self) -> Mapping[str, NodeView]:
+        """Every node the cluster has had, by id."""
+        return self._views
+
+    @property
+    def trace(self) -> Sequence[TraceEvent]:
+        """Every event so far."""
+        return self._trace
+
+    @property
+    def events_processed(self) -> int:
+        """How many events `step()` has processed (the unit of benchmarks)."""
+        return self._world.events_processed
+
+    @property
+    def in_flight(self) -> list:
+        """Messages on the wire now: (msg_id, message, sent_us, lands_us) flights."""
+        return sorted(self._world.network.in_flight.values(), key=lambda f: f.msg_id)
+
+    @property
+    def partitions(self) -> list[list[str]]:
+        """The current partition as groups of node ids ([] when there is none)."""
+        return self._world.network.groups
+
+    @property
+    def cuts(self) -> list[tuple[str, str]]:
+        """One-way cuts in force, as (from, to) pairs."""
+        return sorted(self._world.network.cuts)
+
+    @property
+    def violations(self) -> list:
+        """Safety violations found so far (the checkers arrive with issue #4)."""
+        return []
+
+    # -- time -------------------------------------------------------------
+
+    def step(self) -> list[TraceEvent]:
+        """Process exactly one event; returns the trace events added."""
+        start = len(self._trace)
+        self._replay_recorded_calls()
+        self._do(STEP)
+        return self._trace[start:]
+
+    def run(self, seconds: float) -> list[TraceEvent]:
+        """Advance simulated time by `seconds`; returns the trace events added."""
+        start = len(self._trace)
+        target = self._world.now + _us(seconds, "run duration")
+        self._run_to(target)
+        return self._trace[start:]
+
+    def run_until(self, predicate: Callable[[Cluster], bool], timeout: float = 5.0) -> bool:
+        """Step until `predicate(cluster)` holds (checked after every step).
+
+        Returns True when it holds, False if `timeout` simulated seconds pass first.
+        """
+        deadline = self._world.now + _us(timeout, "timeout")
+        while not predicate(self):
+            self._replay_recorded_calls()
+            next_time = self._world.next_event_time()
+            if next_time is None or next_time > deadline:
+                self._do(AdvanceTo(deadline))
+                return False
+            self._do(STEP)
+        return True
+
+    def _run_to(self, target: int) -> None:
+        while True:
+            self._replay_recorded_calls()
+            next_time = self._world.next_event_time()
+            if next_time is None or next_time > target:
+                break
+            self._do(STEP)
+        if target > self._world.now:
+            self._do(AdvanceTo(target))
+
+    # -- clients ----------------------------------------------------------
+
+    def submit(self, command: str, to: str | None = None) -> SubmitHandle:
+        """Propose a key-value command (to the leader by default); answers at once."""
+        if not isinstance(command, str):
+            raise ValueError(f"a command must be a string, got {command!r}")
+        KVStateMachine.parse(command)
+        if to is not None:
+            self._check_id(to)
+        proposal = self._do(Call("submit", (command, to)))
+        return SubmitHandle(self, proposal.id)
+
+    # -- faults -----------------------------------------------------------
+
+    def crash(self, node_id: str) -> None:
+        """Crash a node: volatile state, unflushed writes and messages to it are lost."""
+        self._check_id(node_id)
+        if not self._world.running[node_id]:
+            raise ValueError(f"{node_id} is already down")
+        self._do(Call("crash", (node_id,)))
+
+    def restart(self, node_id: str) -> None:
+        """Restart a crashed node from its durable state."""
+        self._check_id(node_id)
+        if self._world.running[node_id]:
+            raise ValueError(f"{node_id} is running; crash it before restarting it")
+        self._do(Call("restart", (node_id,)))
+
+    def partition(self, *groups: Iterable[str]) -> None:
+        """Split the network into groups (nodes not named form one more group)."""
+        frozen = tuple(tuple(self._check_ids(group)) for group in groups)
+        seen = [node for group in frozen for node in group]
+        if len(seen) != len(set(seen)):
+            raise ValueError("a node cannot be in two partition groups")
+        if not frozen:
+            raise ValueError("partition needs at least one group of nodes")
+        self._do(Call("partition", frozen))
+
+    def isolate(self, node_id: str) -> None:
+        """Cut a node off from all others (replaces any partition)."""
+        self.partition([node_id])
+
+    def heal(self) -> None:
+        """Remove partitions and cuts; network settings stay."""
+        self._do(Call("heal"))
+
+    def cut(self, src: str, dst: str) -> None:
+        """One-way cut: messages from `src` to `dst` are lost."""
+        self._check_id(src)
+        self._check_id(dst)
+        if src == dst:
+            raise ValueError("a cut needs two different nodes")
+        self._do(Call("cut", (src, dst)))
+
+    def set_network(
+        self,
+        *,
+        drop: float | None = None,
+        duplicate: float | None = None,
+        latency: Sequence[float] | None = None,
+    ) -> None:
+        """Change loss and duplication probabilities and the latency range (seconds)."""
+        args = (
+            None if drop is None else _probability(drop, "drop"),
+            None if duplicate is None else _probability(duplicate, "duplicate"),
+            None if latency is None else _us_range(latency, "latency"),
+        )
+        self._do(Call("set_network", args))
+
+    # -- time travel ------------------------------------------------------
+
+    def back(self) -> list[TraceEvent]:
+        """Undo the last `step()`; returns the trace events it had added."""
+        position = self._journal.last_step_before(self._journal.cursor)
+        if position is None:
+            raise ValueError("nothing to go back to: no step has been taken")
+        undone = self._trace[self._journal.mark(position) :]
+        self._seek(position)
+        return list(undone)
+
+    def goto(self, index: int) -> None:
+        """Return to the moment the trace had `index` events (or the last moment before).
+
+        Moving forward replays the recorded future.
+        """
+        if not isinstance(index, int) or index < 0:
+            raise ValueError(f"goto needs a trace index >= 0, got {index!r}")
+        self._seek(self._journal.position_for(index))
+
+    # -- internals ----------------------------------------------------------
+
+    def _check_id(self, node_id: str) -> str:
+        if node_id not in self._views:
+            known = ", ".join(self._views)
+            raise ValueError(f"unknown node {node_id!r} (this cluster has {known})")
+        return node_id
+
+    def _check_ids(self, ids: Iterable[str]) -> list[str]:
+        if isinstance(ids, str):
+            raise ValueError(f"expected a list of node ids, got the string {ids!r}")
+        return [self._check_id(node_id) for node_id in ids]
+
+    def _do(self, action: Action):
+        """Perform one action on the world and journal it."""
+        journal = self._journal
+        if journal.in_future and journal.next_action() != action:
+            journal.fork()
+            self._checkpoints = {k: w for k, w in self._checkpoints.items() if k <= journal.cursor}
+        if isinstance(action, Step):
+            result = self._world.step()
+        elif isinstance(action, AdvanceTo):
+            result = self._world.advance_to(action.time_us)
+        else:
+            result = self._world_call(action)
+        journal.record(action, len(self._trace))
+        return result
+
+    def _world_call(self, call: Call):
+        world = self._world
+        if call.name == "set_network":
+            drop, duplicate, latency = call.args
+            network = world.network
+            if drop is not None:
+                network.drop = drop
+            if duplicate is not None:
+                network.duplicate = duplicate
+            if latency is not None:
+                network.latency = latency
+            world._record(
+                None,
+                "Network",
+                "settings",
+                f"network: drop {network.drop:g}, "
+                f"duplicate {network.duplicate:g}, latency "
+                f"{network.latency[0] / 1000:g}-{network.latency[1] / 1000:g} ms",
+            )
+            return None
+        if call.name == "partition":
+            world.network.partition(call.args, self._ids)
+            groups = " | ".join("{" + ",".join(g) + "}" for g in world.network.groups)
+            world._record(None, "Network", "partition", f"network partitioned: {groups}")
+            return None
+        if call.name == "heal":
+            world.network.heal()
+            world._record(None, "Network", "heal", "network healed: every link works again")
+            return None
+        if call.name == "cut":
+            src, dst = call.args
+            world.network.cuts.add((src, dst))
+            world._record(src, "Network", "cut", f"link {src} -> {dst} cut (one way)")
+            return None
+        return getattr(world, call.name)(*call.args)
+
+    def _replay_recorded_calls(self) -> None:
+        """Before a step in the recorded future, redo the calls made before it."""
+        journal = self._journal
+        while journal.in_future and not isinstance(journal.next_action(), Step):
+            self._do(journal.next_action())
+
+    def _snapshot_world(self) -> World:
+        # The trace is shared, not copied: checkpoints truncate it instead.
+        return copy.deepcopy(self._world, {id(self._trace): self._trace})
+
+    def _seek(self, position: int) -> None:
+        journal = self._journal
+        if position < journal.cursor:
+            base = max(k for k in self._checkpoints if k <= position)
+            self._world = copy.deepcopy(self._checkpoints[base], {id(self._trace): self._trace})
+            del self._trace[journal.mark(base) :]
+            journal.cursor = base
+        while journal.cursor < position:
+            self._do(journal.next_action())
+            if journal.cursor % CHECKPOINT_EVERY == 0 and journal.cursor not in self._checkpoints:
+                self._checkpoints[journal.cursor] = self._snapshot_world()
+
+    def __repr__(self) -> str:
+        return (
+            f"<Cluster {len(self._ids)} nodes, seed {self.seed}, t={self.now:.3f}s, "
+            f"leader {self.leader}>"
+        )

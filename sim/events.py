@@ -1,0 +1,37 @@
+"""The event heap: the only thing that advances simulated time.
+
+Events are ordered by (time, sequence number); the sequence number breaks ties
+in the order events were scheduled, so the order never depends on the payload.
+Time is an integer number of microseconds.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Any
+
+DELIVER = 0  # payload: message id in flight
+TIMER = 1  # payload: (node, timer name, token)
+FLUSH = 2  # payload: (node, disk generation)
+
+
+class EventQueue:
+    """A min-heap of (time, seq, kind, payload) tuples."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[int, int, int, Any]] = []
+        self._seq = 0
+
+    def push(self, time: int, kind: int, payload: Any) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (time, self._seq, kind, payload))
+
+    def pop(self) -> tuple[int, int, int, Any]:
+        return heapq.heappop(self._heap)
+
+    def peek(self) -> tuple[int, int, int, Any]:
+        """The next event, left in the heap."""
+        return self._heap[0]
+
+    def __len__(self) -> int:
+        return len(self._heap)

@@ -1,0 +1,95 @@
+"""The journal of everything done to a cluster, which makes time travel possible.
+
+Theory of operation: a world is a pure function of its seed, its settings and
+the sequence of actions applied to it: steps, clock advances and API calls.
+The journal records that sequence, and the length of the trace after each
+action. To go back, the cluster rebuilds the world from the nearest
+checkpoint (a deep copy taken while replaying) and replays actions up to the
+target. Actions after the cursor are the recorded future: stepping forward
+replays them, until the caller does something different, which drops them
+(history forks, as on RaftScope's time slider).
+"""
+
+from __future__ import annotations
+
+from array import array
+
+import attrs
+
+
+@attrs.frozen
+class Step:
+    """Process one event."""
+
+
+@attrs.frozen
+class AdvanceTo:
+    """Move the clock to `time_us` without an event."""
+
+    time_us: int
+
+
+@attrs.frozen
+class Call:
+    """An API call on the world: method name and arguments."""
+
+    name: str
+    args: tuple = ()
+
+
+Action = Step | AdvanceTo | Call
+STEP = Step()
+
+
+class Journal:
+    """Actions so far plus the recorded future, and trace lengths after each."""
+
+    def __init__(self, initial_mark: int) -> None:
+        self.actions: list[Action] = []
+        self._marks = array("q")
+        self._initial_mark = initial_mark
+        self.cursor = 0  # actions[:cursor] are done; the rest is the recorded future
+
+    def mark(self, position: int) -> int:
+        """Trace length once the first `position` actions are done."""
+        return self._initial_mark if position == 0 else self._marks[position - 1]
+
+    @property
+    def in_future(self) -> bool:
+        return self.cursor < len(self.actions)
+
+    def next_action(self) -> Action | None:
+        return self.actions[self.cursor] if self.in_future else None
+
+    def record(self, action: Action, trace_length: int) -> None:
+        """`action` was just done (newly, or replayed from the future)."""
+        if self.in_future:
+            assert self.actions[self.cursor] == action
+            assert self._marks[self.cursor] == trace_length, "replay diverged from the record"
+        else:
+            self.actions.append(action)
+            self._marks.append(trace_length)
+        self.cursor += 1
+
+    def fork(self) -> None:
+        """Drop the recorded future."""
+        del self.actions[self.cursor :]
+        del self._marks[self.cursor :]
+
+    def position_for(self, trace_length: int) -> int:
+        """Latest position whose trace length is at most `trace_length`."""
+        low, high = 0, len(self.actions)
+        while low < high:  # bisect over marks, which never decrease
+            mid = (low + high + 1) // 2
+            if self.mark(mid) <= trace_length:
+                low = mid
+            else:
+                high = mid - 1
+        return low
+
+    def last_step_before(self, position: int) -> int | None:
+        """Position just before the last Step among the first `position` actions."""
+        for index in range(position - 1, -1, -1):
+            if isinstance(self.actions[index], Step):
+                return index
+        return None

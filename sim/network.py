@@ -1,0 +1,108 @@
+"""The simulated network: latency, loss, duplication, partitions and one-way cuts.
+
+Every message gets its own latency drawn from a range, so reordering follows
+from latency alone. A message is checked against partitions and cuts both
+when it is sent and when it would land: a link that is down when the message
+arrives loses it. Messages in flight are kept, so views can show them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+from raft import Message
+
+
+@attrs.frozen
+class Flight:
+    """A message on the wire."""
+
+    msg_id: int
+    message: Message
+    sent_us: int
+    lands_us: int
+
+    def __deepcopy__(self, memo: dict) -> Flight:
+        return self
+
+
+class Network:
+    """Links between nodes and what travels on them."""
+
+    def __init__(self, rng, *, latency: tuple[int, int], drop: float, duplicate: float) -> None:
+        self._rng = rng
+        self.latency = latency
+        self.drop = drop
+        self.duplicate = duplicate
+        # node -> group number; nodes in different groups cannot talk. Empty: no partition.
+        self._groups: dict[str, int] = {}
+        self.cuts: set[tuple[str, str]] = set()
+        self.in_flight: dict[int, Flight] = {}
+        self._next_id = 0
+
+    # -- faults -----------------------------------------------------------
+
+    def partition(self, groups: Iterable[Iterable[str]], everyone: Iterable[str]) -> None:
+        """Replace any partition: each group talks only within itself; the rest form one more."""
+        self._groups = {}
+        for number, group in enumerate(groups):
+            for node in group:
+                self._groups[node] = number
+        rest = len(self._groups) and max(self._groups.values()) + 1
+        for node in everyone:
+            self._groups.setdefault(node, rest)
+
+    def heal(self) -> None:
+        """Remove partitions and cuts (latency, drop and duplicate settings stay)."""
+        self._groups = {}
+        self.cuts = set()
+
+    @property
+    def groups(self) -> list[list[str]]:
+        """The current partition as lists of node ids (empty when there is none)."""
+        by_number: dict[int, list[str]] = {}
+        for node, number in self._groups.items():
+            by_number.setdefault(number, []).append(node)
+        return [by_number[n] for n in sorted(by_number)] if len(by_number) > 1 else []
+
+    def blocked(self, src: str, dst: str) -> str | None:
+        """Why a message from src to dst cannot pass now, or None if it can."""
+        if (src, dst) in self.cuts:
+            return f"link {src} -> {dst} is cut"
+        groups = self._groups
+        if groups and groups.get(src) != groups.get(dst):
+            return f"{src} and {dst} are partitioned"
+        return None
+
+    # -- traffic ----------------------------------------------------------
+
+    def send(self, message: Message, now: int) -> tuple[list[Flight], str | None]:
+        """Put a message on the wire: the flights created, or why it was lost."""
+        reason = self.blocked(message.src, message.dst)
+        if reason is not None:
+            return [], reason
+        rng = self._rng
+        if self.drop and rng.random() < self.drop:
+            return [], f"random loss (drop rate {self.drop:g})"
+        copies = 2 if self.duplicate and rng.random() < self.duplicate else 1
+        low, high = self.latency
+        flights = []
+        for _ in range(copies):
+            self._next_id += 1
+            flight = Flight(self._next_id, message, now, now + rng.randint(low, high))
+            self.in_flight[flight.msg_id] = flight
+            flights.append(flight)
+        return flights, None
+
+    def land(self, msg_id: int) -> Flight | None:
+        """Take a message off the wire when its time comes (None if it was discarded)."""
+        return self.in_flight.pop(msg_id, None)
+
+    def discard_to(self, node: str) -> list[Flight]:
+        """A node crashed: every message in flight to it is lost."""
+        lost = [f for f in self.in_flight.values() if f.message.dst == node]
+        for flight in lost:
+            del self.in_flight[flight.msg_id]
+        return lost

@@ -1,0 +1,31 @@
+"""Client proposals and what became of them."""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.define
+class Proposal:
+    """One `submit`: refused, or accepted at (index, term) and then followed.
+
+    `outcome` is "refused", "pending", "committed" (the accepting leader
+    learned that its entry committed), or "unknown" (the leader lost its
+    leadership or crashed first: the entry may still commit under a later
+    leader, which is exactly the ambiguity real Raft clients face).
+    """
+
+    id: int
+    command: str
+    node: str | None
+    accepted: bool
+    index: int | None = None
+    term: int | None = None
+    reason: str | None = None
+    leader_hint: str | None = None
+    outcome: str = "pending"
+    result: str | None = None
+
+    @property
+    def committed(self) -> bool:
+        return self.outcome == "committed"

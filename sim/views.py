@@ -1,0 +1,163 @@
+"""Read-only views handed to users: they look up the live world on every access.
+
+Because they hold only an id, views stay valid across crashes, restarts and
+time travel (`Cluster.goto`), always showing the state of the moment.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from raft import Configuration, LogEntry, Node
+
+if TYPE_CHECKING:
+    from sim.cluster import Cluster
+    from sim.proposals import Proposal
+
+
+class NodeView:
+    """What one node holds now (the last state it had, if it is down)."""
+
+    def __init__(self, cluster: Cluster, node_id: str) -> None:
+        self._cluster = cluster
+        self.id = node_id
+
+    @property
+    def _node(self) -> Node:
+        return self._cluster._world.nodes[self.id]
+
+    @property
+    def role(self) -> str:
+        """ "follower", "candidate", "leader" or "learner"."""
+        return self._node.role.value
+
+    @property
+    def term(self) -> int:
+        return self._node.term
+
+    @property
+    def voted_for(self) -> str | None:
+        return self._node.voted_for
+
+    @property
+    def leader_id(self) -> str | None:
+        """Who this node believes leads its term."""
+        return self._node.leader_id
+
+    @property
+    def commit_index(self) -> int:
+        return self._node.commit_index
+
+    @property
+    def last_applied(self) -> int:
+        return self._node.last_applied
+
+    @property
+    def durable_index(self) -> int:
+        """Last log index known to be on this node's disk."""
+        return self._node.log.durable_index
+
+    @property
+    def running(self) -> bool:
+        return self._cluster._world.running[self.id]
+
+    @property
+    def pre_voting(self) -> bool:
+        return self._node.pre_voting
+
+    @property
+    def election_deadline(self) -> float | None:
+        """Simulated time (s) at which this node's election timer expires; None on a leader."""
+        deadline = self._node.election_deadline
+        return None if deadline is None else deadline / 1_000_000
+
+    @property
+    def log(self) -> list[LogEntry]:
+        """Entries in memory now, durable or not."""
+        return self._node.log.entries()
+
+    @property
+    def applied(self) -> list[tuple[int, str]]:
+        """Client commands applied since this node last started: (index, command)."""
+        return list(self._node.fsm.applied)
+
+    @property
+    def members(self) -> Configuration:
+        """The configuration this node currently uses."""
+        return self._node.configuration
+
+    @property
+    def data(self) -> dict[str, str]:
+        """The key-value store's contents on this node."""
+        return dict(self._node.fsm.state_machine.data)  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:
+        state = self.role if self.running else "down"
+        return (
+            f"<{self.id} {state} term={self.term} commit={self.commit_index} "
+            f"applied={self.last_applied} log={len(self.log)}>"
+        )
+
+
+class SubmitHandle:
+    """The answer to `Cluster.submit`, kept up to date as the cluster runs."""
+
+    def __init__(self, cluster: Cluster, proposal_id: int) -> None:
+        self._cluster = cluster
+        self._id = proposal_id
+
+    @property
+    def _proposal(self) -> Proposal:
+        proposals = self._cluster._world.proposals
+        if self._id >= len(proposals):
+            raise LookupError("this submission was undone by time travel (goto/back)")
+        return proposals[self._id]
+
+    @property
+    def command(self) -> str:
+        return self._proposal.command
+
+    @property
+    def node(self) -> str | None:
+        return self._proposal.node
+
+    @property
+    def accepted(self) -> bool:
+        return self._proposal.accepted
+
+    @property
+    def index(self) -> int | None:
+        return self._proposal.index
+
+    @property
+    def term(self) -> int | None:
+        return self._proposal.term
+
+    @property
+    def reason(self) -> str | None:
+        return self._proposal.reason
+
+    @property
+    def leader_hint(self) -> str | None:
+        return self._proposal.leader_hint
+
+    @property
+    def committed(self) -> bool:
+        """True once the accepting leader learned that the entry committed."""
+        return self._proposal.committed
+
+    @property
+    def outcome(self) -> str:
+        """ "refused", "pending", "committed" or "unknown" (see sim.proposals)."""
+        return self._proposal.outcome
+
+    @property
+    def result(self) -> str | None:
+        """The state machine's answer, once the leader applied the command."""
+        return self._proposal.result
+
+    def __repr__(self) -> str:
+        p = self._proposal
+        if not p.accepted:
+            return f"<submit {p.command!r} refused: {p.reason}>"
+        return f"<submit {p.command!r} at {p.index}@{p.term} on {p.node}: {p.outcome}>"

@@ -1,0 +1,341 @@
+"""The simulated world: nodes, network, disks and timers around one event heap.
+
+Theory of operation: the world owns the clock (integer microseconds) and an
+event heap of message deliveries, timer expiries and disk flushes. `step()`
+pops the next event, hands it to the node it concerns as an input, and carries
+out the outputs the node returns (raft/outputs.py), recording every event in
+the trace. All randomness comes from named streams of one seed, so the same
+seed and the same calls produce the same trace.
+
+Stale events (a timer set again or cancelled, a flush of a disk that crashed,
+a message lost with its receiver) stay in the heap and are skipped silently
+when they surface; they never count as a step.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import attrs
+
+from raft import (
+    Applied,
+    CancelTimer,
+    Configuration,
+    KVStateMachine,
+    Message,
+    Node,
+    Note,
+    Persist,
+    RaftOptions,
+    Role,
+    Send,
+    SetTimer,
+)
+from sim.disk import Disk
+from sim.events import DELIVER, FLUSH, TIMER, EventQueue
+from sim.network import Network
+from sim.proposals import Proposal
+from sim.rng import RandomStreams
+from sim.trace import TraceEvent
+
+
+@attrs.frozen(kw_only=True)
+class WorldSettings:
+    """Everything that shapes a world besides its seed. Times in microseconds."""
+
+    raft: RaftOptions = RaftOptions()
+    latency: tuple[int, int] = (2_000, 8_000)
+    drop: float = 0.0
+    duplicate: float = 0.0
+    flush_delay: int = 2_000
+
+
+class World:
+    """Nodes, network, disks and timers, advanced one event at a time."""
+
+    def __init__(
+        self, node_ids: list[str], seed: int, settings: WorldSettings, trace: list[TraceEvent]
+    ) -> None:
+        self.now = 0
+        self.settings = settings
+        self.streams = RandomStreams(seed)
+        self.queue = EventQueue()
+        self.network = Network(
+            self.streams.stream("network"),
+            latency=settings.latency,
+            drop=settings.drop,
+            duplicate=settings.duplicate,
+        )
+        self.trace = trace
+        self.initial_configuration = Configuration(node_ids)
+        self.nodes: dict[str, Node] = {}
+        self.running: dict[str, bool] = {}
+        self.disks: dict[str, Disk] = {}
+        self.events_processed = 0
+        self.proposals: list[Proposal] = []
+        self._timer_tokens: dict[tuple[str, str], int] = {}
+        self._next_token = 0
+        self._pending: dict[str, deque[Proposal]] = {}
+        self._awaiting_result: dict[tuple[str, int], Proposal] = {}
+        for node_id in node_ids:
+            self.disks[node_id] = Disk()
+            self._boot(node_id)
+
+    # -- the engine -------------------------------------------------------
+
+    def next_event_time(self) -> int | None:
+        """Time of the next live event (stale ones at the head are discarded)."""
+        queue = self.queue
+        while queue:
+            time, _, kind, payload = queue.peek()
+            if not self._is_stale(kind, payload):
+                return time
+            queue.pop()
+        return None
+
+    def step(self) -> bool:
+        """Process the next live event; False if there is none."""
+        queue = self.queue
+        while queue:
+            time, _, kind, payload = queue.pop()
+            if self._is_stale(kind, payload):
+                continue
+            self.now = time
+            self.events_processed += 1
+            if kind == DELIVER:
+                self._deliver(payload)
+            elif kind == TIMER:
+                self._fire(*payload)
+            else:
+                self._flush(payload[0])
+            return True
+        return False
+
+    def advance_to(self, time_us: int) -> None:
+        """Move the clock forward with no event (the caller checked none is due)."""
+        if time_us < self.now:
+            raise ValueError("time cannot go backwards")
+        self.now = time_us
+
+    def _is_stale(self, kind: int, payload) -> bool:
+        if kind == DELIVER:
+            return payload not in self.network.in_flight
+        if kind == TIMER:
+            node, name, token = payload
+            return self._timer_tokens.get((node, name)) != token
+        node, generation = payload
+        return self.disks[node].generation != generation
+
+    def _deliver(self, msg_id: int) -> None:
+        flight = self.network.land(msg_id)
+        assert flight is not None
+        msg = flight.message
+        reason = self.network.blocked(msg.src, msg.dst)
+        if reason is not None:
+            self._record(
+                msg.dst, "Network", "drop", f"{msg.src} -> {msg.dst} {msg} lost: {reason}", msg_id
+            )
+            return
+        self._record(
+            msg.dst, "Network", "receive", f"{msg.dst} receives {msg} from {msg.src}", msg_id
+        )
+        node = self.nodes[msg.dst]
+        node.receive(msg, self.now)
+        self._carry_out(msg.dst, node)
+
+    def _fire(self, node_id: str, name: str, token: int) -> None:
+        del self._timer_tokens[(node_id, name)]
+        self._record(node_id, "Node", "timer", f"{node_id} {name} timer fires")
+        node = self.nodes[node_id]
+        node.fire(name, self.now)
+        self._carry_out(node_id, node)
+
+    def _flush(self, node_id: str) -> None:
+        last_seq, writes = self.disks[node_id].flush()
+        self._record(
+            node_id,
+            "Disk",
+            "flush",
+            f"{node_id} Disk: flush done, now durable: {'; '.join(map(str, writes))}",
+        )
+        node = self.nodes[node_id]
+        node.persisted(last_seq, self.now)
+        self._carry_out(node_id, node)
+
+    def _carry_out(self, node_id: str, node: Node) -> None:
+        """Carry out a node's outputs, in the order it produced them."""
+        for out in node.take_outputs():
+            kind = type(out)
+            if kind is Send:
+                self._send(out.message)
+            elif kind is Note:
+                self._record(node_id, out.component, out.kind, out.text)
+            elif kind is Persist:
+                disk = self.disks[node_id]
+                if disk.write(out.seq, out.write):
+                    self.queue.push(
+                        self.now + self.settings.flush_delay, FLUSH, (node_id, disk.generation)
+                    )
+            elif kind is SetTimer:
+                self._next_token += 1
+                self._timer_tokens[(node_id, out.name)] = self._next_token
+                self.queue.push(self.now + out.delay, TIMER, (node_id, out.name, self._next_token))
+            elif kind is CancelTimer:
+                self._timer_tokens.pop((node_id, out.name), None)
+            elif kind is Applied:
+                proposal = self._awaiting_result.pop((node_id, out.index), None)
+                if proposal is not None and proposal.term == out.term:
+                    proposal.result = out.result
+            else:
+                raise TypeError(f"unknown output {out!r}")
+        if self._pending.get(node_id):
+            self._settle(node_id)
+
+    def _send(self, msg: Message) -> None:
+        flights, reason = self.network.send(msg, self.now)
+        if reason is not None:
+            self._record(msg.src, "Network", "drop", f"{msg.src} -> {msg.dst} {msg} lost: {reason}")
+            return
+        for flight in flights:
+            copy = " (duplicated)" if len(flights) > 1 else ""
+            self._record(
+                msg.src,
+                "Network",
+                "send",
+                f"{msg.src} -> {msg.dst} {msg}{copy}, lands in "
+                f"{(flight.lands_us - self.now) / 1000:g} ms",
+                flight.msg_id,
+            )
+            self.queue.push(flight.lands_us, DELIVER, flight.msg_id)
+
+    def _record(
+        self, node: str | None, component: str, kind: str, text: str, msg_id: int | None = None
+    ) -> None:
+        trace = self.trace
+        trace.append(
+            TraceEvent(
+                index=len(trace),
+                time_us=self.now,
+                node=node,
+                component=component,
+                kind=kind,
+                text=text,
+                msg_id=msg_id,
+            )
+        )
+
+    # -- nodes ------------------------------------------------------------
+
+    def _boot(self, node_id: str) -> None:
+        node = Node(
+            node_id,
+            initial_configuration=self.initial_configuration,
+            options=self.settings.raft,
+            rng=self.streams.stream(f"election/{node_id}"),
+            durable=self.disks[node_id].durable.copy(),
+            state_machine=KVStateMachine(),
+        )
+        self.nodes[node_id] = node
+        self.running[node_id] = True
+        node.start(self.now)
+        self._carry_out(node_id, node)
+
+    def crash(self, node_id: str) -> None:
+        """Stop a node: it loses volatile state, unflushed writes and messages to it."""
+        if not self.running[node_id]:
+            raise ValueError(f"{node_id} is already down")
+        self.running[node_id] = False
+        lost_writes = self.disks[node_id].crash()
+        lost_messages = self.network.discard_to(node_id)
+        for key in [k for k in self._timer_tokens if k[0] == node_id]:
+            del self._timer_tokens[key]
+        self.nodes[node_id].take_outputs()
+        writes = "; ".join(map(str, lost_writes)) or "none"
+        self._record(
+            node_id,
+            "Cluster",
+            "crash",
+            f"{node_id} crashes: volatile state gone; unflushed writes lost: {writes}; "
+            f"{len(lost_messages)} message(s) in flight to it lost",
+        )
+        self._settle(node_id)
+
+    def restart(self, node_id: str) -> None:
+        """Start a crashed node again from what its disk holds."""
+        if self.running[node_id]:
+            raise ValueError(f"{node_id} is running; crash it first")
+        durable = self.disks[node_id].durable
+        self._record(
+            node_id,
+            "Cluster",
+            "restart",
+            f"{node_id} restarts from disk: term {durable.term}, vote {durable.voted_for or '-'}, "
+            f"{len(durable.entries)} entries",
+        )
+        self._boot(node_id)
+
+    # -- clients ----------------------------------------------------------
+
+    def submit(self, command: str, to: str | None) -> Proposal:
+        """A client proposal to `to` (or the current leader)."""
+        target = to if to is not None else self.leader()
+        proposal = Proposal(id=len(self.proposals), command=command, node=target, accepted=False)
+        self.proposals.append(proposal)
+        self._record(target, "Client", "submit", f"client -> {target or '?'}: {command!r}")
+        if target is None:
+            proposal.outcome, proposal.reason = "refused", "no leader is known"
+            self._record(None, "Client", "refused", f"client: {command!r} refused: no leader")
+            return proposal
+        if not self.running[target]:
+            proposal.outcome, proposal.reason = "refused", f"{target} is down"
+            self._record(
+                target, "Client", "refused", f"client: {command!r} refused: {target} is down"
+            )
+            return proposal
+        node = self.nodes[target]
+        answer = node.propose(command, self.now)
+        proposal.accepted = answer.accepted
+        proposal.index, proposal.term = answer.index, answer.term
+        proposal.reason, proposal.leader_hint = answer.reason, answer.leader_hint
+        if answer.accepted:
+            assert answer.index is not None
+            self._pending.setdefault(target, deque()).append(proposal)
+            self._awaiting_result[(target, answer.index)] = proposal
+        else:
+            proposal.outcome = "refused"
+        self._carry_out(target, node)
+        return proposal
+
+    def _settle(self, node_id: str) -> None:
+        """Resolve proposals accepted by `node_id` that committed, or can no longer be known."""
+        pending = self._pending.get(node_id)
+        if not pending:
+            return
+        node = self.nodes[node_id]
+        if (
+            not self.running[node_id]
+            or node.role is not Role.LEADER
+            or node.term != pending[0].term
+        ):
+            why = "crashed" if not self.running[node_id] else "stepped down"
+            for proposal in pending:
+                proposal.outcome = "unknown"
+                proposal.reason = f"leader {why} before it knew the entry committed"
+                self._awaiting_result.pop((node_id, proposal.index), None)
+            pending.clear()
+            return
+        while pending and pending[0].index <= node.commit_index:
+            pending.popleft().outcome = "committed"
+
+    def leader(self) -> str | None:
+        """The running leader with the highest term, if any."""
+        best: tuple[int, str] | None = None
+        for node_id, node in self.nodes.items():
+            if (
+                self.running[node_id]
+                and node.role is Role.LEADER
+                and (best is None or node.term > best[0])
+            ):
+                best = (node.term, node_id)
+        return best[1] if best else None
