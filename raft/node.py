@@ -204,6 +204,21 @@ class Node:
             for _, message, expected_term in ready:
                 self._send_after_flush(message, expected_term)
 
+    def expire_election_timer(self, delay: int, now: int) -> bool:
+        """Admin request: make the election timer expire `delay` from now.
+
+        Lets a teacher or a scenario decide who times out first. As with any
+        timeout, news from a leader before then postpones it. A leader has no
+        election timer and refuses (returns False).
+        """
+        if self.role is Role.LEADER:
+            return False
+        self._timer_start = now
+        self._election_timeout = delay
+        self._note("timer", f"election timer set to expire in {_ms(delay)} (by request)")
+        self.outbox.set_timer(ELECTION_TIMER, delay)
+        return True
+
     def propose(self, command: str, now: int) -> ProposeResult:
         """A client asks to replicate `command`. Only a leader accepts (Raft §5.3)."""
         if self.role is not Role.LEADER:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from raft import KVStateMachine, RaftOptions
+from raft import KVStateMachine, LogEntry, RaftOptions
 from sim.journal import STEP, Action, AdvanceTo, Call, Journal, Step
 from sim.trace import TraceEvent
 from sim.views import NodeView, SubmitHandle
@@ -40,6 +40,28 @@ def _probability(value: float, what: str) -> float:
     return float(value)
 
 
+def _initial_logs(
+    logs: Mapping[str, Sequence[int | tuple[int, str]]], ids: list[str]
+) -> dict[str, list[LogEntry]]:
+    result = {}
+    for node_id, items in logs.items():
+        if node_id not in ids:
+            raise ValueError(f"initial_logs names unknown node {node_id!r}")
+        entries, last_term = [], 0
+        for index, item in enumerate(items, start=1):
+            term, command = item if isinstance(item, tuple) else (item, f"set x{index} {index}")
+            if not isinstance(term, int) or term < 1 or term < last_term:
+                raise ValueError(
+                    f"initial_logs[{node_id!r}] entry {index}: terms must be positive "
+                    f"and never decrease, got {term!r}"
+                )
+            KVStateMachine.parse(command)
+            entries.append(LogEntry(index=index, term=term, command=command))
+            last_term = term
+        result[node_id] = entries
+    return result
+
+
 class Cluster:
     """A simulated Raft cluster, deterministic for a given seed and sequence of calls.
 
@@ -47,6 +69,11 @@ class Cluster:
     election_timeout=(0.150, 0.300), heartbeat=0.050, rpc_timeout=0.100,
     latency=(0.002, 0.008), drop=0.0, duplicate=0.0, flush_delay=0.002,
     pre_vote=True, max_inflight=8, max_entries_per_request=16.
+
+    `initial_logs` starts nodes with logs already on disk, as in the paper's
+    figures: {"n1": [1, 1, 4, (5, "set x 1")]} gives n1 four entries of terms
+    1, 1, 4 and 5 (a bare term gets the command "set xI I" for index I). Every
+    node then starts in the highest term found in any of these logs.
     """
 
     def __init__(
@@ -64,6 +91,7 @@ class Cluster:
         pre_vote: bool = True,
         max_inflight: int = 8,
         max_entries_per_request: int = 16,
+        initial_logs: Mapping[str, Sequence[int | tuple[int, str]]] | None = None,
     ) -> None:
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ValueError(f"a cluster needs at least one node, got n={n!r}")
@@ -86,8 +114,9 @@ class Cluster:
             flush_delay=_us(flush_delay, "flush_delay"),
         )
         self._ids = [f"n{i}" for i in range(1, n + 1)]
+        logs = _initial_logs(initial_logs or {}, self._ids)
         self._trace: list[TraceEvent] = []
-        self._world = World(self._ids, seed, self.settings, self._trace)
+        self._world = World(self._ids, seed, self.settings, self._trace, logs)
         self._journal = Journal(len(self._trace))
         self._checkpoints: dict[int, World] = {0: self._snapshot_world()}
         self._views = {node_id: NodeView(self, node_id) for node_id in self._ids}
@@ -179,6 +208,16 @@ class Cluster:
             self._do(STEP)
         if target > self._world.now:
             self._do(AdvanceTo(target))
+
+    def timeout(self, node_id: str, after: float = 0.0) -> bool:
+        """Make a node's election timer expire `after` seconds from now.
+
+        Returns False (and changes nothing) if the node is the leader.
+        """
+        self._check_id(node_id)
+        if not self._world.running[node_id]:
+            raise ValueError(f"{node_id} is down")
+        return self._do(Call("expire_election_timer", (node_id, _us(after, "after"))))
 
     # -- clients ----------------------------------------------------------
 

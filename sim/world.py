@@ -22,7 +22,9 @@ from raft import (
     Applied,
     CancelTimer,
     Configuration,
+    DurableState,
     KVStateMachine,
+    LogEntry,
     Message,
     Node,
     Note,
@@ -55,7 +57,12 @@ class World:
     """Nodes, network, disks and timers, advanced one event at a time."""
 
     def __init__(
-        self, node_ids: list[str], seed: int, settings: WorldSettings, trace: list[TraceEvent]
+        self,
+        node_ids: list[str],
+        seed: int,
+        settings: WorldSettings,
+        trace: list[TraceEvent],
+        initial_logs: dict[str, list[LogEntry]] | None = None,
     ) -> None:
         self.now = 0
         self.settings = settings
@@ -78,8 +85,13 @@ class World:
         self._next_token = 0
         self._pending: dict[str, deque[Proposal]] = {}
         self._awaiting_result: dict[tuple[str, int], Proposal] = {}
+        initial_logs = initial_logs or {}
+        # Preloaded logs tell a history in which some leader reached the highest
+        # term present; every node starts there, so the next leader's term is new.
+        history_term = max((e[-1].term for e in initial_logs.values() if e), default=0)
         for node_id in node_ids:
-            self.disks[node_id] = Disk()
+            disk = self.disks[node_id] = Disk()
+            disk.durable = DurableState(term=history_term, entries=initial_logs.get(node_id, []))
             self._boot(node_id)
 
     # -- the engine -------------------------------------------------------
@@ -274,6 +286,17 @@ class World:
             f"{len(durable.entries)} entries",
         )
         self._boot(node_id)
+
+    def expire_election_timer(self, node_id: str, delay: int) -> bool:
+        """Make a node's election timer expire `delay` from now (False on a leader)."""
+        node = self.nodes[node_id]
+        if not self.running[node_id]:
+            raise ValueError(f"{node_id} is down")
+        done = node.expire_election_timer(delay, self.now)
+        if not done:
+            self._record(node_id, "Cluster", "timeout", f"{node_id} is leader: no election timer")
+        self._carry_out(node_id, node)
+        return done
 
     # -- clients ----------------------------------------------------------
 
