@@ -236,13 +236,13 @@ class Node:
 
     def _become_follower(self, term: int, leader: str | None, now: int) -> None:
         was = self.role
+        if was is Role.LEADER:
+            self._stop_leading()
         if term > self.term:
             self.term, self.voted_for = term, None
             self.outbox.persist(SaveHardState(term, None))
         self._campaign_seq = None
         self.pre_voting = False
-        if was is Role.LEADER:
-            self._stop_leading()
         self.role = Role.FOLLOWER
         self.leader_id = leader
         if leader is not None:
@@ -460,6 +460,8 @@ class Node:
                 return
         elif self.role is not Role.CANDIDATE or msg.term != self.term:
             return
+        if self.configuration.vote_result(self._votes) is not VoteResult.PENDING:
+            return  # already decided; late answers change nothing
         self._votes[msg.src] = msg.granted
         self._count_votes(now)
 

@@ -143,7 +143,9 @@ class World:
         flight = self.network.land(msg_id)
         assert flight is not None
         msg = flight.message
-        reason = self.network.blocked(msg.src, msg.dst)
+        # The sender cannot know the receiver is down: the message travels and is lost.
+        reason = f"{msg.dst} is down" if not self.running[msg.dst] else None
+        reason = reason or self.network.blocked(msg.src, msg.dst)
         if reason is not None:
             self._record(
                 msg.dst, "Network", "drop", f"{msg.src} -> {msg.dst} {msg} lost: {reason}", msg_id
