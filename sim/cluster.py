@@ -10,6 +10,7 @@ import copy
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from raft import KVStateMachine, LogEntry, RaftOptions
+from sim.checkers import Violation
 from sim.journal import STEP, Action, AdvanceTo, Call, Journal, Step
 from sim.trace import TraceEvent
 from sim.views import NodeView, SubmitHandle
@@ -164,9 +165,9 @@ class Cluster:
         return sorted(self._world.network.cuts)
 
     @property
-    def violations(self) -> list:
-        """Safety violations found so far (the checkers arrive with issue #4)."""
-        return []
+    def violations(self) -> list[Violation]:
+        """Safety violations found so far, checked after every step (see sim.checkers)."""
+        return list(self._world.violations)
 
     # -- time -------------------------------------------------------------
 

@@ -49,6 +49,7 @@ COMPONENT_STYLES = {
     "Disk": "grey50",
     "Cluster": "bold red",
     "Client": "bold",
+    "Checker": "bold white on red",
 }
 
 # Event kinds that tell the story; the rest (wire traffic, timers, flushes) is detail.

@@ -34,6 +34,7 @@ from raft import (
     Send,
     SetTimer,
 )
+from sim.checkers import Violation, default_checkers
 from sim.disk import Disk
 from sim.events import DELIVER, FLUSH, TIMER, EventQueue
 from sim.network import Network
@@ -81,6 +82,8 @@ class World:
         self.disks: dict[str, Disk] = {}
         self.events_processed = 0
         self.proposals: list[Proposal] = []
+        self.checkers = default_checkers()
+        self.violations: list[Violation] = []
         self._timer_tokens: dict[tuple[str, str], int] = {}
         self._next_token = 0
         self._pending: dict[str, deque[Proposal]] = {}
@@ -201,10 +204,21 @@ class World:
                 proposal = self._awaiting_result.pop((node_id, out.index), None)
                 if proposal is not None and proposal.term == out.term:
                     proposal.result = out.result
+                for checker in self.checkers:
+                    self._alarm(
+                        checker.on_applied(node_id, out.index, out.term, out.command, self.now)
+                    )
             else:
                 raise TypeError(f"unknown output {out!r}")
         if self._pending.get(node_id):
             self._settle(node_id)
+        for checker in self.checkers:
+            self._alarm(checker.after_input(node, self.now))
+
+    def _alarm(self, violations: list[Violation]) -> None:
+        for violation in violations:
+            self.violations.append(violation)
+            self._record(None, "Checker", "violation", f"SAFETY VIOLATION: {violation}")
 
     def _send(self, msg: Message) -> None:
         flights, reason = self.network.send(msg, self.now)

@@ -1,0 +1,512 @@
+"""Throughput benchmark: how fast does raftsim simulate a cluster under client load?
+
+Run from the repository root:
+
+    python benchmarks/throughput.py                  # 5 nodes, 10 simulated s, 1000 commands/s
+    python benchmarks/throughput.py --seconds 3 --nodes 3 --seed 2 --rate 500
+    python benchmarks/throughput.py --profile        # same workload under cProfile
+
+What it does (see DESIGN.md, "Performance"):
+
+1. Measures the floor in this very run: an empty event loop on a heapq heap
+   of (time, seq, payload) tuples, each popped event scheduling one new one.
+   Raft figures are also given as a ratio to it, which survives a noisy machine.
+2. Builds `sim.Cluster(N, seed=K)`, elects a leader (not timed), then for S
+   simulated seconds submits one command ("set kI I") every 1/R simulated
+   seconds: `submit`, then `run(1/R)`. A refused command is resubmitted at
+   once to the node the refusal names as leader (or to `cluster.leader`);
+   if that fails too it waits for the next tick, ahead of newer commands.
+3. Reports Raft events per wall second (`cluster.events_processed`, tracing
+   on, which it always is; checkers do not exist yet), simulated seconds per
+   wall second, commands committed per wall second, trace events recorded,
+   peak memory (ru_maxrss), and how the cluster behaved under the load.
+4. Compares with the aims in DESIGN.md and prints met / missed.
+
+A benchmark, not a test: it always exits 0 unless it cannot run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import heapq
+import io
+import os
+import platform
+import pstats
+import resource
+import statistics
+import sys
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Run as a script from anywhere: make the repository importable.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rich.console import Console  # noqa: E402
+from rich.progress import (  # noqa: E402
+    BarColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table  # noqa: E402
+
+from sim import Cluster  # noqa: E402
+
+# Aims from DESIGN.md, "Performance".
+AIM_EVENTS_PER_S = 150_000  # tracing on, checkers off
+AIM_EVENTS_PER_S_CHECKED = 50_000  # every checker on (checkers do not exist yet)
+AIM_REALTIME = 500  # simulated seconds per wall second, 5 nodes under load
+DESIGN_FLOOR = 1_400_000  # the empty loop on DESIGN.md's CI machine
+AIM_RATIO = AIM_EVENTS_PER_S / DESIGN_FLOOR  # the same aim as a fraction of the floor
+
+PROGRESS_EVERY_S = 0.25  # simulated seconds between progress-bar updates
+PROGRESS_REFRESH_S = 0.1  # wall seconds between redraws, at most
+
+console = Console()
+
+
+# -- the floor ----------------------------------------------------------------
+
+
+def empty_loop_rate(events: int = 500_000, pending: int = 64) -> float:
+    """Events per second of an event loop that does nothing but keep its heap going.
+
+    The heap holds `pending` events, about what a 5-node cluster under load
+    keeps (messages in flight, timers, flushes); each popped event schedules
+    one new one a pseudo-random delay later, so the heap really reorders.
+    """
+    heap = [(t * 100, t, None) for t in range(pending)]  # sorted, so already a heap
+    push, pop = heapq.heappush, heapq.heappop
+    seq = pending
+    start = time.perf_counter()
+    for _ in range(events):
+        now, _, payload = pop(heap)
+        seq += 1
+        push(heap, (now + 1_000 + (seq * 7_919) % 7_000, seq, payload))
+    return events / (time.perf_counter() - start)
+
+
+def floor(repeats: int = 3) -> float:
+    """Best of a few runs of the empty loop (the least disturbed one)."""
+    return max(empty_loop_rate() for _ in range(repeats))
+
+
+# -- the workload -------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What the timed part of a run measured, and how the cluster behaved."""
+
+    nodes: int
+    seed: int
+    rate: float
+    wall: float = 0.0  # timed part only, progress-bar time excluded
+    progress_wall: float = 0.0  # wall time spent updating the progress bar
+    gc_wall: float = 0.0  # wall time the cyclic garbage collector ran (within `wall`)
+    gc_collections: int = 0
+    sim_seconds: float = 0.0
+    events: int = 0
+    trace_events: int = 0
+    trace_total: int = 0
+    election_sim: float = 0.0
+    election_wall: float = 0.0
+    leader_before: str | None = None
+    leader_after: str | None = None
+    ticks: int = 0
+    submitted: int = 0  # submit() calls, including resubmissions
+    accepted: int = 0
+    refused: int = 0
+    refusal_reasons: Counter = field(default_factory=Counter)
+    committed: int = 0
+    unknown: int = 0  # leader stepped down / crashed before it knew
+    pending_at_end: int = 0
+    backlog_at_end: int = 0  # refused commands still waiting for a leader
+    latencies_us: list[int] = field(default_factory=list)
+    commit_granularity_us: int = 0
+    trace_kinds: Counter = field(default_factory=Counter)
+    leaders_elected: list[str] = field(default_factory=list)
+    rss_before_kb: int = 0
+    rss_peak_kb: int = 0
+    heap_size_at_end: int = 0
+
+
+def _rss_kb() -> int:
+    """Peak resident set size of this process so far, in KiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak  # macOS reports bytes
+
+
+class _GCTimer:
+    """Adds up the wall time the cyclic GC takes (gc.callbacks: cheap, per collection)."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self.collections = 0
+        self._start = 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.total += time.perf_counter() - self._start
+            self.collections += 1
+
+
+def run_workload(
+    *,
+    nodes: int,
+    seed: int,
+    seconds: float,
+    rate: float,
+    progress: Progress | None = None,
+    profiler: cProfile.Profile | None = None,
+) -> Outcome:
+    """Elect a leader, then drive the cluster at `rate` commands per simulated second."""
+    out = Outcome(nodes=nodes, seed=seed, rate=rate)
+    out.rss_before_kb = _rss_kb()
+    cluster = Cluster(nodes, seed=seed)
+
+    # Untimed: the first election.
+    start = time.perf_counter()
+    if not cluster.run_until(lambda c: c.leader is not None, timeout=10.0):
+        console.print(f"[red]no leader elected within 10 simulated s (seed {seed})[/red]")
+        raise SystemExit(1)
+    out.election_wall = time.perf_counter() - start
+    out.election_sim = cluster.now
+    out.leader_before = cluster.leader
+
+    period_us = max(1, round(1_000_000 / rate))
+    period = period_us / 1_000_000
+    ticks = max(1, round(seconds * 1_000_000 / period_us))
+    progress_every = max(1, round(PROGRESS_EVERY_S * 1_000_000 / period_us))
+    out.ticks = ticks
+    out.commit_granularity_us = period_us
+
+    backlog: deque[str] = deque()  # commands waiting to be (re)submitted, oldest first
+    waiting: deque = deque()  # (handle, submitted at µs) accepted and not yet resolved
+    refusal_reasons = out.refusal_reasons
+    latencies = out.latencies_us
+    next_command = 0
+    submitted = accepted = refused = unknown = 0
+
+    task = None
+    if progress is not None:
+        task = progress.add_task("simulating", total=ticks * period)
+    last_refresh = 0.0
+    progress_wall = 0.0
+
+    gc_timer = _GCTimer()
+    gc.callbacks.append(gc_timer)
+    events0, trace0, sim0 = cluster.events_processed, len(cluster.trace), cluster.now
+    if profiler is not None:
+        profiler.enable()
+    start = time.perf_counter()
+    try:
+        for tick in range(1, ticks + 1):
+            backlog.append(f"set k{next_command} {next_command}")
+            next_command += 1
+            while backlog:
+                command = backlog[0]
+                handle = cluster.submit(command)
+                submitted += 1
+                if not handle.accepted:
+                    refused += 1
+                    refusal_reasons[_reason_kind(handle.reason)] += 1
+                    # Resubmit once to whoever the refusal (or the cluster) says leads.
+                    target = handle.leader_hint or cluster.leader
+                    if target is None or target == handle.node:
+                        break
+                    handle = cluster.submit(command, to=target)
+                    submitted += 1
+                    if not handle.accepted:
+                        refused += 1
+                        refusal_reasons[_reason_kind(handle.reason)] += 1
+                        break
+                accepted += 1
+                backlog.popleft()
+                waiting.append((handle, round(cluster.now * 1_000_000)))
+
+            cluster.run(period)
+
+            # Resolve the oldest accepted commands (a leader commits in order).
+            now_us = round(cluster.now * 1_000_000)
+            while waiting:
+                handle, at = waiting[0]
+                outcome = handle.outcome
+                if outcome == "pending":
+                    break
+                waiting.popleft()
+                if outcome == "committed":
+                    latencies.append(now_us - at)
+                else:
+                    unknown += 1
+
+            if task is not None and tick % progress_every == 0:
+                mark = time.perf_counter()
+                progress.update(task, completed=tick * period)
+                if mark - last_refresh >= PROGRESS_REFRESH_S:
+                    progress.refresh()
+                    last_refresh = mark
+                progress_wall += time.perf_counter() - mark
+    finally:
+        wall = time.perf_counter() - start
+        if profiler is not None:
+            profiler.disable()
+        gc.callbacks.remove(gc_timer)
+
+    if task is not None:
+        progress.update(task, completed=ticks * period)
+        progress.refresh()
+
+    out.wall = wall - progress_wall
+    out.progress_wall = progress_wall
+    out.gc_wall = gc_timer.total
+    out.gc_collections = gc_timer.collections
+    out.sim_seconds = cluster.now - sim0
+    out.events = cluster.events_processed - events0
+    out.trace_events = len(cluster.trace) - trace0
+    out.trace_total = len(cluster.trace)
+    out.submitted, out.accepted, out.refused, out.unknown = submitted, accepted, refused, unknown
+    out.committed = len(latencies)
+    out.pending_at_end = len(waiting)
+    out.backlog_at_end = len(backlog)
+    out.leader_after = cluster.leader
+    out.rss_peak_kb = _rss_kb()
+    out.heap_size_at_end = len(cluster._world.queue)  # internal, informational only
+    # Untimed: what the trace says happened during the run.
+    for event in cluster.trace[trace0:]:
+        out.trace_kinds[(event.component, event.kind)] += 1
+        if event.kind == "leader" and "becomes leader" in event.text:
+            out.leaders_elected.append(event.node)
+    return out
+
+
+def _reason_kind(reason: str | None) -> str:
+    """Group refusal reasons ("n2 is a follower, not the leader; ..." -> "is a follower")."""
+    if not reason:
+        return "?"
+    if "no leader" in reason:
+        return "no leader is known"
+    if " is a " in reason:
+        return "not the leader (" + reason.split(" is a ")[1].split(",")[0] + ")"
+    if "is down" in reason:
+        return "node is down"
+    return reason
+
+
+# -- reporting ----------------------------------------------------------------
+
+
+def _machine() -> str:
+    cpus = os.cpu_count()
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = cpus
+    return (
+        f"{platform.python_implementation()} {platform.python_version()} on "
+        f"{platform.system()} {platform.machine()}, nproc {usable} (of {cpus} CPUs)"
+    )
+
+
+def _pct(values: list[int], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _met(ok: bool) -> str:
+    return "[bold green]met[/bold green]" if ok else "[bold red]missed[/bold red]"
+
+
+def report(out: Outcome, floor_before: float, floor_after: float) -> None:
+    floor_rate = max(floor_before, floor_after)
+    events_per_s = out.events / out.wall
+    ratio = events_per_s / floor_rate
+    realtime = out.sim_seconds / out.wall
+    commits_per_s = out.committed / out.wall
+
+    table = Table(title=f"raftsim throughput: {out.nodes} nodes, seed {out.seed}", min_width=72)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_column("notes", overflow="fold")
+    table.add_row("machine", "", _machine())
+    table.add_row(
+        "empty-loop floor",
+        f"{floor_rate:,.0f} ev/s",
+        f"heapq push/pop, best of 3; before {floor_before:,.0f}, after {floor_after:,.0f} "
+        f"(DESIGN.md: ~{DESIGN_FLOOR:,} on CI)",
+    )
+    table.add_row(
+        "workload",
+        f"{out.sim_seconds:g} sim s",
+        f"{out.rate:g} commands per simulated s, one submit + run({1 / out.rate:g}) per tick; "
+        f"election before it: {out.election_sim * 1000:.0f} sim ms "
+        f"(untimed, leader {out.leader_before})",
+    )
+    table.add_row("wall time", f"{out.wall:.3f} s", f"progress bar took {out.progress_wall:.4f} s more (excluded)")
+    table.add_row("Raft events processed", f"{out.events:,}", "cluster.events_processed")
+    table.add_row(
+        "Raft events / s",
+        f"[bold]{events_per_s:,.0f}[/bold]",
+        "tracing on (always); checkers: none exist yet (Cluster.violations is a stub)",
+    )
+    table.add_row(
+        "ratio to floor",
+        f"{ratio:.4f}",
+        f"1/{1 / ratio:.1f} of the empty loop; aim {AIM_RATIO:.3f} (150k / 1.4M)",
+    )
+    table.add_row("x faster than real time", f"[bold]{realtime:,.1f}x[/bold]", "simulated s per wall s")
+    table.add_row("commands committed / wall s", f"{commits_per_s:,.0f}", f"{out.committed:,} committed in the window")
+    table.add_row(
+        "trace events recorded",
+        f"{out.trace_events:,}",
+        f"{out.trace_events / max(1, out.events):.2f} per Raft event, "
+        f"{out.trace_events / max(1, out.committed):.1f} per committed command; "
+        f"{out.trace_total:,} in the whole trace",
+    )
+    growth = out.rss_peak_kb - out.rss_before_kb
+    table.add_row(
+        "peak memory (ru_maxrss)",
+        f"{out.rss_peak_kb / 1024:,.1f} MiB",
+        f"+{growth / 1024:,.1f} MiB during the cluster's life, "
+        f"~{growth * 1024 / max(1, out.trace_total):,.0f} B per trace event (everything kept)",
+    )
+    table.add_row(
+        "cyclic GC",
+        f"{out.gc_wall:.3f} s",
+        f"{out.gc_collections} collections, {100 * out.gc_wall / out.wall:.1f}% of wall time",
+    )
+    console.print(table)
+
+    behaviour = Table(title="behaviour under load (simulated time)", min_width=72)
+    behaviour.add_column("what")
+    behaviour.add_column("value", justify="right")
+    behaviour.add_column("notes", overflow="fold")
+    behaviour.add_row(
+        "commands submitted",
+        f"{out.ticks:,}",
+        f"{out.submitted:,} submit() calls with resubmissions; {out.accepted:,} accepted",
+    )
+    refusals = ", ".join(f"{k}: {v}" for k, v in out.refusal_reasons.most_common()) or "none"
+    behaviour.add_row("refused submissions", f"{out.refused:,}", refusals)
+    behaviour.add_row(
+        "outcomes",
+        f"{out.committed:,} committed",
+        f"{out.unknown} unknown (leader stepped down), {out.pending_at_end} pending at the end, "
+        f"{out.backlog_at_end} still waiting for a leader",
+    )
+    if out.latencies_us:
+        lat = out.latencies_us
+        behaviour.add_row(
+            "commit latency",
+            f"{statistics.median(lat) / 1000:.1f} ms median",
+            f"p90 {_pct(lat, 0.9) / 1000:.1f}, p99 {_pct(lat, 0.99) / 1000:.1f}, "
+            f"max {max(lat) / 1000:.1f} ms (submit -> leader knows committed; "
+            f"resolution {out.commit_granularity_us / 1000:g} ms)",
+        )
+    changes = len(out.leaders_elected)
+    behaviour.add_row(
+        "leader changes",
+        f"{changes}",
+        f"leader {out.leader_before} -> {out.leader_after}"
+        + (f"; elected: {', '.join(out.leaders_elected)}" if changes else ""),
+    )
+    kinds = out.trace_kinds
+    behaviour.add_row(
+        "replication fallbacks",
+        f"{kinds[('Replicator', 'reject')] + kinds[('Replicator', 'resend')]:,}",
+        f"Replicator rejects {kinds[('Replicator', 'reject')]:,} (back to PROBE), "
+        f"rpc timeouts {kinds[('Replicator', 'resend')]:,}; follower rejections "
+        f"{kinds[('Node', 'reject')]:,}",
+    )
+    top = ", ".join(f"{c}/{k} {n / max(1, out.committed):.1f}" for (c, k), n in kinds.most_common(8))
+    behaviour.add_row("trace events per committed command", "", top)
+    console.print(behaviour)
+
+    aims = Table(title="aims (DESIGN.md, Performance)", min_width=72)
+    aims.add_column("aim")
+    aims.add_column("measured", justify="right")
+    aims.add_column("verdict")
+    aims.add_row(f">= {AIM_EVENTS_PER_S:,} Raft events/s, tracing on, checkers off", f"{events_per_s:,.0f}", _met(events_per_s >= AIM_EVENTS_PER_S))
+    aims.add_row(
+        f">= {AIM_RATIO:.3f} of the floor (the same aim, machine-independent)",
+        f"{ratio:.4f}",
+        _met(ratio >= AIM_RATIO),
+    )
+    aims.add_row(
+        f">= {AIM_REALTIME}x real time, {out.nodes} nodes under load"
+        + ("" if out.nodes == 5 else " (aim is stated for 5 nodes)"),
+        f"{realtime:,.1f}x",
+        _met(realtime >= AIM_REALTIME),
+    )
+    aims.add_row(
+        f">= {AIM_EVENTS_PER_S_CHECKED:,} Raft events/s with every checker on",
+        "n/a",
+        "[yellow]not measurable: no checkers exist yet[/yellow]",
+    )
+    console.print(aims)
+
+
+def print_profile(profiler: cProfile.Profile, limit: int = 25) -> None:
+    for order, title in (("cumulative", "cumulative time"), ("tottime", "total (own) time")):
+        buffer = io.StringIO()
+        stats = pstats.Stats(profiler, stream=buffer)
+        stats.sort_stats(order).print_stats(limit)
+        console.rule(f"top {limit} functions by {title}")
+        # Paths relative to the repository keep the lines short and readable.
+        root = str(Path(__file__).resolve().parent.parent) + os.sep
+        console.print(buffer.getvalue().replace(root, ""), highlight=False, markup=False)
+
+
+# -- main -------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="simulated seconds of load (default 10)")
+    parser.add_argument("--nodes", type=int, default=5, help="cluster size (default 5)")
+    parser.add_argument("--seed", type=int, default=1, help="cluster seed (default 1)")
+    parser.add_argument("--rate", type=float, default=1000.0, help="commands per simulated second (default 1000)")
+    parser.add_argument("--profile", action="store_true", help="run the workload under cProfile and print hot spots")
+    args = parser.parse_args(argv)
+    if args.seconds <= 0 or args.rate <= 0 or args.nodes < 1:
+        parser.error("--seconds and --rate must be positive and --nodes at least 1")
+
+    console.print(f"[dim]{_machine()}[/dim]")
+    floor_before = floor()
+    profiler = cProfile.Profile() if args.profile else None
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:.2f}/{task.total:g} sim s"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, auto_refresh=False, transient=False) as progress:
+        out = run_workload(
+            nodes=args.nodes,
+            seed=args.seed,
+            seconds=args.seconds,
+            rate=args.rate,
+            progress=progress,
+            profiler=profiler,
+        )
+    floor_after = floor()
+    if profiler is not None:
+        console.print(
+            "[yellow]under cProfile: wall-time figures are inflated several times; "
+            "use a run without --profile for the numbers[/yellow]"
+        )
+    report(out, floor_before, floor_after)
+    if profiler is not None:
+        print_profile(profiler)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
