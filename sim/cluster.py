@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from raft import KVStateMachine, LogEntry, RaftOptions
 from sim.checkers import Violation
-from sim.journal import STEP, Action, AdvanceTo, Call, Journal, Step
+from sim.journal import STEP, Action, Call, Journal, Step
 from sim.trace import TraceEvent
 from sim.views import NodeView, SubmitHandle
 from sim.world import World, WorldSettings
@@ -192,23 +192,36 @@ class Cluster:
         """
         deadline = self._world.now + _us(timeout, "timeout")
         while not predicate(self):
-            self._replay_recorded_calls()
-            next_time = self._world.next_event_time()
-            if next_time is None or next_time > deadline:
-                self._do(AdvanceTo(deadline))
+            if not self._step_before(deadline):
+                self._world.advance_to(deadline)
                 return False
-            self._do(STEP)
         return True
 
     def _run_to(self, target: int) -> None:
-        while True:
-            self._replay_recorded_calls()
-            next_time = self._world.next_event_time()
-            if next_time is None or next_time > target:
+        while self._step_before(target):
+            pass
+        self._world.advance_to(target)
+
+    def _step_before(self, limit: int) -> bool:
+        """Take the next step if it happens by `limit`; False if none does.
+
+        In the recorded future, calls made strictly before `limit` are redone
+        first; a call made exactly at `limit` is left for the caller to make
+        (or to pass by).
+        """
+        journal = self._journal
+        while journal.in_future:
+            action = journal.next_action()
+            if isinstance(action, Step) or action.time_us >= limit:
                 break
-            self._do(STEP)
-        if target > self._world.now:
-            self._do(AdvanceTo(target))
+            self._do(action)
+        if isinstance(journal.next_action(), Call):
+            return False  # the recorded future makes a call before its next step
+        next_time = self._world.next_event_time()
+        if next_time is None or next_time > limit:
+            return False
+        self._do(STEP)
+        return True
 
     def timeout(self, node_id: str, after: float = 0.0) -> bool:
         """Make a node's election timer expire `after` seconds from now.
@@ -218,7 +231,7 @@ class Cluster:
         self._check_id(node_id)
         if not self._world.running[node_id]:
             raise ValueError(f"{node_id} is down")
-        return self._do(Call("expire_election_timer", (node_id, _us(after, "after"))))
+        return self._call("expire_election_timer", node_id, _us(after, "after"))
 
     # -- clients ----------------------------------------------------------
 
@@ -229,8 +242,9 @@ class Cluster:
         KVStateMachine.parse(command)
         if to is not None:
             self._check_id(to)
-        proposal = self._do(Call("submit", (command, to)))
-        return SubmitHandle(self, proposal.id)
+        position = self._journal.cursor
+        proposal = self._call("submit", command, to)
+        return SubmitHandle(self, proposal.id, self._journal.actions[position])
 
     # -- faults -----------------------------------------------------------
 
@@ -239,14 +253,14 @@ class Cluster:
         self._check_id(node_id)
         if not self._world.running[node_id]:
             raise ValueError(f"{node_id} is already down")
-        self._do(Call("crash", (node_id,)))
+        self._call("crash", node_id)
 
     def restart(self, node_id: str) -> None:
         """Restart a crashed node from its durable state."""
         self._check_id(node_id)
         if self._world.running[node_id]:
             raise ValueError(f"{node_id} is running; crash it before restarting it")
-        self._do(Call("restart", (node_id,)))
+        self._call("restart", node_id)
 
     def partition(self, *groups: Iterable[str]) -> None:
         """Split the network into groups (nodes not named form one more group)."""
@@ -256,7 +270,7 @@ class Cluster:
             raise ValueError("a node cannot be in two partition groups")
         if not frozen:
             raise ValueError("partition needs at least one group of nodes")
-        self._do(Call("partition", frozen))
+        self._call("partition", *frozen)
 
     def isolate(self, node_id: str) -> None:
         """Cut a node off from all others (replaces any partition)."""
@@ -264,7 +278,7 @@ class Cluster:
 
     def heal(self) -> None:
         """Remove partitions and cuts; network settings stay."""
-        self._do(Call("heal"))
+        self._call("heal")
 
     def cut(self, src: str, dst: str) -> None:
         """One-way cut: messages from `src` to `dst` are lost."""
@@ -272,7 +286,7 @@ class Cluster:
         self._check_id(dst)
         if src == dst:
             raise ValueError("a cut needs two different nodes")
-        self._do(Call("cut", (src, dst)))
+        self._call("cut", src, dst)
 
     def set_network(
         self,
@@ -287,12 +301,16 @@ class Cluster:
             None if duplicate is None else _probability(duplicate, "duplicate"),
             None if latency is None else _us_range(latency, "latency"),
         )
-        self._do(Call("set_network", args))
+        self._call("set_network", *args)
 
     # -- time travel ------------------------------------------------------
 
     def back(self) -> list[TraceEvent]:
-        """Undo the last `step()`; returns the trace events it had added."""
+        """Return to just before the last step; returns the trace events undone.
+
+        Calls made after that step are undone too; they stay in the recorded
+        future and are redone when stepping forward again.
+        """
         position = self._journal.last_step_before(self._journal.cursor)
         if position is None:
             raise ValueError("nothing to go back to: no step has been taken")
@@ -303,7 +321,9 @@ class Cluster:
     def goto(self, index: int) -> None:
         """Return to the moment the trace had `index` events (or the last moment before).
 
-        Moving forward replays the recorded future.
+        Moving forward replays the recorded future. The nodes' start-up events
+        are there from the beginning, so any index up to their count goes back
+        to the initial state.
         """
         if not isinstance(index, int) or index < 0:
             raise ValueError(f"goto needs a trace index >= 0, got {index!r}")
@@ -322,6 +342,10 @@ class Cluster:
             raise ValueError(f"expected a list of node ids, got the string {ids!r}")
         return [self._check_id(node_id) for node_id in ids]
 
+    def _call(self, name: str, *args: object):
+        """Make an API call on the world, journaled with the time it is made at."""
+        return self._do(Call(self._world.now, name, args))
+
     def _do(self, action: Action):
         """Perform one action on the world and journal it."""
         journal = self._journal
@@ -330,9 +354,8 @@ class Cluster:
             self._checkpoints = {k: w for k, w in self._checkpoints.items() if k <= journal.cursor}
         if isinstance(action, Step):
             result = self._world.step()
-        elif isinstance(action, AdvanceTo):
-            result = self._world.advance_to(action.time_us)
         else:
+            self._world.advance_to(action.time_us)
             result = self._world_call(action)
         journal.record(action, len(self._trace))
         return result

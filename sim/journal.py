@@ -1,7 +1,10 @@
 """The journal of everything done to a cluster, which makes time travel possible.
 
 Theory of operation: a world is a pure function of its seed, its settings and
-the sequence of actions applied to it: steps, clock advances and API calls.
+the sequence of actions applied to it: steps and API calls, each call stamped
+with the simulated time it was made at. (A clock moved forward with no event,
+as at the end of `run`, is not an action: it changes nothing until the next
+call, whose stamp carries it.)
 The journal records that sequence, and the length of the trace after each
 action. To go back, the cluster rebuilds the world from the nearest
 checkpoint (a deep copy taken while replaying) and replays actions up to the
@@ -23,21 +26,15 @@ class Step:
 
 
 @attrs.frozen
-class AdvanceTo:
-    """Move the clock to `time_us` without an event."""
+class Call:
+    """An API call on the world at simulated time `time_us`: method name and arguments."""
 
     time_us: int
-
-
-@attrs.frozen
-class Call:
-    """An API call on the world: method name and arguments."""
-
     name: str
     args: tuple = ()
 
 
-Action = Step | AdvanceTo | Call
+Action = Step | Call
 STEP = Step()
 
 
@@ -70,6 +67,10 @@ class Journal:
             self.actions.append(action)
             self._marks.append(trace_length)
         self.cursor += 1
+
+    def is_done(self, action: Action) -> bool:
+        """Is this very action (not an equal one) among those done so far?"""
+        return any(done is action for done in reversed(self.actions[: self.cursor]))
 
     def fork(self) -> None:
         """Drop the recorded future."""

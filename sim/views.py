@@ -102,16 +102,17 @@ class NodeView:
 class SubmitHandle:
     """The answer to `Cluster.submit`, kept up to date as the cluster runs."""
 
-    def __init__(self, cluster: Cluster, proposal_id: int) -> None:
+    def __init__(self, cluster: Cluster, proposal_id: int, action: object) -> None:
         self._cluster = cluster
         self._id = proposal_id
+        # The journal entry of the submit: if time travel drops it, the handle is void.
+        self._action = action
 
     @property
     def _proposal(self) -> Proposal:
-        proposals = self._cluster._world.proposals
-        if self._id >= len(proposals):
+        if not self._cluster._journal.is_done(self._action):
             raise LookupError("this submission was undone by time travel (goto/back)")
-        return proposals[self._id]
+        return self._cluster._world.proposals[self._id]
 
     @property
     def command(self) -> str:
