@@ -50,15 +50,16 @@ class Configuration:
     def is_joint(self) -> bool:
         return self.old_voters is not None
 
-    @property
-    def all_voters(self) -> tuple[str, ...]:
-        """Every node whose vote or acknowledgement counts, old and new."""
-        return _sorted_ids((*self.voters, *(self.old_voters or ())))
+    # Derived once, since commit and vote counting read them on every acknowledgement.
+    all_voters: tuple[str, ...] = attrs.field(init=False, eq=False, repr=False)
+    members: tuple[str, ...] = attrs.field(init=False, eq=False, repr=False)
 
-    @property
-    def members(self) -> tuple[str, ...]:
-        """Every node that should receive the log: voters, old voters, learners."""
-        return _sorted_ids((*self.all_voters, *self.learners))
+    def __attrs_post_init__(self) -> None:
+        all_voters = _sorted_ids((*self.voters, *(self.old_voters or ())))
+        # Every node whose vote or acknowledgement counts, old and new.
+        object.__setattr__(self, "all_voters", all_voters)
+        # Every node that should receive the log: voters, old voters, learners.
+        object.__setattr__(self, "members", _sorted_ids((*all_voters, *self.learners)))
 
     def is_voter(self, node_id: str) -> bool:
         return node_id in self.voters or node_id in (self.old_voters or ())

@@ -17,44 +17,40 @@ with `Node.take_outputs()` and carries them out in order:
 
 from __future__ import annotations
 
-import attrs
+from typing import NamedTuple
 
 from raft.messages import Message
 from raft.storage import Write
 
+# Outputs are NamedTuples: immutable values, cheap to build on the hot path.
 
-@attrs.frozen
-class Send:
+
+class Send(NamedTuple):
     message: Message
 
 
-@attrs.frozen
-class Persist:
+class Persist(NamedTuple):
     seq: int
     write: Write
 
 
-@attrs.frozen
-class SetTimer:
+class SetTimer(NamedTuple):
     name: str
     delay: int
 
 
-@attrs.frozen
-class CancelTimer:
+class CancelTimer(NamedTuple):
     name: str
 
 
-@attrs.frozen
-class Applied:
+class Applied(NamedTuple):
     index: int
     term: int
     command: str
     result: str
 
 
-@attrs.frozen
-class Note:
+class Note(NamedTuple):
     component: str
     kind: str
     text: str

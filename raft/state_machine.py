@@ -11,8 +11,6 @@ Invariant: last_applied <= commit_index.
 
 from __future__ import annotations
 
-import shlex
-
 from raft.configuration import Configuration
 from raft.log_entry import EntryKind
 from raft.log_manager import LogManager
@@ -47,11 +45,11 @@ class KVStateMachine(StateMachine):
 
     @classmethod
     def parse(cls, command: str) -> list[str]:
-        """Split a command into words; raises ValueError if it is malformed."""
-        try:
-            words = shlex.split(command)
-        except ValueError as error:
-            raise ValueError(f"cannot parse command {command!r}: {error}") from None
+        """Split a command into words; raises ValueError if it is malformed.
+
+        Words are separated by white space; keys and values cannot contain it.
+        """
+        words = command.split()
         if not words or words[0] not in cls._ARITY or len(words) != cls._ARITY[words[0]] + 1:
             raise ValueError(f"bad command {command!r}: {cls.USAGE}")
         return words

@@ -14,6 +14,8 @@ arrive with issue #4 on the same interface.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import attrs
 
 from raft import Node, Role
@@ -37,13 +39,13 @@ class Checker:
 
     name = "checker"
 
-    def after_input(self, node: Node, now: int) -> list[Violation]:
-        return []
+    def after_input(self, node: Node, now: int) -> Sequence[Violation]:
+        return ()
 
     def on_applied(
         self, node_id: str, index: int, term: int, command: str, now: int
-    ) -> list[Violation]:
-        return []
+    ) -> Sequence[Violation]:
+        return ()
 
 
 class ElectionSafety(Checker):
@@ -54,12 +56,12 @@ class ElectionSafety(Checker):
     def __init__(self) -> None:
         self._leaders: dict[int, str] = {}
 
-    def after_input(self, node: Node, now: int) -> list[Violation]:
+    def after_input(self, node: Node, now: int) -> Sequence[Violation]:
         if node.role is not Role.LEADER:
-            return []
+            return ()
         known = self._leaders.setdefault(node.term, node.id)
         if known == node.id:
-            return []
+            return ()
         return [
             Violation(
                 property=self.name,
@@ -80,10 +82,10 @@ class StateMachineSafety(Checker):
 
     def on_applied(
         self, node_id: str, index: int, term: int, command: str, now: int
-    ) -> list[Violation]:
+    ) -> Sequence[Violation]:
         first = self._applied.setdefault(index, (term, command, node_id))
-        if first[:2] == (term, command):
-            return []
+        if first[0] == term and first[1] == command:
+            return ()
         return [
             Violation(
                 property=self.name,

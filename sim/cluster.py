@@ -69,6 +69,7 @@ class Cluster:
     Nodes are called "n1".."nN". Keyword options (seconds):
     election_timeout=(0.150, 0.300), heartbeat=0.050, rpc_timeout=0.100,
     latency=(0.002, 0.008), drop=0.0, duplicate=0.0, flush_delay=0.002,
+    reorder=False (True lets messages on one link overtake each other),
     pre_vote=True, max_inflight=8, max_entries_per_request=16.
 
     `initial_logs` starts nodes with logs already on disk, as in the paper's
@@ -89,6 +90,7 @@ class Cluster:
         drop: float = 0.0,
         duplicate: float = 0.0,
         flush_delay: float = 0.002,
+        reorder: bool = False,
         pre_vote: bool = True,
         max_inflight: int = 8,
         max_entries_per_request: int = 16,
@@ -113,6 +115,7 @@ class Cluster:
             drop=_probability(drop, "drop"),
             duplicate=_probability(duplicate, "duplicate"),
             flush_delay=_us(flush_delay, "flush_delay"),
+            reorder=bool(reorder),
         )
         self._ids = [f"n{i}" for i in range(1, n + 1)]
         logs = _initial_logs(initial_logs or {}, self._ids)
@@ -210,17 +213,18 @@ class Cluster:
         (or to pass by).
         """
         journal = self._journal
-        while journal.in_future:
-            action = journal.next_action()
-            if isinstance(action, Step) or action.time_us >= limit:
-                break
-            self._do(action)
-        if isinstance(journal.next_action(), Call):
-            return False  # the recorded future makes a call before its next step
-        next_time = self._world.next_event_time()
-        if next_time is None or next_time > limit:
+        if journal.in_future:
+            while journal.in_future:
+                action = journal.next_action()
+                if isinstance(action, Step) or action.time_us >= limit:
+                    break
+                self._do(action)
+            if isinstance(journal.next_action(), Call):
+                return False  # the recorded future makes a call before its next step
+        # The next action, if any is recorded, is a Step: no fork check needed.
+        if not self._world.step(limit):
             return False
-        self._do(STEP)
+        journal.record(STEP, len(self._trace))
         return True
 
     def timeout(self, node_id: str, after: float = 0.0) -> bool:
@@ -294,12 +298,15 @@ class Cluster:
         drop: float | None = None,
         duplicate: float | None = None,
         latency: Sequence[float] | None = None,
+        reorder: bool | None = None,
     ) -> None:
-        """Change loss and duplication probabilities and the latency range (seconds)."""
+        """Change loss and duplication probabilities, the latency range (seconds),
+        and whether messages on one link may overtake each other."""
         args = (
             None if drop is None else _probability(drop, "drop"),
             None if duplicate is None else _probability(duplicate, "duplicate"),
             None if latency is None else _us_range(latency, "latency"),
+            None if reorder is None else bool(reorder),
         )
         self._call("set_network", *args)
 
@@ -363,8 +370,10 @@ class Cluster:
     def _world_call(self, call: Call):
         world = self._world
         if call.name == "set_network":
-            drop, duplicate, latency = call.args
+            drop, duplicate, latency, reorder = call.args
             network = world.network
+            if reorder is not None:
+                network.reorder = reorder
             if drop is not None:
                 network.drop = drop
             if duplicate is not None:
@@ -377,7 +386,8 @@ class Cluster:
                 "settings",
                 f"network: drop {network.drop:g}, "
                 f"duplicate {network.duplicate:g}, latency "
-                f"{network.latency[0] / 1000:g}-{network.latency[1] / 1000:g} ms",
+                f"{network.latency[0] / 1000:g}-{network.latency[1] / 1000:g} ms, "
+                f"{'reordering' if network.reorder else 'FIFO'} links",
             )
             return None
         if call.name == "partition":

@@ -16,22 +16,19 @@ FLUSH = 2  # payload: (node, disk generation)
 
 
 class EventQueue:
-    """A min-heap of (time, seq, kind, payload) tuples."""
+    """A min-heap of (time, seq, kind, payload) tuples.
+
+    `heap` is readable (the engine peeks at its head on every step); only
+    `push` and `pop` change it.
+    """
 
     def __init__(self) -> None:
-        self._heap: list[tuple[int, int, int, Any]] = []
+        self.heap: list[tuple[int, int, int, Any]] = []
         self._seq = 0
 
     def push(self, time: int, kind: int, payload: Any) -> None:
         self._seq += 1
-        heapq.heappush(self._heap, (time, self._seq, kind, payload))
+        heapq.heappush(self.heap, (time, self._seq, kind, payload))
 
     def pop(self) -> tuple[int, int, int, Any]:
-        return heapq.heappop(self._heap)
-
-    def peek(self) -> tuple[int, int, int, Any]:
-        """The next event, left in the heap."""
-        return self._heap[0]
-
-    def __len__(self) -> int:
-        return len(self._heap)
+        return heapq.heappop(self.heap)

@@ -60,12 +60,12 @@ class Journal:
 
     def record(self, action: Action, trace_length: int) -> None:
         """`action` was just done (newly, or replayed from the future)."""
-        if self.in_future:
-            assert self.actions[self.cursor] == action
-            assert self._marks[self.cursor] == trace_length, "replay diverged from the record"
-        else:
+        if self.cursor == len(self.actions):
             self.actions.append(action)
             self._marks.append(trace_length)
+        else:
+            assert self.actions[self.cursor] == action
+            assert self._marks[self.cursor] == trace_length, "replay diverged from the record"
         self.cursor += 1
 
     def is_done(self, action: Action) -> bool:

@@ -1,41 +1,52 @@
 """The simulated network: latency, loss, duplication, partitions and one-way cuts.
 
-Every message gets its own latency drawn from a range, so reordering follows
-from latency alone. A message is checked against partitions and cuts both
-when it is sent and when it would land: a link that is down when the message
-arrives loses it. Messages in flight are kept, so views can show them.
+Every message gets its own latency drawn from a range. By default each link
+is first-in first-out, like the TCP connection sofa-jraft and etcd send over:
+a message never lands before one sent earlier on the same link. With
+`reorder` on, messages on a link may overtake each other (as datagrams do),
+and a follower sees gaps that the leader must repair (Raft §5.3). A message
+is checked against partitions and cuts both when it is sent and when it would
+land: a link that is down when the message arrives loses it. Messages in
+flight are kept, so views can show them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-import attrs
+from typing import NamedTuple
 
 from raft import Message
 
 
-@attrs.frozen
-class Flight:
-    """A message on the wire."""
+class Flight(NamedTuple):
+    """A message on the wire (`text`: the message described once, for the trace)."""
 
     msg_id: int
     message: Message
     sent_us: int
     lands_us: int
-
-    def __deepcopy__(self, memo: dict) -> Flight:
-        return self
+    text: str
 
 
 class Network:
     """Links between nodes and what travels on them."""
 
-    def __init__(self, rng, *, latency: tuple[int, int], drop: float, duplicate: float) -> None:
+    def __init__(
+        self,
+        rng,
+        *,
+        latency: tuple[int, int],
+        drop: float,
+        duplicate: float,
+        reorder: bool = False,
+    ) -> None:
         self._rng = rng
         self.latency = latency
         self.drop = drop
         self.duplicate = duplicate
+        self.reorder = reorder
+        # (src, dst) -> when the last message sent on that link lands (FIFO links).
+        self._link_clear: dict[tuple[str, str], int] = {}
         # node -> group number; nodes in different groups cannot talk. Empty: no partition.
         self._groups: dict[str, int] = {}
         self.cuts: set[tuple[str, str]] = set()
@@ -88,10 +99,17 @@ class Network:
             return [], f"random loss (drop rate {self.drop:g})"
         copies = 2 if self.duplicate and rng.random() < self.duplicate else 1
         low, high = self.latency
+        link = (message.src, message.dst)
+        text = str(message)
         flights = []
         for _ in range(copies):
+            lands = now + rng.randint(low, high)
+            if not self.reorder:
+                # Equal landing times keep send order: the event heap breaks ties by sequence.
+                lands = max(lands, self._link_clear.get(link, 0))
+                self._link_clear[link] = lands
             self._next_id += 1
-            flight = Flight(self._next_id, message, now, now + rng.randint(low, high))
+            flight = Flight(self._next_id, message, now, lands, text)
             self.in_flight[flight.msg_id] = flight
             flights.append(flight)
         return flights, None

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import attrs
+from typing import NamedTuple
 
 
-@attrs.frozen(kw_only=True)
-class TraceEvent:
+class TraceEvent(NamedTuple):
     """One thing that happened.
 
     `component` is the part that acted (Node, LogManager, Replicator,
-    BallotBox, StateMachine, Network, Disk, Cluster), `kind` a short machine
-    tag (send, receive, drop, vote, commit, apply, ...), and `text` one plain
-    sentence. Network events carry `msg_id` so that a send and its delivery
-    can be paired (message sequence diagrams).
+    BallotBox, StateMachine, Network, Disk, Cluster, Client, Checker), `kind`
+    a short machine tag (send, receive, drop, vote, commit, apply, ...), and
+    `text` one plain sentence. Network events carry `msg_id` so that a send
+    and its delivery can be paired (message sequence diagrams).
+
+    A NamedTuple: immutable, cheap to build, and of plain values only, so a
+    long trace costs the garbage collector nothing.
     """
 
     index: int
@@ -23,9 +25,6 @@ class TraceEvent:
     kind: str
     text: str
     msg_id: int | None = None
-
-    def __deepcopy__(self, memo: dict) -> TraceEvent:
-        return self
 
     @property
     def time(self) -> float:
@@ -37,4 +36,4 @@ class TraceEvent:
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict (for saving traces)."""
-        return attrs.asdict(self)
+        return self._asdict()

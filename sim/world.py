@@ -15,6 +15,7 @@ when they surface; they never count as a step.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 
 import attrs
 
@@ -52,6 +53,7 @@ class WorldSettings:
     drop: float = 0.0
     duplicate: float = 0.0
     flush_delay: int = 2_000
+    reorder: bool = False
 
 
 class World:
@@ -74,6 +76,7 @@ class World:
             latency=settings.latency,
             drop=settings.drop,
             duplicate=settings.duplicate,
+            reorder=settings.reorder,
         )
         self.trace = trace
         self.initial_configuration = Configuration(node_ids)
@@ -102,20 +105,24 @@ class World:
     def next_event_time(self) -> int | None:
         """Time of the next live event (stale ones at the head are discarded)."""
         queue = self.queue
-        while queue:
-            time, _, kind, payload = queue.peek()
+        while queue.heap:
+            time, _, kind, payload = queue.heap[0]
             if not self._is_stale(kind, payload):
                 return time
             queue.pop()
         return None
 
-    def step(self) -> bool:
-        """Process the next live event; False if there is none."""
+    def step(self, limit: int | None = None) -> bool:
+        """Process the next live event if it happens by `limit`; False if none does."""
         queue = self.queue
-        while queue:
-            time, _, kind, payload = queue.pop()
+        while queue.heap:
+            time, _, kind, payload = queue.heap[0]
             if self._is_stale(kind, payload):
+                queue.pop()
                 continue
+            if limit is not None and time > limit:
+                return False
+            queue.pop()
             self.now = time
             self.events_processed += 1
             if kind == DELIVER:
@@ -155,7 +162,11 @@ class World:
             )
             return
         self._record(
-            msg.dst, "Network", "receive", f"{msg.dst} receives {msg} from {msg.src}", msg_id
+            msg.dst,
+            "Network",
+            "receive",
+            f"{msg.dst} receives {flight.text} from {msg.src}",
+            msg_id,
         )
         node = self.nodes[msg.dst]
         node.receive(msg, self.now)
@@ -205,17 +216,19 @@ class World:
                 if proposal is not None and proposal.term == out.term:
                     proposal.result = out.result
                 for checker in self.checkers:
-                    self._alarm(
-                        checker.on_applied(node_id, out.index, out.term, out.command, self.now)
-                    )
+                    found = checker.on_applied(node_id, out.index, out.term, out.command, self.now)
+                    if found:
+                        self._alarm(found)
             else:
                 raise TypeError(f"unknown output {out!r}")
         if self._pending.get(node_id):
             self._settle(node_id)
         for checker in self.checkers:
-            self._alarm(checker.after_input(node, self.now))
+            found = checker.after_input(node, self.now)
+            if found:
+                self._alarm(found)
 
-    def _alarm(self, violations: list[Violation]) -> None:
+    def _alarm(self, violations: Sequence[Violation]) -> None:
         for violation in violations:
             self.violations.append(violation)
             self._record(None, "Checker", "violation", f"SAFETY VIOLATION: {violation}")
@@ -231,7 +244,7 @@ class World:
                 msg.src,
                 "Network",
                 "send",
-                f"{msg.src} -> {msg.dst} {msg}{copy}, lands in "
+                f"{msg.src} -> {msg.dst} {flight.text}{copy}, lands in "
                 f"{(flight.lands_us - self.now) / 1000:g} ms",
                 flight.msg_id,
             )
@@ -241,17 +254,7 @@ class World:
         self, node: str | None, component: str, kind: str, text: str, msg_id: int | None = None
     ) -> None:
         trace = self.trace
-        trace.append(
-            TraceEvent(
-                index=len(trace),
-                time_us=self.now,
-                node=node,
-                component=component,
-                kind=kind,
-                text=text,
-                msg_id=msg_id,
-            )
-        )
+        trace.append(TraceEvent(len(trace), self.now, node, component, kind, text, msg_id))
 
     # -- nodes ------------------------------------------------------------
 
