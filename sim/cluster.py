@@ -363,48 +363,9 @@ class Cluster:
             result = self._world.step()
         else:
             self._world.advance_to(action.time_us)
-            result = self._world_call(action)
+            result = getattr(self._world, action.name)(*action.args)
         journal.record(action, len(self._trace))
         return result
-
-    def _world_call(self, call: Call):
-        world = self._world
-        if call.name == "set_network":
-            drop, duplicate, latency, reorder = call.args
-            network = world.network
-            if reorder is not None:
-                network.reorder = reorder
-            if drop is not None:
-                network.drop = drop
-            if duplicate is not None:
-                network.duplicate = duplicate
-            if latency is not None:
-                network.latency = latency
-            world._record(
-                None,
-                "Network",
-                "settings",
-                f"network: drop {network.drop:g}, "
-                f"duplicate {network.duplicate:g}, latency "
-                f"{network.latency[0] / 1000:g}-{network.latency[1] / 1000:g} ms, "
-                f"{'reordering' if network.reorder else 'FIFO'} links",
-            )
-            return None
-        if call.name == "partition":
-            world.network.partition(call.args, self._ids)
-            groups = " | ".join("{" + ",".join(g) + "}" for g in world.network.groups)
-            world._record(None, "Network", "partition", f"network partitioned: {groups}")
-            return None
-        if call.name == "heal":
-            world.network.heal()
-            world._record(None, "Network", "heal", "network healed: every link works again")
-            return None
-        if call.name == "cut":
-            src, dst = call.args
-            world.network.cuts.add((src, dst))
-            world._record(src, "Network", "cut", f"link {src} -> {dst} cut (one way)")
-            return None
-        return getattr(world, call.name)(*call.args)
 
     def _replay_recorded_calls(self) -> None:
         """Before a step in the recorded future, redo the calls made before it."""

@@ -317,6 +317,51 @@ class World:
         self._carry_out(node_id, node)
         return done
 
+    # -- the network ------------------------------------------------------
+
+    def partition(self, *groups: tuple[str, ...]) -> None:
+        """Replace any partition with these groups (the rest form one more)."""
+        self.network.partition(groups, self.nodes)
+        shown = " | ".join("{" + ",".join(g) + "}" for g in self.network.groups)
+        self._record(None, "Network", "partition", f"network partitioned: {shown}")
+
+    def heal(self) -> None:
+        """Remove partitions and cuts; latency, loss and duplication stay."""
+        self.network.heal()
+        self._record(None, "Network", "heal", "network healed: every link works again")
+
+    def cut(self, src: str, dst: str) -> None:
+        """Lose every message from `src` to `dst` (one way)."""
+        self.network.cuts.add((src, dst))
+        self._record(src, "Network", "cut", f"link {src} -> {dst} cut (one way)")
+
+    def set_network(
+        self,
+        drop: float | None,
+        duplicate: float | None,
+        latency: tuple[int, int] | None,
+        reorder: bool | None,
+    ) -> None:
+        """Change the settings given (None keeps a setting as it is)."""
+        network = self.network
+        if drop is not None:
+            network.drop = drop
+        if duplicate is not None:
+            network.duplicate = duplicate
+        if latency is not None:
+            network.latency = latency
+        if reorder is not None:
+            network.reorder = reorder
+        low, high = network.latency
+        self._record(
+            None,
+            "Network",
+            "settings",
+            f"network: drop {network.drop:g}, duplicate {network.duplicate:g}, "
+            f"latency {low / 1000:g}-{high / 1000:g} ms, "
+            f"{'reordering' if network.reorder else 'FIFO'} links",
+        )
+
     # -- clients ----------------------------------------------------------
 
     def submit(self, command: str, to: str | None) -> Proposal:
