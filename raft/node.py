@@ -15,10 +15,12 @@ Roles change only in `_become_follower`, `_become_candidate` and
 jraft, and is visible as `pre_voting`.
 
 Durability (Figure 2, "Persistent state ... updated on stable storage before
-responding to RPCs"): a vote is granted, a candidate's RequestVotes are sent,
-and a follower's acknowledgement is sent only once the write behind it is
-durable; until then they wait in `_after_flush`. The leader counts its own
-entries towards a commit only once its flush completes (jraft's LogManager).
+responding to RPCs"): no message leaves while the latest term/vote write is
+not durable, and a follower's acknowledgement also waits for the entries it
+vouches for; until then messages wait in `_after_flush`. So a vote is on disk
+before it is granted, and a term a node has told anyone survives its crash.
+The leader counts its own entries towards a commit only once its flush
+completes (jraft's LogManager).
 
 Election timer (jraft's way, paper's timing): hearing from the leader does not
 re-arm the timer; it moves `_timer_start`. When the timer fires early, it is
@@ -116,6 +118,8 @@ class Node:
         self._votes: dict[str, bool] = {}
         self._campaign_seq: int | None = None  # write that must be durable before RequestVotes
         self._after_flush: list[tuple[int, Message, int | None]] = []
+        self._hard_state_seq = 0  # write seq of the latest SaveHardState
+        self._durable_seq = 0  # every write up to this seq is durable
         self._leader_first_index = 0  # first index of our term while leader
         self._leader_started = False
         self._timer_start = 0
@@ -192,6 +196,7 @@ class Node:
 
     def persisted(self, seq: int, now: int) -> None:
         """Every write up to `seq` is now durable."""
+        self._durable_seq = seq
         if self.log.on_flushed(seq) and self.role is Role.LEADER:
             self.ballot_box.commit_at(self.id, self.log.durable_index)
             self._check_leader_started()
@@ -240,7 +245,7 @@ class Node:
             self._stop_leading()
         if term > self.term:
             self.term, self.voted_for = term, None
-            self.outbox.persist(SaveHardState(term, None))
+            self._save_hard_state()
         self._campaign_seq = None
         self.pre_voting = False
         self.role = Role.FOLLOWER
@@ -259,7 +264,7 @@ class Node:
         self.term += 1
         self.voted_for = self.id
         # Save term and vote before asking anyone (jraft): a crash must not forget them.
-        self._campaign_seq = self.outbox.persist(SaveHardState(self.term, self.id))
+        self._campaign_seq = self._save_hard_state()
         self._votes = {}
         self._note(
             "campaign",
@@ -340,10 +345,10 @@ class Node:
             return
         if self.role is Role.CANDIDATE:
             reason = f"election for term {self.term} timed out without a quorum of votes"
-        elif self._heard_at is None:
-            reason = f"no leader heard for {_ms(self._election_timeout)}"
-        else:
+        elif self.leader_id is not None and self._heard_at is not None:
             reason = f"nothing from leader {self.leader_id} for {_ms(now - self._heard_at)}"
+        else:
+            reason = f"no leader heard for {_ms(now - self._timer_start)}"
         if self.options.pre_vote:
             self._start_pre_vote(now, reason)
         else:
@@ -377,7 +382,7 @@ class Node:
         term = self.term + 1 if pre_vote else self.term
         for peer in self.configuration.all_voters:
             if peer != self.id:
-                self.outbox.send(
+                self._send(
                     RequestVote(
                         src=self.id,
                         dst=peer,
@@ -405,7 +410,7 @@ class Node:
             self._reply_vote(msg, granted=True)
             return
         self.voted_for = msg.src
-        seq = self.outbox.persist(SaveHardState(self.term, msg.src))
+        seq = self._save_hard_state()
         self._timer_start = now  # Raft §5.2: granting a vote resets the election timer.
         self._note(
             "vote",
@@ -448,7 +453,7 @@ class Node:
     def _reply_vote(self, msg: RequestVote, *, granted: bool) -> None:
         # A granted pre-vote echoes the term asked for; a refusal tells our term.
         term = msg.term if (msg.pre_vote and granted) else self.term
-        self.outbox.send(
+        self._send(
             VoteResponse(
                 src=self.id, dst=msg.src, term=term, granted=granted, pre_vote=msg.pre_vote
             )
@@ -502,10 +507,15 @@ class Node:
                 "becomes follower (Raft §5.2)",
             )
             self._become_follower(msg.term, msg.src, now)
+        if self.pre_voting:
+            self.pre_voting = False
+            self._note("pre-vote", f"hears from leader {msg.src}: abandons its pre-vote")
         self.leader_id = msg.src
         self._heard_at = now
         self._timer_start = now
         if msg.heartbeat:
+            # Safe without a log check: the leader sends min(commit, our match index),
+            # an index up to which our log is known to match its own.
             self.ballot_box.set_last_committed_index(min(msg.leader_commit, self.log.last_index))
             self._reply_append(msg, success=True)
             return
@@ -517,7 +527,7 @@ class Node:
         self.ballot_box.set_last_committed_index(min(msg.leader_commit, last_new))
         reply = self._append_reply(msg, success=True, match_index=last_new)
         if self.log.durable_index >= last_new:
-            self.outbox.send(reply)
+            self._send(reply)
         else:
             self._after_flush.append((self.outbox.write_seq, reply, self.log.term_at(last_new)))
 
@@ -587,7 +597,18 @@ class Node:
         )
 
     def _reply_append(self, msg: AppendEntries, **fields: object) -> None:
-        self.outbox.send(self._append_reply(msg, **fields))
+        self._send(self._append_reply(msg, **fields))
+
+    def _save_hard_state(self) -> int:
+        self._hard_state_seq = self.outbox.persist(SaveHardState(self.term, self.voted_for))
+        return self._hard_state_seq
+
+    def _send(self, message: Message) -> None:
+        """Send now, or once the latest term and vote are durable (Figure 2)."""
+        if self._hard_state_seq > self._durable_seq:
+            self._after_flush.append((self._hard_state_seq, message, None))
+        else:
+            self.outbox.send(message)
 
     def _send_after_flush(self, message: Message, expected_term: int | None) -> None:
         # An acknowledgement vouches for (match_index, term): if a later leader has

@@ -1,0 +1,240 @@
+"""Helpers shared by the paper tests: a hand-driven raft.Node, and one faulty cluster run.
+
+`make_node` builds a node from a disk image and lets a test play the world by
+hand (deliver a message, make writes durable, read what was sent). `faulty_run`
+drives a 5-node cluster through crashes, partitions, loss and duplication
+under client load, recording what several tests check afterwards; it is
+cached so the tests that share it pay for it once.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import re
+
+import attrs
+
+from raft import (
+    ELECTION_TIMER,
+    Configuration,
+    DurableState,
+    LogEntry,
+    Message,
+    Node,
+    Output,
+    Persist,
+    RaftOptions,
+    Send,
+    VoteResponse,
+)
+from sim import Cluster
+
+# -- a raft.Node driven by hand ---------------------------------------------
+
+
+def entries(*terms: int) -> list[LogEntry]:
+    """Log entries 1..n with the given terms and commands "set kI I"."""
+    return [LogEntry(index=i, term=t, command=f"set k{i} {i}") for i, t in enumerate(terms, 1)]
+
+
+def make_node(
+    node_id: str = "n1",
+    *,
+    voters: tuple[str, ...] = ("n1", "n2", "n3"),
+    term: int = 0,
+    voted_for: str | None = None,
+    log: list[LogEntry] | tuple[int, ...] = (),
+    pre_vote: bool = False,
+) -> Node:
+    """A started node whose disk held `term`, `voted_for` and `log` (entries or their terms)."""
+    log_entries = entries(*log) if log and isinstance(log[0], int) else list(log)
+    node = Node(
+        node_id,
+        initial_configuration=Configuration(voters),
+        options=RaftOptions(pre_vote=pre_vote),
+        rng=random.Random(1),
+        durable=DurableState(term, voted_for, log_entries),
+    )
+    node.start(0)
+    node.take_outputs()
+    return node
+
+
+def sent(outputs: list[Output]) -> list[Message]:
+    """The messages among a node's outputs."""
+    return [out.message for out in outputs if isinstance(out, Send)]
+
+
+def make_durable(
+    node: Node, outputs: list[Output], now: int, disk: DurableState | None = None
+) -> list[Output]:
+    """Complete every write in `outputs` (applying it to `disk` if given).
+
+    Returns `outputs` followed by what the node emitted once the writes were
+    durable (the replies it held back until then).
+    """
+    writes = [out for out in outputs if isinstance(out, Persist)]
+    for out in writes:
+        if disk is not None:
+            disk.apply(out.write)
+    if writes:
+        node.persisted(writes[-1].seq, now)
+    return outputs + node.take_outputs()
+
+
+def make_leader(voters: tuple[str, ...] = ("n1", "n2", "n3"), **disk) -> Node:
+    """Node n1 elected leader by votes from every peer (PreVote off)."""
+    node = make_node("n1", voters=voters, **disk)
+    now = node.election_deadline
+    node.fire(ELECTION_TIMER, now)
+    make_durable(node, node.take_outputs(), now)
+    for peer in voters[1:]:
+        node.receive(VoteResponse(src=peer, dst="n1", term=node.term, granted=True), now)
+    node.take_outputs()
+    assert node.role.value == "leader"
+    return node
+
+
+# -- reading traces ---------------------------------------------------------
+
+SEND = re.compile(r"^(\S+) -> (\S+) (\w+)\(term (\d+)(.*)$")
+BECOMES_LEADER = re.compile(r"^(\S+) becomes leader of term (\d+)")
+
+
+def vote_grants(trace) -> list[tuple[str, int, str]]:
+    """(voter, term, candidate) for every granted (non-pre) vote put on the wire."""
+    grants = []
+    for event in trace:
+        if event.kind == "send":
+            match = SEND.match(event.text)
+            if match and match[3] == "VoteResponse" and ", granted)" in match[5]:
+                grants.append((match[1], int(match[4]), match[2]))
+    return grants
+
+
+def elected(trace) -> dict[int, set[str]]:
+    """Term -> every node the trace says became leader of it."""
+    leaders: dict[int, set[str]] = {}
+    for event in trace:
+        if event.kind == "leader":
+            match = BECOMES_LEADER.match(event.text)
+            if match:
+                leaders.setdefault(int(match[2]), set()).add(match[1])
+    return leaders
+
+
+def announced_term(event) -> int | None:
+    """The term a node tells others in a sent message (None for pre-vote traffic).
+
+    A PreVote asks about a term nobody holds yet and a granted PreVoteResponse
+    echoes it (thesis §9.6); every other message carries the sender's term.
+    """
+    if event.kind != "send":
+        return None
+    match = SEND.match(event.text)
+    if match is None:
+        return None
+    name, rest = match[3], match[5]
+    if name == "PreVote" or (name == "PreVoteResponse" and ", granted)" in rest):
+        return None
+    return int(match[4])
+
+
+# -- one faulty run, shared -------------------------------------------------
+
+
+@attrs.define
+class FaultyRun:
+    """What was seen while a cluster ran through faults, polled after every step."""
+
+    cluster: Cluster
+    term_decreases: list[str] = attrs.Factory(list)
+    # (node, highest term it announced before crashing, term it restarted with)
+    restarts: list[tuple[str, int, int]] = attrs.Factory(list)
+    leaders_seen: dict[int, set[str]] = attrs.Factory(dict)
+    # Logs of the running nodes, taken every few steps and at the end.
+    log_snapshots: list[dict[str, list[LogEntry]]] = attrs.Factory(list)
+
+
+@functools.cache
+def faulty_run(seed: int = 11, seconds: float = 15.0) -> FaultyRun:
+    """Run a 5-node cluster through reboots, partitions, loss, duplication and
+    reordering, then heal.
+
+    Every 50-250 ms a command is submitted to each leader and, at random, a node
+    crashes (restarting 0-300 ms later), a partition is imposed, or the network
+    heals. Then all faults are lifted and the cluster runs 2 s more.
+    """
+    c = Cluster(5, seed=seed, drop=0.05, duplicate=0.05, latency=(0.001, 0.030), reorder=True)
+    run = FaultyRun(c)
+    rng = random.Random(seed)
+    ids = list(c.nodes)
+    terms = {n: c.nodes[n].term for n in ids}
+    announced = dict.fromkeys(ids, 0)
+    down: dict[str, float] = {}
+
+    def restart(node: str) -> None:
+        c.restart(node)
+        run.restarts.append((node, announced[node], c.nodes[node].term))
+        terms[node] = c.nodes[node].term
+        del down[node]
+
+    def observe(events) -> None:
+        for event in events:
+            term = announced_term(event)
+            if term is not None:
+                announced[event.node] = max(announced[event.node], term)
+        for n in ids:
+            view = c.nodes[n]
+            if not view.running:
+                continue
+            if view.term < terms[n]:
+                run.term_decreases.append(f"{n}: term {terms[n]} -> {view.term} at {c.now}")
+            terms[n] = view.term
+            if view.role == "leader":
+                run.leaders_seen.setdefault(view.term, set()).add(n)
+
+    def snapshot() -> None:
+        run.log_snapshots.append({n: c.nodes[n].log for n in ids if c.nodes[n].running})
+
+    steps, next_fault, command = 0, 0.3, 0
+    while c.now < seconds:
+        observe(c.step())
+        steps += 1
+        if steps % 40 == 0:
+            snapshot()
+        for node, at in list(down.items()):
+            if c.now >= at:
+                restart(node)
+        if c.now < next_fault:
+            continue
+        next_fault = c.now + rng.uniform(0.05, 0.25)
+        # Every node that believes it leads gets a write, stale leaders included:
+        # their entries diverge and must later be overwritten.
+        for node in ids:
+            if c.nodes[node].running and c.nodes[node].role == "leader":
+                command += 1
+                c.submit(f"set k{command} {command}", to=node)
+        roll = rng.random()
+        if roll < 0.15 and len(down) < 2:
+            up = [n for n in ids if n not in down]
+            node = c.leader if c.leader is not None and rng.random() < 0.5 else rng.choice(up)
+            c.crash(node)
+            down[node] = c.now + rng.uniform(0.0, 0.3)
+        elif roll < 0.3:
+            group = rng.sample(ids, rng.choice([1, 2]))
+            if c.leader is not None and c.leader not in group and rng.random() < 0.5:
+                group[0] = c.leader  # strand the leader with its uncommitted writes
+            c.partition(group)
+        elif roll < 0.4:
+            c.heal()
+    for node in list(down):
+        restart(node)
+    c.heal()
+    c.set_network(drop=0.0, duplicate=0.0)
+    end = c.now + 2.0
+    while c.now < end:
+        observe(c.step())
+    snapshot()
+    return run
