@@ -248,7 +248,7 @@ class Cluster:
             self._check_id(to)
         position = self._journal.cursor
         proposal = self._call("submit", command, to)
-        return SubmitHandle(self, proposal.id, self._journal.actions[position])
+        return SubmitHandle(self, proposal.id, position, self._journal.actions[position])
 
     # -- faults -----------------------------------------------------------
 

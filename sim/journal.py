@@ -68,9 +68,9 @@ class Journal:
             assert self._marks[self.cursor] == trace_length, "replay diverged from the record"
         self.cursor += 1
 
-    def is_done(self, action: Action) -> bool:
-        """Is this very action (not an equal one) among those done so far?"""
-        return any(done is action for done in reversed(self.actions[: self.cursor]))
+    def is_done(self, position: int, action: Action) -> bool:
+        """Is this very action (not an equal one) done, at `position`?"""
+        return position < self.cursor and self.actions[position] is action
 
     def fork(self) -> None:
         """Drop the recorded future."""

@@ -12,6 +12,7 @@ from raft import Configuration, LogEntry, Node
 
 if TYPE_CHECKING:
     from sim.cluster import Cluster
+    from sim.journal import Action
     from sim.proposals import Proposal
 
 
@@ -102,15 +103,16 @@ class NodeView:
 class SubmitHandle:
     """The answer to `Cluster.submit`, kept up to date as the cluster runs."""
 
-    def __init__(self, cluster: Cluster, proposal_id: int, action: object) -> None:
+    def __init__(self, cluster: Cluster, proposal_id: int, position: int, action: Action) -> None:
         self._cluster = cluster
         self._id = proposal_id
         # The journal entry of the submit: if time travel drops it, the handle is void.
+        self._position = position
         self._action = action
 
     @property
     def _proposal(self) -> Proposal:
-        if not self._cluster._journal.is_done(self._action):
+        if not self._cluster._journal.is_done(self._position, self._action):
             raise LookupError("this submission was undone by time travel (goto/back)")
         return self._cluster._world.proposals[self._id]
 
