@@ -69,9 +69,7 @@ def run_demo(console: Console, *, nodes: int = 5, seed: int = 7, verbose: bool =
     say.chapter(
         "2. Log replication (Raft §5.3)",
         f"A client sends three commands to the leader {leader}. Each becomes a log entry, is\n"
-        "copied to the followers, committed once a majority has it on disk, then applied.\n"
-        "Messages can overtake each other: a follower handed entry 3 before entry 2 rejects\n"
-        "it (the consistency check), and the leader backs up and resends.",
+        "copied to the followers, committed once a majority has it on disk, then applied.",
     )
     handles = [cluster.submit(cmd) for cmd in ("set x 1", "set y 2", "get x")]
     last = handles[-1].index or 0

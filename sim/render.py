@@ -89,7 +89,8 @@ def term_style(term: int) -> str:
 
 def trace_line(event: TraceEvent) -> Text:
     """One trace event as a coloured line: time, then the sentence."""
-    line = Text(f"{event.time:8.4f}s  ", style="dim")
+    line = Text()
+    line.append(f"{event.time:8.4f}s  ", style="dim")
     line.append(event.text, style=COMPONENT_STYLES.get(event.component, ""))
     return line
 
@@ -131,7 +132,7 @@ def log_grid(cluster: Cluster, *, width: int = 24) -> Group:
     first = max(1, last - width + 1)
     header = Text("index ", style="dim")
     for index in range(first, last + 1):
-        header.append(f"{index:<3}" if index == first or index % 5 == 0 else "   ", style="dim")
+        header.append(f"{index:<4}" if index == first or index % 5 == 0 else "    ", style="dim")
     lines = [header]
     for view in cluster.nodes.values():
         name_style = ROLE_STYLES.get(view.role, "") if view.running else "dim strike"
@@ -142,6 +143,7 @@ def log_grid(cluster: Cluster, *, width: int = 24) -> Group:
             if entry.index > view.commit_index:
                 style += " dim underline"
             row.append(f"{label:^3}", style=style)
+            row.append(" ")
         lines.append(row)
     lines.append(
         Text(
