@@ -9,6 +9,7 @@ from __future__ import annotations
 import attrs
 
 from raft.log_entry import LogEntry
+from raft.snapshot import Snapshot
 
 
 @attrs.frozen(kw_only=True)
@@ -39,6 +40,9 @@ class RequestVote(Message):
     last_log_index: int
     last_log_term: int
     pre_vote: bool = False
+    # Sent by a node told to take over (TimeoutNow): voters must not ignore it
+    # because they heard from the current leader recently (thesis §3.10, §4.2.3).
+    leadership_transfer: bool = False
 
     @property
     def name(self) -> str:
@@ -134,3 +138,39 @@ class AppendEntriesResponse(Message):
         else:
             hint = f"term {self.conflict_term} starts at {self.conflict_index}"
         return f"AppendEntriesResponse(term {self.term}, reject {self.rejected_index}, {hint})"
+
+
+@attrs.frozen(kw_only=True)
+class InstallSnapshot(Message):
+    """The leader sends its snapshot to a follower that needs compacted entries (Figure 13).
+
+    Sent whole, in one message: the simulated network has no size limit.
+    """
+
+    snapshot: Snapshot
+    seq: int
+
+    def __str__(self) -> str:
+        s = self.snapshot
+        return f"InstallSnapshot(term {self.term}, up to {s.last_index}@{s.last_term})"
+
+
+@attrs.frozen(kw_only=True)
+class InstallSnapshotResponse(Message):
+    """The follower's answer: it now holds everything up to `match_index`."""
+
+    success: bool
+    match_index: int
+    seq: int
+
+    def __str__(self) -> str:
+        verdict = f"ok, match {self.match_index}" if self.success else "refused"
+        return f"InstallSnapshotResponse(term {self.term}, {verdict})"
+
+
+@attrs.frozen(kw_only=True)
+class TimeoutNow(Message):
+    """The leader hands over: the receiver should campaign at once (thesis §3.10)."""
+
+    def __str__(self) -> str:
+        return f"TimeoutNow(term {self.term})"

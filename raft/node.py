@@ -107,7 +107,7 @@ class Node:
         # Persistent state (Figure 2), as last written; see storage.py for what is durable.
         self.term = durable.term
         self.voted_for = durable.voted_for
-        self.log = LogManager(self.outbox, durable.entries)
+        self.log = LogManager(self.outbox, durable)
         self.fsm = FSMCaller(state_machine or KVStateMachine(), self.log, self.outbox)
         self.ballot_box = BallotBox(self.outbox, self.fsm.on_committed)
         # Volatile state.

@@ -6,15 +6,22 @@ lifetime. A restarted node starts with a fresh state machine and applies the
 committed log again from the start. Configuration entries and no-ops are not
 given to `on_apply`: configuration entries go to `on_configuration_committed`.
 
+A snapshot replaces the applied state at once: loading one sets last_applied
+to its last index without replaying entries (so `applied`, which lists
+commands applied one by one, does not list what the snapshot covers).
+
 Invariant: last_applied <= commit_index.
 """
 
 from __future__ import annotations
 
+import json
+
 from raft.configuration import Configuration
 from raft.log_entry import EntryKind
 from raft.log_manager import LogManager
 from raft.outputs import Outbox
+from raft.snapshot import Snapshot
 
 
 class StateMachine:
@@ -32,6 +39,14 @@ class StateMachine:
 
     def on_configuration_committed(self, conf: Configuration) -> None:
         """A configuration entry was committed."""
+
+    def on_snapshot_save(self) -> str:
+        """The whole state, serialised, for a snapshot."""
+        raise NotImplementedError
+
+    def on_snapshot_load(self, data: str) -> None:
+        """Replace the whole state with a snapshot's."""
+        raise NotImplementedError
 
 
 class KVStateMachine(StateMachine):
@@ -72,6 +87,12 @@ class KVStateMachine(StateMachine):
             return "ok"
         return f"failed: {key} is {self.data.get(key, '(nil)')}"
 
+    def on_snapshot_save(self) -> str:
+        return json.dumps(self.data, sort_keys=True)
+
+    def on_snapshot_load(self, data: str) -> None:
+        self.data = json.loads(data)
+
 
 class FSMCaller:
     """Applies committed entries to the state machine, in order."""
@@ -100,3 +121,16 @@ class FSMCaller:
                 assert entry.configuration is not None
                 self.state_machine.on_configuration_committed(entry.configuration)
             self.last_applied = index
+
+    def save_snapshot(self, configuration: Configuration) -> Snapshot:
+        """The state machine's state as of the last applied entry."""
+        index = self.last_applied
+        term = self._log.term_at(index)
+        assert term is not None, "the last applied entry is not in the log"
+        data = self.state_machine.on_snapshot_save()
+        return Snapshot(last_index=index, last_term=term, configuration=configuration, data=data)
+
+    def load_snapshot(self, snapshot: Snapshot) -> None:
+        """Replace the state machine's state with the snapshot's (Raft §7)."""
+        self.state_machine.on_snapshot_load(snapshot.data)
+        self.last_applied = snapshot.last_index

@@ -158,7 +158,7 @@ def test_is_up_to_date_examples_of_both_branches():
 
 
 def test_entries_loaded_from_disk_are_durable():
-    log = LogManager(Outbox("n1"), entries(1, [1, 2]))
+    log = LogManager(Outbox("n1"), DurableState(entries=list(entries(1, [1, 2]))))
     assert log.durable_index == 2
     assert log.last_index == 2
 
@@ -241,7 +241,7 @@ def test_configuration_after_truncation_falls_back_to_the_one_before():
 def test_configuration_entries_loaded_from_disk_are_found():
     default = Configuration(voters=["n1", "n2", "n3"])
     loaded = (conf_entry(1, 1, ["n1", "n5"]), *entries(2, [1]))
-    log = LogManager(Outbox("n1"), loaded)
+    log = LogManager(Outbox("n1"), DurableState(entries=list(loaded)))
     assert log.configuration(default) == Configuration(voters=["n1", "n5"])
 
 
