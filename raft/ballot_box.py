@@ -27,7 +27,7 @@ from raft.outputs import Outbox
 class BallotBox:
     """Commit bookkeeping for one node."""
 
-    def __init__(self, outbox: Outbox, on_committed: Callable[[int], None]) -> None:
+    def __init__(self, outbox: Outbox, on_committed: Callable[[int, int], None]) -> None:
         self._outbox = outbox
         self._on_committed = on_committed
         self.commit_index = 0
@@ -48,29 +48,29 @@ class BallotBox:
         self._acked = {}
         self._conf = None
 
-    def set_configuration(self, conf: Configuration) -> None:
+    def set_configuration(self, conf: Configuration, now: int) -> None:
         """The leader's configuration changed; recount with the new quorum."""
         self._conf = conf
-        self._recount()
+        self._recount(now)
 
-    def commit_at(self, voter: str, match_index: int) -> None:
+    def commit_at(self, voter: str, match_index: int, now: int) -> None:
         """`voter` has made every entry up to `match_index` durable."""
         if self.pending_index == 0 or match_index <= self._acked.get(voter, 0):
             return
         self._acked[voter] = match_index
         if match_index > self.commit_index and match_index >= self.pending_index:
-            self._recount()
+            self._recount(now)
 
-    def set_last_committed_index(self, index: int) -> None:
+    def set_last_committed_index(self, index: int, now: int) -> None:
         """Follower side: the leader says `index` is committed."""
         if index > self.commit_index:
             self._outbox.note(
                 "BallotBox", "commit", f"leader says entries up to {index} are committed"
             )
             self.commit_index = index
-            self._on_committed(index)
+            self._on_committed(index, now)
 
-    def _recount(self) -> None:
+    def _recount(self, now: int) -> None:
         assert self._conf is not None
         candidate = self._conf.committed_index(self._acked)
         # Raft §5.4.2: never commit by counting below the leader's own term.
@@ -87,4 +87,4 @@ class BallotBox:
             f"quorum {self._conf.quorum_text()}) -> committed",
         )
         self.commit_index = candidate
-        self._on_committed(candidate)
+        self._on_committed(candidate, now)

@@ -8,7 +8,14 @@ caller drains with `take_outputs()` (see raft/outputs.py for the contract).
 
 Inputs: `start` (boot or restart from durable state), `receive` (a message),
 `fire` (a timer), `persisted` (writes durable up to a sequence number),
-`propose` (a client command).
+`propose` (a client command), and admin requests: `change_members`,
+`transfer_leadership`, `take_snapshot`, `expire_election_timer`.
+
+Leader-only work lives in its own parts, as in jraft: ConfigurationCtx
+(membership change, raft/membership.py), LeadershipTransfer
+(raft/transfer.py); snapshots in SnapshotExecutor (raft/snapshot_executor.py).
+A node that is not a voter in its configuration (a learner, a new node not yet
+added, a removed one) never campaigns.
 
 Roles change only in `_become_follower`, `_become_candidate` and
 `_become_leader`. PreVote (thesis §9.6) runs while still a follower, as in
@@ -39,22 +46,29 @@ from raft.ballot_box import BallotBox
 from raft.configuration import Configuration
 from raft.log_entry import EntryKind, LogEntry
 from raft.log_manager import LogManager
+from raft.membership import CATCHUP_TIMER, ConfigurationCtx
 from raft.messages import (
     AppendEntries,
     AppendEntriesResponse,
+    InstallSnapshot,
+    InstallSnapshotResponse,
     Message,
     RequestVote,
+    TimeoutNow,
     VoteResponse,
 )
 from raft.options import RaftOptions
 from raft.outputs import Outbox, Output
 from raft.quorum import VoteResult
 from raft.replicator import Replicator
+from raft.snapshot_executor import SnapshotExecutor
 from raft.state_machine import FSMCaller, KVStateMachine, StateMachine
 from raft.storage import DurableState, SaveHardState
+from raft.transfer import TRANSFER_TIMER, LeadershipTransfer
 
 ELECTION_TIMER = "election"
 HEARTBEAT_TIMER = "heartbeat"
+CHECK_QUORUM_TIMER = "check_quorum"
 
 
 class Role(enum.Enum):
@@ -79,6 +93,20 @@ class ProposeResult:
     term: int | None = None
     reason: str | None = None
     leader_hint: str | None = None
+
+
+@attrs.frozen
+class AdminAnswer:
+    """Answer to an admin request: refused with a reason, or accepted.
+
+    An accepted request that takes time (a membership change, a leader
+    transfer) later ends with a `Finished` output carrying `ticket`.
+    """
+
+    accepted: bool
+    reason: str | None = None
+    ticket: int | None = None
+    done: bool = False
 
 
 def _ms(us: int) -> str:
@@ -109,7 +137,16 @@ class Node:
         self.voted_for = durable.voted_for
         self.log = LogManager(self.outbox, durable)
         self.fsm = FSMCaller(state_machine or KVStateMachine(), self.log, self.outbox)
-        self.ballot_box = BallotBox(self.outbox, self.fsm.on_committed)
+        self.snapshots = SnapshotExecutor(
+            self.log,
+            self.fsm,
+            self.outbox,
+            interval=options.snapshot_interval,
+            initial_configuration=initial_configuration,
+        )
+        self.ballot_box = BallotBox(self.outbox, self._on_committed)
+        # A snapshot holds only committed entries.
+        self.ballot_box.commit_index = self.log.snapshot_index
         # Volatile state.
         self.role = Role.FOLLOWER
         self.leader_id: str | None = None
@@ -125,6 +162,10 @@ class Node:
         self._timer_start = 0
         self._election_timeout = 0
         self._heard_at: int | None = None  # last message from the current leader
+        self._campaign_transfer = False  # this campaign was asked for by TimeoutNow
+        self.membership = ConfigurationCtx(self)
+        self.transfer = LeadershipTransfer(self)
+        self._next_ticket = 0
 
     # -- views ------------------------------------------------------------
 
@@ -132,6 +173,14 @@ class Node:
     def configuration(self) -> Configuration:
         """The configuration this node uses now: the latest in its log."""
         return self.log.configuration(self._initial_conf)
+
+    @property
+    def is_leader(self) -> bool:
+        return self.role is Role.LEADER
+
+    @property
+    def is_voter(self) -> bool:
+        return self.configuration.is_voter(self.id)
 
     @property
     def commit_index(self) -> int:
@@ -156,19 +205,23 @@ class Node:
 
     def start(self, now: int) -> None:
         """Boot, or restart from the durable state given to the constructor."""
-        self._note(
+        snapshot = f", {self.log.snapshot}" if self.log.snapshot else ""
+        self.role = self._follower_role()
+        self.note(
             "start",
-            f"starts as follower in term {self.term} (vote {self.voted_for or '-'}, "
-            f"log up to {self.log.last_index}@{self.log.last_term}, "
+            f"starts as {self.role.value} in term {self.term} (vote {self.voted_for or '-'}, "
+            f"log up to {self.log.last_index}@{self.log.last_term}{snapshot}, "
             f"configuration {self.configuration})",
         )
         self._arm_election_timer(now)
 
     def receive(self, msg: Message, now: int) -> None:
         """A message arrived."""
+        if self._ignores_disruptive_vote(msg, now):
+            return
         if msg.term > self.term and not self._is_pre_vote_traffic(msg):
-            leader = msg.src if isinstance(msg, AppendEntries) else None
-            self._note(
+            leader = msg.src if isinstance(msg, (AppendEntries, InstallSnapshot)) else None
+            self.note(
                 "term",
                 f"sees term {msg.term} > {self.term} in {msg.name} from {msg.src} "
                 f"-> follower of term {msg.term} (Raft §5.1)",
@@ -182,6 +235,12 @@ class Node:
             self._on_append_entries(msg, now)
         elif isinstance(msg, AppendEntriesResponse):
             self._on_append_entries_response(msg, now)
+        elif isinstance(msg, InstallSnapshot):
+            self._on_install_snapshot(msg, now)
+        elif isinstance(msg, InstallSnapshotResponse):
+            self._on_install_snapshot_response(msg, now)
+        elif isinstance(msg, TimeoutNow):
+            self._on_timeout_now(msg, now)
         else:
             raise TypeError(f"unknown message {msg!r}")
 
@@ -191,6 +250,12 @@ class Node:
             self._on_election_timer(now)
         elif timer == HEARTBEAT_TIMER:
             self._on_heartbeat_timer(now)
+        elif timer == CHECK_QUORUM_TIMER:
+            self._on_check_quorum_timer(now)
+        elif timer == CATCHUP_TIMER:
+            self.membership.on_catchup_timer(now)
+        elif timer == TRANSFER_TIMER:
+            self.transfer.on_timer(now)
         else:
             raise ValueError(f"unknown timer {timer!r}")
 
@@ -198,8 +263,7 @@ class Node:
         """Every write up to `seq` is now durable."""
         self._durable_seq = seq
         if self.log.on_flushed(seq) and self.role is Role.LEADER:
-            self.ballot_box.commit_at(self.id, self.log.durable_index)
-            self._check_leader_started()
+            self.ballot_box.commit_at(self.id, self.log.durable_index, now)
         if self._campaign_seq is not None and seq >= self._campaign_seq:
             self._campaign_seq = None
             self._send_vote_requests(now)
@@ -220,7 +284,7 @@ class Node:
             return False
         self._timer_start = now
         self._election_timeout = delay
-        self._note("timer", f"election timer set to expire in {_ms(delay)} (by request)")
+        self.note("timer", f"election timer set to expire in {_ms(delay)} (by request)")
         self.outbox.set_timer(ELECTION_TIMER, delay)
         return True
 
@@ -230,34 +294,85 @@ class Node:
             reason = f"{self.id} is a {self.role.value}, not the leader"
             if self.leader_id is not None:
                 reason += f"; the leader is {self.leader_id}"
-            self._note("propose", f"refuses {command!r}: {reason}")
+            self.note("propose", f"refuses {command!r}: {reason}")
             return ProposeResult(False, reason=reason, leader_hint=self.leader_id)
+        if self.transfer.busy:
+            reason = f"busy: transferring leadership to {self.transfer.target}"
+            self.note("propose", f"refuses {command!r}: {reason}")
+            return ProposeResult(False, reason=reason, leader_hint=self.transfer.target)
         entry = LogEntry(index=self.log.last_index + 1, term=self.term, command=command)
-        self._note("propose", f"accepts {command!r} as entry {entry.index}@{entry.term}")
+        self.note("propose", f"accepts {command!r} as entry {entry.index}@{entry.term}")
         self._append_as_leader(entry, now)
         return ProposeResult(True, index=entry.index, term=entry.term)
+
+    def change_members(
+        self, voters: tuple[str, ...], learners: tuple[str, ...], now: int
+    ) -> AdminAnswer:
+        """Admin request: change the configuration to these voters and learners (Raft §6)."""
+        new = Configuration(voters=voters, learners=learners)
+        refusal = self._change_refusal(new)
+        if refusal is not None:
+            self.note("membership", f"refuses to change members to {new}: {refusal}")
+            return AdminAnswer(False, refusal)
+        if new == self.configuration:
+            return AdminAnswer(True, f"already the configuration {new}", done=True)
+        ticket = self._new_ticket()
+        self.membership.start(new, ticket, now)
+        return AdminAnswer(True, ticket=ticket)
+
+    def transfer_leadership(self, target: str | None, now: int) -> AdminAnswer:
+        """Admin request: hand leadership to `target` (None: the most up-to-date voter)."""
+        refusal = self._busy_refusal()
+        conf = self.configuration
+        if refusal is None and target is None:
+            peers = [p for p in conf.voters if p != self.id]
+            if not peers:
+                refusal = "there is no other voter to transfer to"
+            else:
+                target = max(peers, key=lambda p: self.replicators[p].match_index)
+        if refusal is None and target != self.id and not conf.is_voter(target or ""):
+            refusal = f"{target} is not a voter in {conf}"
+        if refusal is not None:
+            self.note("transfer", f"refuses to transfer leadership: {refusal}")
+            return AdminAnswer(False, refusal)
+        assert target is not None
+        if target == self.id:
+            return AdminAnswer(True, f"{self.id} already leads", done=True)
+        ticket = self._new_ticket()
+        self.transfer.start(target, ticket, now)
+        return AdminAnswer(True, ticket=ticket)
+
+    def take_snapshot(self, now: int) -> AdminAnswer:
+        """Admin request: snapshot what has been applied and compact the log (Raft §7)."""
+        refusal = self.snapshots.take()
+        if refusal is not None:
+            self.note("snapshot", f"no snapshot: {refusal}", component="SnapshotExecutor")
+            return AdminAnswer(False, refusal)
+        return AdminAnswer(True, done=True)
 
     # -- role changes (the only places `role` is assigned) ----------------
 
     def _become_follower(self, term: int, leader: str | None, now: int) -> None:
-        was = self.role
-        if was is Role.LEADER:
-            self._stop_leading()
+        """Follow (or, if only a learner in our configuration, learn from) `leader`."""
+        was, old_term = self.role, self.term
         if term > self.term:
             self.term, self.voted_for = term, None
             self._save_hard_state()
+        if was is Role.LEADER:
+            self._stop_leading(old_term, now)
         self._campaign_seq = None
         self.pre_voting = False
-        self.role = Role.FOLLOWER
+        self.role = self._follower_role()
         self.leader_id = leader
         if leader is not None:
             self._heard_at = now
-        if was is not Role.FOLLOWER:
+        if was not in (Role.FOLLOWER, Role.LEARNER):
             self._arm_election_timer(now)
 
-    def _become_candidate(self, now: int) -> None:
-        if self.role is Role.LEADER:
-            raise AssertionError("a leader never becomes a candidate directly")
+    def _become_candidate(self, now: int, *, transfer: bool = False) -> None:
+        if self.role is Role.LEADER or not self.is_voter:
+            raise AssertionError(f"a {self.role.value} that is not a voter cannot campaign")
+        self._campaign_transfer = transfer
         self.pre_voting = False
         self.role = Role.CANDIDATE
         self.leader_id = None
@@ -266,7 +381,7 @@ class Node:
         # Save term and vote before asking anyone (jraft): a crash must not forget them.
         self._campaign_seq = self._save_hard_state()
         self._votes = {}
-        self._note(
+        self.note(
             "campaign",
             f"becomes candidate for term {self.term}, votes for itself; "
             f"asks for votes once term and vote are on disk",
@@ -280,7 +395,7 @@ class Node:
         self.leader_id = self.id
         conf = self.configuration
         granted = [v for v in conf.all_voters if self._votes.get(v)]
-        self._note(
+        self.note(
             "leader",
             f"becomes leader of term {self.term} with votes from {', '.join(granted)} "
             f"(quorum {conf.quorum_text()})",
@@ -289,20 +404,7 @@ class Node:
         self._leader_first_index = self.log.last_index + 1
         self._leader_started = False
         self.ballot_box.reset_pending_index(self._leader_first_index, conf)
-        self.replicators = {
-            peer: Replicator(
-                leader_id=self.id,
-                peer=peer,
-                term=self.term,
-                log=self.log,
-                ballot_box=self.ballot_box,
-                outbox=self.outbox,
-                options=self.options,
-                now=now,
-            )
-            for peer in conf.members
-            if peer != self.id
-        }
+        self.replicators = {}
         # jraft appends the configuration as the leader's first entry: earlier
         # entries can then commit as its prefix (Raft §5.4.2, §8).
         entry = LogEntry(
@@ -311,22 +413,39 @@ class Node:
             kind=EntryKind.CONFIGURATION,
             configuration=conf,
         )
-        self._note(
+        self.note(
             "leader",
             f"appends configuration {conf} as entry {entry.index}, the first of term "
             f"{self.term}: older entries commit only beneath an entry of the leader's term",
         )
-        for replicator in self.replicators.values():
-            replicator.start(now)
+        self.sync_replicators(conf.members, now)
         self._append_as_leader(entry, now)
         self.outbox.set_timer(HEARTBEAT_TIMER, self.options.heartbeat_interval)
+        if self.options.check_quorum:
+            self.outbox.set_timer(CHECK_QUORUM_TIMER, self._check_quorum_period)
 
-    def _stop_leading(self) -> None:
+    def _stop_leading(self, old_term: int, now: int) -> None:
+        self.note("leader", f"stops leading term {old_term}")
+        if self.membership.busy:
+            self.membership.finish(False, "the leader stepped down", now)
+        self.transfer.on_step_down(self.term, old_term)
         self.replicators = {}
         self.ballot_box.clear_pending()
         self.outbox.cancel_timer(HEARTBEAT_TIMER)
+        self.outbox.cancel_timer(CHECK_QUORUM_TIMER)
         self.fsm.state_machine.on_leader_stop()
-        self._note("leader", f"stops leading term {self.term}")
+
+    def _follower_role(self) -> Role:
+        conf = self.configuration
+        if self.id in conf.learners and not conf.is_voter(self.id):
+            return Role.LEARNER
+        return Role.FOLLOWER
+
+    def _sync_follower_role(self, now: int) -> None:
+        """Our configuration changed: a learner promoted to voter follows, and vice versa."""
+        if self.role in (Role.FOLLOWER, Role.LEARNER) and self.role is not self._follower_role():
+            self._become_follower(self.term, self.leader_id, now)
+            self.note("membership", f"is now a {self.role.value} in {self.configuration}")
 
     # -- elections (Raft §5.2, §5.4.1; PreVote: thesis §9.6) --------------
 
@@ -336,12 +455,16 @@ class Node:
         deadline = self._timer_start + self._election_timeout
         if deadline > now:
             # Heard from the leader since the timer was armed: wait a full timeout from then.
-            self._note(
+            self.note(
                 "timer",
                 f"heard from {self.leader_id or 'a candidate'} {_ms(now - self._timer_start)} "
                 f"ago: election timer re-armed for {_ms(deadline - now)}",
             )
             self.outbox.set_timer(ELECTION_TIMER, deadline - now)
+            return
+        if not self.is_voter:
+            # Learners, new nodes not yet added and removed nodes never campaign (jraft).
+            self._arm_election_timer(now)
             return
         if self.role is Role.CANDIDATE:
             reason = f"election for term {self.term} timed out without a quorum of votes"
@@ -352,7 +475,7 @@ class Node:
         if self.options.pre_vote:
             self._start_pre_vote(now, reason)
         else:
-            self._note("timeout", f"election timeout: {reason}")
+            self.note("timeout", f"election timeout: {reason}")
             self._become_candidate(now)
 
     def _start_pre_vote(self, now: int, reason: str) -> None:
@@ -363,7 +486,7 @@ class Node:
         self.pre_voting = True
         self.leader_id = None
         self._votes = {self.id: True}
-        self._note(
+        self.note(
             "timeout",
             f"election timeout: {reason} -> pre-vote for term {self.term + 1} "
             f"(own term stays {self.term})",
@@ -390,6 +513,7 @@ class Node:
                         last_log_index=self.log.last_index,
                         last_log_term=self.log.last_term,
                         pre_vote=pre_vote,
+                        leadership_transfer=self._campaign_transfer and not pre_vote,
                     )
                 )
 
@@ -397,11 +521,11 @@ class Node:
         kind = "pre-vote" if msg.pre_vote else "vote"
         refusal = self._vote_refusal(msg, now)
         if refusal is not None:
-            self._note("vote", f"refuses {kind} to {msg.src} for term {msg.term}: {refusal}")
+            self.note("vote", f"refuses {kind} to {msg.src} for term {msg.term}: {refusal}")
             self._reply_vote(msg, granted=False)
             return
         if msg.pre_vote:
-            self._note(
+            self.note(
                 "vote",
                 f"grants pre-vote to {msg.src} for term {msg.term}: its log "
                 f"({msg.last_log_index}@{msg.last_log_term}) is at least as up-to-date as ours "
@@ -412,7 +536,7 @@ class Node:
         self.voted_for = msg.src
         seq = self._save_hard_state()
         self._timer_start = now  # Raft §5.2: granting a vote resets the election timer.
-        self._note(
+        self.note(
             "vote",
             f"grants vote to {msg.src} for term {msg.term}: its log "
             f"({msg.last_log_index}@{msg.last_log_term}) is at least as up-to-date as ours "
@@ -479,52 +603,44 @@ class Node:
         if self.pre_voting:
             self.pre_voting = False
             if result is VoteResult.WON:
-                self._note(
+                self.note(
                     "pre-vote",
                     f"pre-vote won with {', '.join(granted)} (quorum {conf.quorum_text()}): "
                     "starts a real election",
                 )
                 self._become_candidate(now)
             else:
-                self._note("pre-vote", f"pre-vote for term {self.term + 1} lost: stays follower")
+                self.note("pre-vote", f"pre-vote for term {self.term + 1} lost: stays follower")
         elif result is VoteResult.WON:
             self._become_leader(now)
         else:
-            self._note("vote", f"lost the election for term {self.term}: waits for a timeout")
+            self.note("vote", f"lost the election for term {self.term}: waits for a timeout")
 
     # -- log replication, follower side (Raft §5.3) -----------------------
 
     def _on_append_entries(self, msg: AppendEntries, now: int) -> None:
         if msg.term < self.term:
-            self._note("stale", f"rejects {msg.name} from {msg.src}: term {msg.term} < {self.term}")
+            self.note("stale", f"rejects {msg.name} from {msg.src}: term {msg.term} < {self.term}")
             self._reply_append(msg, success=False)
             return
-        if self.role is not Role.FOLLOWER:
-            # A candidate of the same term learns that someone else won (Raft §5.2).
-            self._note(
-                "term",
-                f"learns that {msg.src} leads term {msg.term} -> {self.role.value} "
-                "becomes follower (Raft §5.2)",
-            )
-            self._become_follower(msg.term, msg.src, now)
-        if self.pre_voting:
-            self.pre_voting = False
-            self._note("pre-vote", f"hears from leader {msg.src}: abandons its pre-vote")
-        self.leader_id = msg.src
-        self._heard_at = now
-        self._timer_start = now
+        self._hear_from_leader(msg, now)
         if msg.heartbeat:
             # Safe without a log check: the leader sends min(commit, our match index),
             # an index up to which our log is known to match its own.
-            self.ballot_box.set_last_committed_index(min(msg.leader_commit, self.log.last_index))
+            self.ballot_box.set_last_committed_index(
+                min(msg.leader_commit, self.log.last_index), now
+            )
             self._reply_append(msg, success=True)
             return
-        prev_term = self.log.term_at(msg.prev_log_index)
-        if prev_term != msg.prev_log_term:
-            self._reject_mismatch(msg, prev_term)
-            return
+        # Entries up to our snapshot are committed, hence identical to the leader's.
+        if msg.prev_log_index >= self.log.snapshot_index:
+            prev_term = self.log.term_at(msg.prev_log_index)
+            if prev_term != msg.prev_log_term:
+                self._reject_mismatch(msg, prev_term)
+                return
         last_new = self._merge_entries(msg)
-        self.ballot_box.set_last_committed_index(min(msg.leader_commit, last_new))
+        self._sync_follower_role(now)
+        self.ballot_box.set_last_committed_index(min(msg.leader_commit, last_new), now)
         reply = self._append_reply(msg, success=True, match_index=last_new)
         if self.log.durable_index >= last_new:
             self._send(reply)
@@ -534,7 +650,7 @@ class Node:
     def _reject_mismatch(self, msg: AppendEntries, prev_term: int | None) -> None:
         index = msg.prev_log_index
         if prev_term is None:
-            self._note(
+            self.note(
                 "reject",
                 f"rejects entries after {index} from {msg.src}: our log ends at "
                 f"{self.log.last_index} (Raft §5.3 consistency check)",
@@ -542,7 +658,7 @@ class Node:
             self._reply_append(msg, success=False, conflict_index=self.log.last_index + 1)
             return
         first = self.log.first_index_of_term(index)
-        self._note(
+        self.note(
             "reject",
             f"rejects entries after {index} from {msg.src}: our entry {index} has term "
             f"{prev_term}, leader's has {msg.prev_log_term} (Raft §5.3 consistency check)",
@@ -556,13 +672,15 @@ class Node:
             if new:
                 new.append(entry)
                 continue
+            if entry.index <= self.log.snapshot_index:
+                continue  # in our snapshot already
             ours = self.log.term_at(entry.index)
             if ours == entry.term:
                 continue  # already have it (Log Matching): keep, never truncate a match
             if ours is not None:
                 # Invariant: committed entries are never truncated (Leader Completeness).
                 assert entry.index > self.commit_index, "conflict below the commit index"
-                self._note(
+                self.note(
                     "truncate",
                     f"entry {entry.index} has term {ours}, leader's has {entry.term}: "
                     f"deletes entries {entry.index}..{self.log.last_index} (Raft §5.3)",
@@ -577,7 +695,7 @@ class Node:
                 if len(new) == 1
                 else f"entries {new[0].index}..{new[-1].index}"
             )
-            self._note(
+            self.note(
                 "append",
                 f"appends {span} from {msg.src} (term {new[-1].term}); acknowledges once on disk",
                 component="LogManager",
@@ -624,18 +742,36 @@ class Node:
 
     def _append_as_leader(self, entry: LogEntry, now: int) -> None:
         self.log.append((entry,))
+        if entry.configuration is not None:
+            # A configuration takes effect when appended (Raft §6).
+            self.ballot_box.set_configuration(entry.configuration, now)
         # jraft wakes the replicators before the local flush, so the leader's
         # own disk write overlaps replication.
         for replicator in self.replicators.values():
             replicator.on_new_entries(now)
 
     def _on_append_entries_response(self, msg: AppendEntriesResponse, now: int) -> None:
-        if self.role is not Role.LEADER or msg.term != self.term:
-            return
-        replicator = self.replicators.get(msg.src)
+        replicator = self._replicator_for(msg)
         if replicator is not None:
             replicator.on_response(msg, now)
-        self._check_leader_started()
+            self._after_peer_progress(msg.src, now)
+
+    def _on_install_snapshot_response(self, msg: InstallSnapshotResponse, now: int) -> None:
+        replicator = self._replicator_for(msg)
+        if replicator is not None:
+            replicator.on_snapshot_response(msg, now)
+            self._after_peer_progress(msg.src, now)
+
+    def _replicator_for(self, msg: Message) -> Replicator | None:
+        if self.role is not Role.LEADER or msg.term != self.term:
+            return None
+        return self.replicators.get(msg.src)
+
+    def _after_peer_progress(self, peer: str, now: int) -> None:
+        if self.membership.busy:
+            self.membership.on_peer_progress(now)
+        if self.transfer.busy:
+            self.transfer.on_peer_progress(peer)
 
     def _on_heartbeat_timer(self, now: int) -> None:
         if self.role is not Role.LEADER:
@@ -644,19 +780,223 @@ class Node:
             replicator.heartbeat(now)
         self.outbox.set_timer(HEARTBEAT_TIMER, self.options.heartbeat_interval)
 
-    def _check_leader_started(self) -> None:
-        if (
-            not self._leader_started
-            and self.role is Role.LEADER
-            and self.commit_index >= self._leader_first_index
-        ):
+    def _on_committed(self, commit_index: int, now: int) -> None:
+        """The BallotBox advanced the commit index: apply, and let the leader's parts react."""
+        self.fsm.on_committed(commit_index)
+        self.snapshots.after_apply()
+        if self.role is not Role.LEADER:
+            return
+        if not self._leader_started and commit_index >= self._leader_first_index:
             self._leader_started = True
             self.fsm.state_machine.on_leader_start(self.term)
-            self._note(
+            self.note(
                 "leader",
                 f"first entry of term {self.term} is committed: leader ready "
                 "(StateMachine.on_leader_start)",
             )
+        if self.membership.busy:
+            self.membership.on_committed(commit_index, now)
+
+    # -- CheckQuorum (thesis §6.2) ------------------------------------------
+
+    @property
+    def _check_quorum_period(self) -> int:
+        return self.options.election_timeout[0] // 2
+
+    def _on_check_quorum_timer(self, now: int) -> None:
+        """Step down if a quorum has not answered within the minimum election timeout."""
+        if self.role is not Role.LEADER:
+            return
+        window = self.options.election_timeout[0]
+        heard = {self.id: True}
+        for peer, replicator in self.replicators.items():
+            heard[peer] = now - replicator.last_response_at < window
+        conf = self.configuration
+        if conf.vote_result(heard) is VoteResult.WON:
+            self.outbox.set_timer(CHECK_QUORUM_TIMER, self._check_quorum_period)
+            return
+        answered = [v for v in conf.all_voters if heard.get(v)]
+        self.note(
+            "check-quorum",
+            f"CheckQuorum: only {', '.join(answered)} answered within {_ms(window)} "
+            f"(needs {conf.quorum_text()}): steps down",
+        )
+        self._become_follower(self.term, None, now)
+
+    # -- snapshots, follower side (Raft §7, Figure 13) ------------------------
+
+    def _on_install_snapshot(self, msg: InstallSnapshot, now: int) -> None:
+        def reply(success: bool, match_index: int = 0) -> InstallSnapshotResponse:
+            return InstallSnapshotResponse(
+                src=self.id,
+                dst=msg.src,
+                term=self.term,
+                success=success,
+                match_index=match_index,
+                seq=msg.seq,
+            )
+
+        if msg.term < self.term:
+            self.note("stale", f"rejects {msg.name} from {msg.src}: term {msg.term} < {self.term}")
+            self._send(reply(False))
+            return
+        self._hear_from_leader(msg, now)
+        snapshot = msg.snapshot
+        if snapshot.last_index <= self.commit_index:
+            self.note(
+                "snapshot",
+                f"already has committed entries up to {self.commit_index}: ignores {snapshot}",
+                component="SnapshotExecutor",
+            )
+            self._send(reply(True, min(snapshot.last_index, self.log.durable_index)))
+            return
+        seq = self.snapshots.install(snapshot, msg.src)
+        self.ballot_box.set_last_committed_index(snapshot.last_index, now)
+        self._sync_follower_role(now)
+        self._after_flush.append((seq, reply(True, snapshot.last_index), None))
+
+    # -- leadership transfer and membership (thesis §3.10, §4) ---------------
+
+    def _on_timeout_now(self, msg: TimeoutNow, now: int) -> None:
+        if msg.term != self.term or self.role is not Role.FOLLOWER or not self.is_voter:
+            self.note("transfer", f"ignores TimeoutNow from {msg.src} (term {msg.term})")
+            return
+        self.note(
+            "transfer",
+            f"told by leader {msg.src} to take over: campaigns at once, without PreVote "
+            "(thesis §3.10)",
+        )
+        self._become_candidate(now, transfer=True)
+
+    def _ignores_disruptive_vote(self, msg: Message, now: int) -> bool:
+        """Thesis §4.2.3: ignore RequestVote while we know a leader is alive.
+
+        A removed or partitioned server cannot then depose a working leader by
+        raising its term. Requests sent on a leader's behalf (TimeoutNow) pass.
+        As in etcd, this comes with CheckQuorum: both rest on the leader's
+        lease, and without CheckQuorum a leader cut off from its followers would
+        keep that lease forever.
+        """
+        if (
+            not self.options.check_quorum
+            or not isinstance(msg, RequestVote)
+            or msg.pre_vote
+            or msg.leadership_transfer
+            or msg.term <= self.term
+            or not (self.role is Role.LEADER or self._leader_alive(now))
+        ):
+            return False
+        leader = "we lead" if self.role is Role.LEADER else f"leader {self.leader_id} is alive"
+        self.note(
+            "vote",
+            f"ignores RequestVote from {msg.src} for term {msg.term}: {leader} (thesis §4.2.3)",
+        )
+        return True
+
+    def sync_replicators(self, members: tuple[str, ...], now: int) -> None:
+        """Leader: keep exactly one replicator per member other than ourselves."""
+        for peer in list(self.replicators):
+            if peer not in members:
+                del self.replicators[peer]
+        for peer in members:
+            if peer != self.id and peer not in self.replicators:
+                replicator = Replicator(
+                    leader_id=self.id,
+                    peer=peer,
+                    term=self.term,
+                    log=self.log,
+                    ballot_box=self.ballot_box,
+                    outbox=self.outbox,
+                    options=self.options,
+                    now=now,
+                )
+                self.replicators[peer] = replicator
+                replicator.start(now)
+
+    def append_configuration(self, conf: Configuration, now: int) -> int:
+        """Leader: append a configuration entry (in force at once); returns its index."""
+        entry = LogEntry(
+            index=self.log.last_index + 1,
+            term=self.term,
+            kind=EntryKind.CONFIGURATION,
+            configuration=conf,
+        )
+        self._append_as_leader(entry, now)
+        return entry.index
+
+    def after_membership_change(self, now: int) -> None:
+        """A change is done: a leader that is no longer a voter hands over (jraft)."""
+        conf = self.configuration
+        if conf.is_voter(self.id):
+            return
+        successor = max(
+            (p for p in conf.voters if p in self.replicators),
+            key=lambda p: self.replicators[p].match_index,
+            default=None,
+        )
+        self.note("membership", f"is not a voter in {conf}: steps down")
+        if successor is not None:
+            self.send(TimeoutNow(src=self.id, dst=successor, term=self.term))
+            self.note("membership", f"wakes {successor} with TimeoutNow to lead next")
+        self._become_follower(self.term, None, now)
+
+    def finished(self, ticket: int, ok: bool, reason: str) -> None:
+        """An accepted admin request ended."""
+        self.outbox.finished(ticket, ok, reason)
+
+    def send(self, message: Message) -> None:
+        """Send a message (held until our term and vote are durable)."""
+        self._send(message)
+
+    def _change_refusal(self, new: Configuration) -> str | None:
+        refusal = self._busy_refusal()
+        if refusal is not None:
+            return refusal
+        old = self.configuration
+        if not new.voters:
+            return "a configuration needs at least one voter"
+        if not self._leader_started:
+            # Thesis §4.1 (the bug fix of 2015): a new leader first commits an entry of its term.
+            return f"the leader has not yet committed an entry of term {self.term}"
+        if self.options.single_server_changes:
+            changed = set(old.voters) ^ set(new.voters)
+            if len(changed) > 1:
+                return (
+                    f"single-server mode changes one voter at a time, this changes "
+                    f"{', '.join(sorted(changed))}"
+                )
+        return None
+
+    def _busy_refusal(self) -> str | None:
+        if self.role is not Role.LEADER:
+            hint = f"; the leader is {self.leader_id}" if self.leader_id else ""
+            return f"{self.id} is a {self.role.value}, not the leader{hint}"
+        if self.membership.busy:
+            return f"busy: a membership change to {self.membership.new} is in progress"
+        if self.transfer.busy:
+            return f"busy: transferring leadership to {self.transfer.target}"
+        return None
+
+    def _new_ticket(self) -> int:
+        self._next_ticket += 1
+        return self._next_ticket
+
+    def _hear_from_leader(self, msg: Message, now: int) -> None:
+        """A current-term message from the leader: follow it and reset the election timer."""
+        if self.role not in (Role.FOLLOWER, Role.LEARNER):
+            # A candidate of the same term learns that someone else won (Raft §5.2).
+            self.note(
+                "term",
+                f"learns that {msg.src} leads term {msg.term} -> {self.role.value} "
+                "becomes follower (Raft §5.2)",
+            )
+            self._become_follower(msg.term, msg.src, now)
+        if self.pre_voting:
+            self.pre_voting = False
+            self.note("pre-vote", f"hears from leader {msg.src}: abandons its pre-vote")
+        self.leader_id = msg.src
+        self._heard_at = now
+        self._timer_start = now
 
     # -- helpers ----------------------------------------------------------
 
@@ -683,5 +1023,5 @@ class Node:
         self._election_timeout = self._draw_timeout()
         self.outbox.set_timer(ELECTION_TIMER, self._election_timeout)
 
-    def _note(self, kind: str, text: str, component: str = "Node") -> None:
+    def note(self, kind: str, text: str, component: str = "Node") -> None:
         self.outbox.note(component, kind, text)

@@ -16,6 +16,15 @@ class RaftOptions:
     AppendEntries requests one replicator has on the wire (jraft: 256), and
     `max_entries_per_request` the entries in one request (jraft: 1024); both
     are small by default so that pipelining and batching show in a trace.
+
+    `check_quorum` makes a leader step down when a quorum has not answered
+    within the minimum election timeout (thesis §6.2), and makes nodes ignore
+    RequestVote while they know a leader is alive (thesis §4.2.3). `single_server_changes`
+    changes membership one voter at a time without a joint configuration
+    (thesis §4.1). A new voter must come within `catchup_margin` entries of
+    the leader, making progress at least every `catchup_timeout`.
+    `snapshot_interval` takes a snapshot every so many applied entries (0: only
+    on request).
     """
 
     election_timeout: tuple[int, int] = (150_000, 300_000)
@@ -24,6 +33,11 @@ class RaftOptions:
     max_inflight: int = 8
     max_entries_per_request: int = 16
     pre_vote: bool = True
+    check_quorum: bool = False
+    single_server_changes: bool = False
+    catchup_margin: int = 10
+    catchup_timeout: int = 300_000
+    snapshot_interval: int = 0
 
     def __attrs_post_init__(self) -> None:
         low, high = self.election_timeout
@@ -33,3 +47,5 @@ class RaftOptions:
             raise ValueError("heartbeat interval must be positive and below the election timeout")
         if self.max_inflight < 1 or self.max_entries_per_request < 1:
             raise ValueError("max_inflight and max_entries_per_request must be at least 1")
+        if self.catchup_margin < 0 or self.catchup_timeout <= 0 or self.snapshot_interval < 0:
+            raise ValueError("catch-up margin, catch-up timeout and snapshot interval must be >= 0")

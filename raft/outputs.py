@@ -12,6 +12,7 @@ with `Node.take_outputs()` and carries them out in order:
 - `SetTimer` / `CancelTimer`: a timer is named; setting it again replaces it;
   when it fires, call `Node.fire(name, now)`;
 - `Applied`: the state machine applied a client command (for clients/checkers);
+- `Finished`: an accepted admin request (membership change, transfer) ended;
 - `Note`: one sentence for the trace explaining a decision.
 """
 
@@ -50,13 +51,21 @@ class Applied(NamedTuple):
     result: str
 
 
+class Finished(NamedTuple):
+    """An admin request the node accepted (membership change, transfer) has ended."""
+
+    ticket: int
+    ok: bool
+    reason: str
+
+
 class Note(NamedTuple):
     component: str
     kind: str
     text: str
 
 
-Output = Send | Persist | SetTimer | CancelTimer | Applied | Note
+Output = Send | Persist | SetTimer | CancelTimer | Applied | Finished | Note
 
 
 class Outbox:
@@ -85,6 +94,9 @@ class Outbox:
 
     def applied(self, index: int, term: int, command: str, result: str) -> None:
         self.items.append(Applied(index, term, command, result))
+
+    def finished(self, ticket: int, ok: bool, reason: str) -> None:
+        self.items.append(Finished(ticket, ok, reason))
 
     def note(self, component: str, kind: str, text: str, label: str | None = None) -> None:
         """Record a decision, prefixed with the node and `label` (default: the component)."""

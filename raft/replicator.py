@@ -16,6 +16,10 @@ REPLICATE (say, a reordered request arrived before its predecessor) drops back
 to PROBE from `match_index + 1`. Requests that get no answer within
 `rpc_timeout` are presumed lost and the same fallback applies.
 
+- SNAPSHOT: the entries the peer needs were compacted away (Raft §7): send
+  the leader's snapshot (InstallSnapshot) and wait for its acknowledgement,
+  then replicate from just after it.
+
 Heartbeats bypass the pipeline (as in jraft): they carry no log position, only
 leadership and min(commit index, match index).
 
@@ -29,7 +33,12 @@ from collections import deque
 
 from raft.ballot_box import BallotBox
 from raft.log_manager import LogManager
-from raft.messages import AppendEntries, AppendEntriesResponse
+from raft.messages import (
+    AppendEntries,
+    AppendEntriesResponse,
+    InstallSnapshot,
+    InstallSnapshotResponse,
+)
 from raft.options import RaftOptions
 from raft.outputs import Outbox
 
@@ -37,6 +46,7 @@ from raft.outputs import Outbox
 class ReplicatorState(enum.Enum):
     PROBE = "probe"
     REPLICATE = "replicate"
+    SNAPSHOT = "snapshot"
 
 
 class Replicator:
@@ -123,7 +133,7 @@ class Replicator:
         if resp.match_index > self.match_index:
             self.match_index = resp.match_index
             self.next_index = max(self.next_index, resp.match_index + 1)
-            self._ballot_box.commit_at(self.peer, resp.match_index)
+            self._ballot_box.commit_at(self.peer, resp.match_index, now)
         if self.state is ReplicatorState.PROBE:
             self.inflight.clear()
             self.state = ReplicatorState.REPLICATE
@@ -169,7 +179,52 @@ class Replicator:
         self.next_index = next_index
         self.inflight.clear()
 
+    def on_snapshot_response(self, resp: InstallSnapshotResponse, now: int) -> None:
+        """The peer answered our InstallSnapshot."""
+        self.last_response_at = now
+        if self.state is not ReplicatorState.SNAPSHOT or not any(
+            seq == resp.seq for seq, _, _ in self.inflight
+        ):
+            return
+        self.inflight.clear()
+        if not resp.success:
+            self._back_to_probe(self.next_index)
+            self._send_probe(now)
+            return
+        if resp.match_index > self.match_index:
+            self.match_index = resp.match_index
+            self._ballot_box.commit_at(self.peer, resp.match_index, now)
+        self.state = ReplicatorState.REPLICATE
+        self.next_index = self.match_index + 1
+        self._note(
+            "snapshot",
+            f"{self.peer} installed the snapshot (match {self.match_index}): "
+            f"replicating from {self.next_index}",
+        )
+        self._send_entries(now)
+
+    def _send_snapshot(self, now: int) -> None:
+        snapshot = self._log.snapshot
+        assert snapshot is not None
+        self._note(
+            "snapshot",
+            f"{self.peer} needs entries from {self.next_index}, but our log starts at "
+            f"{self._log.first_index}: sends {snapshot} instead (InstallSnapshot, Raft §7)",
+        )
+        self.state = ReplicatorState.SNAPSHOT
+        seq = self._next_seq()
+        self.inflight.clear()
+        self.inflight.append((seq, snapshot.last_index, now))
+        self._outbox.send(
+            InstallSnapshot(
+                src=self.leader_id, dst=self.peer, term=self.term, snapshot=snapshot, seq=seq
+            )
+        )
+
     def _send_probe(self, now: int) -> None:
+        if self.next_index <= self._log.snapshot_index:
+            self._send_snapshot(now)
+            return
         prev = self.next_index - 1
         seq = self._next_seq()
         self.inflight.append((seq, prev, now))
@@ -178,6 +233,9 @@ class Replicator:
     def _send_entries(self, now: int) -> None:
         options = self._options
         while len(self.inflight) < options.max_inflight and self.next_index <= self._log.last_index:
+            if self.next_index <= self._log.snapshot_index:
+                self._send_snapshot(now)  # compacted while we were streaming
+                return
             first = self.next_index
             last = min(self._log.last_index, first + options.max_entries_per_request - 1)
             seq = self._next_seq()

@@ -225,16 +225,16 @@ def test_ballot_box_does_not_commit_an_earlier_term_entry_by_counting_replicas()
     counting replicas." A leader whose term starts at index 3 (pending_index) ignores a
     majority on index 2; once index 3 has a majority, 1..3 commit together."""
     committed: list[int] = []
-    box = BallotBox(Outbox("n1"), committed.append)
+    box = BallotBox(Outbox("n1"), lambda index, now: committed.append(index))
     box.reset_pending_index(3, Configuration(["n1", "n2", "n3", "n4", "n5"]))
     assert box.pending_index == 3
     for voter in ("n1", "n2", "n3", "n4", "n5"):
-        box.commit_at(voter, 2)
+        box.commit_at(voter, 2, now=0)
     assert (box.commit_index, committed) == (0, []), "all five hold index 2, of an older term"
-    box.commit_at("n1", 3)
-    box.commit_at("n2", 3)
+    box.commit_at("n1", 3, now=0)
+    box.commit_at("n2", 3, now=0)
     assert box.commit_index == 0, "index 3 is on 2 of 5"
-    box.commit_at("n3", 3)
+    box.commit_at("n3", 3, now=0)
     assert (box.commit_index, committed) == (3, [3])
 
 

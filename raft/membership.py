@@ -1,0 +1,168 @@
+"""Membership change on the leader: sofa-jraft's ConfigurationCtx.
+
+Theory of operation (Raft §6, thesis §4; jraft's NodeImpl.ConfigurationCtx):
+one change at a time walks through stages:
+
+- CATCHING_UP: new voters get replicators and receive the log without a
+  vote, until each is within `catchup_margin` entries of the leader. If one
+  stops making progress for a whole `catchup_timeout`, the change fails
+  (thesis §4.2.1: adding a server that cannot keep up would stall commits).
+- JOINT: the leader appends C(old,new). From the moment it is appended, on
+  every node that has it, elections and commits need a majority of the old
+  voters AND of the new ones.
+- STABLE: once C(old,new) is committed, the leader appends C(new).
+- Once C(new) is committed the change is done: replicators of removed nodes
+  stop, and a leader that is no longer a voter steps down.
+
+In single-server mode (thesis §4.1) the leader skips the joint stage and
+appends C(new) directly, which is safe only because one voter is added or
+removed at a time: any majority of the old set and any majority of the new
+one overlap.
+
+A configuration takes effect when appended, not when committed (Raft §6).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING
+
+from raft.configuration import Configuration
+
+if TYPE_CHECKING:
+    from raft.node import Node
+
+CATCHUP_TIMER = "catchup"
+
+
+class Stage(enum.Enum):
+    NONE = "none"
+    CATCHING_UP = "catching up"
+    JOINT = "joint"
+    STABLE = "stable"
+
+
+class ConfigurationCtx:
+    """The membership change a leader is carrying out, if any."""
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+        self.stage = Stage.NONE
+        self.old: Configuration | None = None
+        self.new: Configuration | None = None
+        self._ticket = 0
+        self._wait_index = 0  # the configuration entry whose commit ends the stage
+        self._progress: dict[str, int] = {}  # catching-up peers' match at the last check
+
+    @property
+    def busy(self) -> bool:
+        return self.stage is not Stage.NONE
+
+    def start(self, new: Configuration, ticket: int, now: int) -> None:
+        """Begin changing the node's (stable) configuration to `new`."""
+        node = self._node
+        self.old, self.new, self._ticket = node.configuration, new, ticket
+        self.stage = Stage.CATCHING_UP
+        node.sync_replicators(self.old.members + new.members, now)
+        lagging = self._lagging()
+        if not lagging:
+            self._leave_catch_up(now)
+            return
+        self._progress = {peer: node.replicators[peer].match_index for peer in lagging}
+        margin = node.options.catchup_margin
+        node.note(
+            "membership",
+            f"changes {self.old} -> {new}: first catching up {', '.join(lagging)} as "
+            f"non-voters (each must come within {margin} entries of {node.log.last_index})",
+        )
+        node.outbox.set_timer(CATCHUP_TIMER, node.options.catchup_timeout)
+
+    def on_peer_progress(self, now: int) -> None:
+        """A peer acknowledged entries: maybe every new voter has caught up."""
+        if self.stage is Stage.CATCHING_UP and not self._lagging():
+            self._node.outbox.cancel_timer(CATCHUP_TIMER)
+            self._leave_catch_up(now)
+
+    def on_catchup_timer(self, now: int) -> None:
+        """The catch-up deadline passed: go on, wait while progress is made, or fail."""
+        if self.stage is not Stage.CATCHING_UP:
+            return
+        node = self._node
+        lagging = self._lagging()
+        if not lagging:
+            self._leave_catch_up(now)
+            return
+        moving = [p for p in lagging if node.replicators[p].match_index > self._progress[p]]
+        if moving:
+            self._progress = {peer: node.replicators[peer].match_index for peer in lagging}
+            node.note("membership", f"{', '.join(moving)} still catching up: waits longer")
+            node.outbox.set_timer(CATCHUP_TIMER, node.options.catchup_timeout)
+            return
+        status = ", ".join(f"{p} at {node.replicators[p].match_index}" for p in lagging)
+        self.finish(
+            False,
+            f"catch-up failed: {status}, leader at {node.log.last_index}, "
+            f"no progress for {node.options.catchup_timeout // 1000} ms",
+            now,
+        )
+
+    def on_committed(self, commit_index: int, now: int) -> None:
+        """The commit index advanced: the next stage may begin."""
+        if self.stage is Stage.JOINT and commit_index >= self._wait_index:
+            assert self.new is not None
+            self.stage = Stage.STABLE
+            self._node.note(
+                "membership",
+                f"joint configuration committed: appends the new configuration {self.new}",
+            )
+            self._wait_index = self._node.append_configuration(self.new, now)
+        elif self.stage is Stage.STABLE and commit_index >= self._wait_index:
+            self.finish(True, f"configuration {self.new} committed", now)
+
+    def finish(self, ok: bool, reason: str, now: int) -> None:
+        """End the change (done, failed, or abandoned because we stepped down)."""
+        node = self._node
+        if self.stage is Stage.CATCHING_UP:
+            node.outbox.cancel_timer(CATCHUP_TIMER)
+        self.stage = Stage.NONE
+        node.note("membership", f"membership change {'done' if ok else 'failed'}: {reason}")
+        node.finished(self._ticket, ok, reason)
+        if node.is_leader:
+            node.sync_replicators(node.configuration.members, now)
+            node.after_membership_change(now)
+
+    def _lagging(self) -> list[str]:
+        """New voters not yet within the catch-up margin of the leader's log."""
+        assert self.old is not None and self.new is not None
+        node = self._node
+        goal = node.log.last_index - node.options.catchup_margin
+        return [
+            peer
+            for peer in self.new.voters
+            if peer not in self.old.voters
+            and peer != node.id
+            and node.replicators[peer].match_index < goal
+        ]
+
+    def _leave_catch_up(self, now: int) -> None:
+        assert self.old is not None and self.new is not None
+        node = self._node
+        if node.options.single_server_changes:
+            self.stage = Stage.STABLE
+            node.note(
+                "membership",
+                f"single-server change: appends {self.new} directly (thesis §4.1: with one "
+                "voter added or removed, old and new majorities always overlap)",
+            )
+            self._wait_index = node.append_configuration(self.new, now)
+            return
+        joint = Configuration(
+            voters=self.new.voters, old_voters=self.old.voters, learners=self.new.learners
+        )
+        self.stage = Stage.JOINT
+        node.note(
+            "membership",
+            f"enters joint configuration {joint}: commits and elections now need "
+            f"{joint.quorum_text()} (Raft §6)",
+        )
+        self._wait_index = node.append_configuration(joint, now)

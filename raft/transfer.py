@@ -1,0 +1,95 @@
+"""Leadership transfer on the leader (thesis §3.10; sofa-jraft's transferLeadershipTo).
+
+Theory of operation: the leader enters a transferring state in which it
+refuses client writes and membership changes (they would only be lost or
+delayed), but keeps replicating. As soon as the target's log matches the
+leader's last index, the leader sends it TimeoutNow; the target campaigns at
+once, skipping PreVote, and its higher term makes the old leader step down.
+If nothing has happened after an election timeout (the target was down, or
+lost the election), the old leader gives up and leads on.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from raft.messages import TimeoutNow
+
+if TYPE_CHECKING:
+    from raft.node import Node
+
+TRANSFER_TIMER = "transfer"
+
+
+class LeadershipTransfer:
+    """The transfer a leader is carrying out, if any."""
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+        self.target: str | None = None
+        self._ticket = 0
+        self._sent = False
+
+    @property
+    def busy(self) -> bool:
+        return self.target is not None
+
+    def start(self, target: str, ticket: int, now: int) -> None:
+        """Begin handing leadership to `target`."""
+        node = self._node
+        self.target, self._ticket, self._sent = target, ticket, False
+        timeout = node.options.election_timeout[1]
+        node.note(
+            "transfer",
+            f"transfers leadership to {target}: refuses client writes meanwhile, "
+            f"gives up after {timeout // 1000} ms",
+        )
+        node.outbox.set_timer(TRANSFER_TIMER, timeout)
+        self._hand_over_if_caught_up()
+
+    def on_peer_progress(self, peer: str) -> None:
+        if peer == self.target:
+            self._hand_over_if_caught_up()
+
+    def on_timer(self, now: int) -> None:
+        """No new leader within an election timeout: lead on (jraft resumes as leader)."""
+        if not self.busy:
+            return
+        node = self._node
+        target = self.target
+        self._end(False, f"{target} did not take over within an election timeout")
+        node.note("transfer", f"transfer to {target} timed out: resumes leading term {node.term}")
+        node.fsm.state_machine.on_leader_start(node.term)
+
+    def on_step_down(self, new_term: int, old_term: int) -> None:
+        """We stopped leading: the transfer worked if a newer term began."""
+        if self.busy:
+            if new_term > old_term:
+                self._end(True, f"a new leader took over in term {new_term}")
+            else:
+                self._end(False, "the leader stepped down without a new term")
+
+    def _hand_over_if_caught_up(self) -> None:
+        node = self._node
+        replicator = node.replicators.get(self.target or "")
+        if self._sent or replicator is None:
+            return
+        last = node.log.last_index
+        if replicator.match_index < last:
+            node.note(
+                "transfer",
+                f"waits for {self.target} to catch up (match {replicator.match_index} of {last})",
+            )
+            return
+        self._sent = True
+        node.note(
+            "transfer",
+            f"{self.target} has every entry (match {last}): sends TimeoutNow",
+        )
+        node.send(TimeoutNow(src=node.id, dst=self.target, term=node.term))
+
+    def _end(self, ok: bool, reason: str) -> None:
+        node = self._node
+        node.outbox.cancel_timer(TRANSFER_TIMER)
+        ticket, self.target = self._ticket, None
+        node.finished(ticket, ok, reason)
