@@ -11,18 +11,36 @@ from raft.log_manager import LogManager
 from raft.messages import (
     AppendEntries,
     AppendEntriesResponse,
+    InstallSnapshot,
+    InstallSnapshotResponse,
     Message,
     RequestVote,
+    TimeoutNow,
     VoteResponse,
 )
-from raft.node import ELECTION_TIMER, HEARTBEAT_TIMER, Node, ProposeResult, Role
+from raft.node import ELECTION_TIMER, HEARTBEAT_TIMER, AdminAnswer, Node, ProposeResult, Role
 from raft.options import RaftOptions
-from raft.outputs import Applied, CancelTimer, Note, Output, Persist, Send, SetTimer
+from raft.outputs import Applied, CancelTimer, Finished, Note, Output, Persist, Send, SetTimer
 from raft.replicator import Replicator, ReplicatorState
+from raft.snapshot import Snapshot
 from raft.state_machine import FSMCaller, KVStateMachine, StateMachine
-from raft.storage import AppendLog, DurableState, SaveHardState, TruncateLog, Write
+from raft.storage import (
+    AppendLog,
+    DurableState,
+    SaveHardState,
+    SaveSnapshot,
+    TruncateLog,
+    Write,
+)
 
 __all__ = [
+    "AdminAnswer",
+    "Finished",
+    "InstallSnapshot",
+    "InstallSnapshotResponse",
+    "SaveSnapshot",
+    "Snapshot",
+    "TimeoutNow",
     "ELECTION_TIMER",
     "HEARTBEAT_TIMER",
     "AppendEntries",

@@ -4,7 +4,8 @@ Theory of operation (Raft §6, thesis §4; jraft's NodeImpl.ConfigurationCtx):
 one change at a time walks through stages:
 
 - CATCHING_UP: new voters get replicators and receive the log without a
-  vote, until each is within `catchup_margin` entries of the leader. If one
+  vote, until each has answered and is within `catchup_margin` entries of
+  the leader. If one
   stops making progress for a whole `catchup_timeout`, the change fails
   (thesis §4.2.1: adding a server that cannot keep up would stall commits).
 - JOINT: the leader appends C(old,new). From the moment it is appended, on
@@ -28,6 +29,7 @@ import enum
 from typing import TYPE_CHECKING
 
 from raft.configuration import Configuration
+from raft.replicator import ReplicatorState
 
 if TYPE_CHECKING:
     from raft.node import Node
@@ -72,10 +74,26 @@ class ConfigurationCtx:
         margin = node.options.catchup_margin
         node.note(
             "membership",
-            f"changes {self.old} -> {new}: first catching up {', '.join(lagging)} as "
-            f"non-voters (each must come within {margin} entries of {node.log.last_index})",
+            f"changes {self.old} -> {new}: first catches up {', '.join(lagging)} without a vote "
+            f"(each must answer and come within {margin} entries of {node.log.last_index})",
         )
         node.outbox.set_timer(CATCHUP_TIMER, node.options.catchup_timeout)
+
+    def resume_joint(self, joint: Configuration, first_index: int) -> None:
+        """A new leader found a joint configuration in its log: finish that change.
+
+        The old leader was deposed mid-change; nobody waits for the result
+        (ticket 0), but C(new) must still be appended once C(old,new) commits.
+        """
+        assert joint.old_voters is not None
+        self.old = Configuration(voters=joint.old_voters, learners=joint.learners)
+        self.new = Configuration(voters=joint.voters, learners=joint.learners)
+        self.stage, self._ticket, self._wait_index = Stage.JOINT, 0, first_index
+        self._node.note(
+            "membership",
+            f"inherits the joint configuration {joint}: will append {self.new} "
+            "once its own first entry commits",
+        )
 
     def on_peer_progress(self, now: int) -> None:
         """A peer acknowledged entries: maybe every new voter has caught up."""
@@ -115,11 +133,12 @@ class ConfigurationCtx:
                 "membership",
                 f"joint configuration committed: appends the new configuration {self.new}",
             )
-            self._wait_index = self._node.append_configuration(self.new, now)
+            self._wait_index = self._node.log.last_index + 1
+            self._node.append_configuration(self.new, now)
         elif self.stage is Stage.STABLE and commit_index >= self._wait_index:
             self.finish(True, f"configuration {self.new} committed", now)
 
-    def finish(self, ok: bool, reason: str, now: int) -> None:
+    def finish(self, ok: bool, reason: str, now: int, *, still_leading: bool = True) -> None:
         """End the change (done, failed, or abandoned because we stepped down)."""
         node = self._node
         if self.stage is Stage.CATCHING_UP:
@@ -127,22 +146,23 @@ class ConfigurationCtx:
         self.stage = Stage.NONE
         node.note("membership", f"membership change {'done' if ok else 'failed'}: {reason}")
         node.finished(self._ticket, ok, reason)
-        if node.is_leader:
+        if still_leading:
             node.sync_replicators(node.configuration.members, now)
             node.after_membership_change(now)
 
     def _lagging(self) -> list[str]:
-        """New voters not yet within the catch-up margin of the leader's log."""
+        """New voters that have not answered yet or are beyond the catch-up margin."""
         assert self.old is not None and self.new is not None
         node = self._node
         goal = node.log.last_index - node.options.catchup_margin
-        return [
-            peer
-            for peer in self.new.voters
-            if peer not in self.old.voters
-            and peer != node.id
-            and node.replicators[peer].match_index < goal
-        ]
+        lagging = []
+        for peer in self.new.voters:
+            if peer in self.old.voters or peer == node.id:
+                continue
+            replicator = node.replicators[peer]
+            if replicator.state is not ReplicatorState.REPLICATE or replicator.match_index < goal:
+                lagging.append(peer)
+        return lagging
 
     def _leave_catch_up(self, now: int) -> None:
         assert self.old is not None and self.new is not None
@@ -154,7 +174,8 @@ class ConfigurationCtx:
                 f"single-server change: appends {self.new} directly (thesis §4.1: with one "
                 "voter added or removed, old and new majorities always overlap)",
             )
-            self._wait_index = node.append_configuration(self.new, now)
+            self._wait_index = node.log.last_index + 1
+            node.append_configuration(self.new, now)
             return
         joint = Configuration(
             voters=self.new.voters, old_voters=self.old.voters, learners=self.new.learners
@@ -165,4 +186,5 @@ class ConfigurationCtx:
             f"enters joint configuration {joint}: commits and elections now need "
             f"{joint.quorum_text()} (Raft §6)",
         )
-        self._wait_index = node.append_configuration(joint, now)
+        self._wait_index = node.log.last_index + 1
+        node.append_configuration(joint, now)

@@ -420,6 +420,8 @@ class Node:
         )
         self.sync_replicators(conf.members, now)
         self._append_as_leader(entry, now)
+        if conf.is_joint:
+            self.membership.resume_joint(conf, entry.index)
         self.outbox.set_timer(HEARTBEAT_TIMER, self.options.heartbeat_interval)
         if self.options.check_quorum:
             self.outbox.set_timer(CHECK_QUORUM_TIMER, self._check_quorum_period)
@@ -427,7 +429,7 @@ class Node:
     def _stop_leading(self, old_term: int, now: int) -> None:
         self.note("leader", f"stops leading term {old_term}")
         if self.membership.busy:
-            self.membership.finish(False, "the leader stepped down", now)
+            self.membership.finish(False, "the leader stepped down", now, still_leading=False)
         self.transfer.on_step_down(self.term, old_term)
         self.replicators = {}
         self.ballot_box.clear_pending()
@@ -731,9 +733,9 @@ class Node:
     def _send_after_flush(self, message: Message, expected_term: int | None) -> None:
         # An acknowledgement vouches for (match_index, term): if a later leader has
         # since replaced that entry, the acknowledgement is no longer true.
-        if isinstance(message, AppendEntriesResponse) and (
-            self.log.term_at(message.match_index) != expected_term
-            or self.log.durable_index < message.match_index
+        if expected_term is not None and (
+            self.log.term_at(message.match_index) != expected_term  # type: ignore[attr-defined]
+            or self.log.durable_index < message.match_index  # type: ignore[attr-defined]
         ):
             return
         self.outbox.send(message)

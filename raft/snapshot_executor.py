@@ -62,13 +62,18 @@ class SnapshotExecutor:
 
     def install(self, snapshot: Snapshot, leader: str) -> int:
         """Replace state machine and log with a leader's snapshot; returns the write seq."""
+        had = self._log.term_at(snapshot.last_index)
         seq, kept = self._log.install(snapshot)
         self._fsm.load_snapshot(snapshot)
-        log_fate = (
-            f"keeps its entries after {snapshot.last_index}"
-            if kept
-            else "discards its log, which disagrees with the snapshot"
-        )
+        if kept:
+            log_fate = f"keeps its entries after {snapshot.last_index}"
+        elif had is None:
+            log_fate = f"its log lacks entry {snapshot.last_index}: discards the log"
+        else:
+            log_fate = (
+                f"its entry {snapshot.last_index} has term {had}, not {snapshot.last_term}: "
+                "discards the log"
+            )
         self._outbox.note(
             "SnapshotExecutor",
             "snapshot",

@@ -45,6 +45,13 @@ class LeadershipTransfer:
             f"gives up after {timeout // 1000} ms",
         )
         node.outbox.set_timer(TRANSFER_TIMER, timeout)
+        replicator = node.replicators.get(target)
+        if replicator is not None and replicator.match_index < node.log.last_index:
+            node.note(
+                "transfer",
+                f"first brings {target} up to date (match {replicator.match_index} "
+                f"of {node.log.last_index})",
+            )
         self._hand_over_if_caught_up()
 
     def on_peer_progress(self, peer: str) -> None:
@@ -76,15 +83,11 @@ class LeadershipTransfer:
             return
         last = node.log.last_index
         if replicator.match_index < last:
-            node.note(
-                "transfer",
-                f"waits for {self.target} to catch up (match {replicator.match_index} of {last})",
-            )
             return
         self._sent = True
         node.note(
             "transfer",
-            f"{self.target} has every entry (match {last}): sends TimeoutNow",
+            f"sees {self.target} has every entry (match {last}): sends it TimeoutNow",
         )
         node.send(TimeoutNow(src=node.id, dst=self.target, term=node.term))
 

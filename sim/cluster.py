@@ -9,11 +9,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from raft import KVStateMachine, LogEntry, RaftOptions
+from raft import Configuration, KVStateMachine, LogEntry, RaftOptions
 from sim.checkers import Violation
 from sim.journal import STEP, Action, Call, Journal, Step
 from sim.trace import TraceEvent
-from sim.views import NodeView, SubmitHandle
+from sim.views import AdminHandle, NodeView, SubmitHandle
 from sim.world import World, WorldSettings
 
 # While replaying, keep a deep copy of the world every this many actions.
@@ -63,6 +63,12 @@ def _initial_logs(
     return result
 
 
+def _membership_mode(mode: str) -> bool:
+    if mode not in ("joint", "single"):
+        raise ValueError(f"membership must be 'joint' or 'single', got {mode!r}")
+    return mode == "single"
+
+
 class Cluster:
     """A simulated Raft cluster, deterministic for a given seed and sequence of calls.
 
@@ -70,7 +76,10 @@ class Cluster:
     election_timeout=(0.150, 0.300), heartbeat=0.050, rpc_timeout=0.100,
     latency=(0.002, 0.008), drop=0.0, duplicate=0.0, flush_delay=0.002,
     reorder=False (True lets messages on one link overtake each other),
-    pre_vote=True, max_inflight=8, max_entries_per_request=16.
+    pre_vote=True, max_inflight=8, max_entries_per_request=16,
+    check_quorum=False, membership="joint" (or "single" for single-server
+    changes, thesis §4.1), catchup_margin=10 entries, catchup_timeout=0.3,
+    snapshot_interval=0 (applied entries between automatic snapshots; 0: off).
 
     `initial_logs` starts nodes with logs already on disk, as in the paper's
     figures: {"n1": [1, 1, 4, (5, "set x 1")]} gives n1 four entries of terms
@@ -94,6 +103,11 @@ class Cluster:
         pre_vote: bool = True,
         max_inflight: int = 8,
         max_entries_per_request: int = 16,
+        check_quorum: bool = False,
+        membership: str = "joint",
+        catchup_margin: int = 10,
+        catchup_timeout: float = 0.3,
+        snapshot_interval: int = 0,
         initial_logs: Mapping[str, Sequence[int | tuple[int, str]]] | None = None,
     ) -> None:
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
@@ -107,6 +121,11 @@ class Cluster:
             pre_vote=bool(pre_vote),
             max_inflight=max_inflight,
             max_entries_per_request=max_entries_per_request,
+            check_quorum=bool(check_quorum),
+            single_server_changes=_membership_mode(membership),
+            catchup_margin=catchup_margin,
+            catchup_timeout=_us(catchup_timeout, "catchup_timeout"),
+            snapshot_interval=snapshot_interval,
         )
         self.seed = seed
         self.settings = WorldSettings(
@@ -123,7 +142,7 @@ class Cluster:
         self._world = World(self._ids, seed, self.settings, self._trace, logs)
         self._journal = Journal(len(self._trace))
         self._checkpoints: dict[int, World] = {0: self._snapshot_world()}
-        self._views = {node_id: NodeView(self, node_id) for node_id in self._ids}
+        self._views: dict[str, NodeView] = {}
 
     # -- reading ----------------------------------------------------------
 
@@ -140,7 +159,14 @@ class Cluster:
     @property
     def nodes(self) -> Mapping[str, NodeView]:
         """Every node the cluster has had, by id."""
-        return self._views
+        views = self._views
+        for node_id in self._world.nodes:
+            if node_id not in views:
+                views[node_id] = NodeView(self, node_id)
+        if len(views) == len(self._world.nodes):
+            return views
+        # Time travel went back to before some node existed.
+        return {node_id: views[node_id] for node_id in self._world.nodes}
 
     @property
     def trace(self) -> Sequence[TraceEvent]:
@@ -250,6 +276,75 @@ class Cluster:
         proposal = self._call("submit", command, to)
         return SubmitHandle(self, proposal.id, position, self._journal.actions[position])
 
+    # -- membership, leadership, snapshots -----------------------------------
+
+    def change_members(self, voters: Iterable[str], learners: Iterable[str] = ()) -> AdminHandle:
+        """Change the configuration through the leader (joint consensus by default).
+
+        Ids not seen before become new servers with empty disks.
+        """
+        voters_, learners_ = self._new_ids(voters), self._new_ids(learners)
+        if not voters_:
+            raise ValueError("a configuration needs at least one voter")
+        if set(voters_) & set(learners_):
+            raise ValueError("a node cannot be both a voter and a learner")
+        return self._admin("change_members", tuple(voters_), tuple(learners_))
+
+    def add_node(self, node_id: str) -> AdminHandle:
+        """Add a voter (a new server if the id is new; a learner is promoted)."""
+        conf = self._leader_configuration()
+        self._new_ids([node_id])
+        learners = [n for n in conf.learners if n != node_id]
+        return self.change_members([*conf.voters, node_id], learners)
+
+    def add_learner(self, node_id: str) -> AdminHandle:
+        """Add a non-voting member that receives the log (a new server if the id is new)."""
+        conf = self._leader_configuration()
+        self._new_ids([node_id])
+        return self.change_members(conf.voters, [*conf.learners, node_id])
+
+    def remove_node(self, node_id: str) -> AdminHandle:
+        """Remove a voter or learner through the leader."""
+        self._check_id(node_id)
+        conf = self._leader_configuration()
+        voters = [n for n in conf.voters if n != node_id]
+        learners = [n for n in conf.learners if n != node_id]
+        if not voters:
+            raise ValueError(f"removing {node_id} would leave no voter")
+        return self.change_members(voters, learners)
+
+    def transfer_leadership(self, target: str | None = None) -> AdminHandle:
+        """Hand leadership to `target`, or to the most up-to-date voter if None."""
+        if target is not None:
+            self._check_id(target)
+        return self._admin("transfer_leadership", target)
+
+    def snapshot(self, node_id: str) -> AdminHandle:
+        """Make a node snapshot what it has applied now, compacting its log."""
+        self._check_id(node_id)
+        return self._admin("snapshot", node_id)
+
+    def _admin(self, name: str, *args: object) -> AdminHandle:
+        position = self._journal.cursor
+        request = self._call(name, *args)
+        return AdminHandle(self, request.id, position, self._journal.actions[position])
+
+    def _leader_configuration(self) -> Configuration:
+        leader = self.leader
+        return self.nodes[leader].members if leader else self._world.initial_configuration
+
+    def _new_ids(self, ids: Iterable[str]) -> list[str]:
+        ids = list(ids) if not isinstance(ids, str) else [ids]
+        for node_id in ids:
+            if (
+                not isinstance(node_id, str)
+                or not node_id
+                or node_id != node_id.strip()
+                or (" " in node_id)
+            ):
+                raise ValueError(f"a node id must be a non-empty word, got {node_id!r}")
+        return ids
+
     # -- faults -----------------------------------------------------------
 
     def crash(self, node_id: str) -> None:
@@ -339,8 +434,8 @@ class Cluster:
     # -- internals ----------------------------------------------------------
 
     def _check_id(self, node_id: str) -> str:
-        if node_id not in self._views:
-            known = ", ".join(self._views)
+        if node_id not in self._world.nodes:
+            known = ", ".join(self._world.nodes)
             raise ValueError(f"unknown node {node_id!r} (this cluster has {known})")
         return node_id
 

@@ -1,4 +1,4 @@
-"""Client proposals and what became of them."""
+"""Client proposals and admin requests, and what became of them."""
 
 from __future__ import annotations
 
@@ -29,3 +29,23 @@ class Proposal:
     @property
     def committed(self) -> bool:
         return self.outcome == "committed"
+
+
+@attrs.define
+class AdminRequest:
+    """One admin request (membership change, transfer, snapshot) and its fate.
+
+    `outcome` is "refused", "pending" (accepted, still going on), "done" or
+    "failed" (with `reason`).
+    """
+
+    id: int
+    kind: str
+    node: str | None
+    accepted: bool
+    reason: str | None = None
+    outcome: str = "pending"
+
+    @property
+    def done(self) -> bool:
+        return self.outcome == "done"

@@ -13,7 +13,7 @@ from raft import Configuration, LogEntry, Node
 if TYPE_CHECKING:
     from sim.cluster import Cluster
     from sim.journal import Action
-    from sim.proposals import Proposal
+    from sim.proposals import AdminRequest, Proposal
 
 
 class NodeView:
@@ -84,8 +84,24 @@ class NodeView:
 
     @property
     def members(self) -> Configuration:
-        """The configuration this node currently uses."""
+        """The configuration this node currently uses (.voters, .old_voters while joint,
+        .learners)."""
         return self._node.configuration
+
+    @property
+    def snapshot_index(self) -> int:
+        """Last index covered by this node's snapshot (0: none); `.log` starts after it."""
+        return self._node.log.snapshot_index
+
+    @property
+    def membership_stage(self) -> str:
+        """On a leader: the stage of its membership change ("none", "catching up", ...)."""
+        return self._node.membership.stage.value
+
+    @property
+    def transferring_to(self) -> str | None:
+        """On a leader: the node it is handing leadership to, if any."""
+        return self._node.transfer.target
 
     @property
     def data(self) -> dict[str, str]:
@@ -164,3 +180,53 @@ class SubmitHandle:
         if not p.accepted:
             return f"<submit {p.command!r} refused: {p.reason}>"
         return f"<submit {p.command!r} at {p.index}@{p.term} on {p.node}: {p.outcome}>"
+
+
+class AdminHandle:
+    """The answer to an admin request (`add_node`, `transfer_leadership`, `snapshot`, ...).
+
+    `.accepted` and `.reason` answer at once; `.outcome` ("refused", "pending",
+    "done", "failed") and `.done` follow the request as the cluster runs.
+    """
+
+    def __init__(self, cluster: Cluster, request_id: int, position: int, action: Action) -> None:
+        self._cluster = cluster
+        self._id = request_id
+        self._position = position
+        self._action = action
+
+    @property
+    def _request(self) -> AdminRequest:
+        if not self._cluster._journal.is_done(self._position, self._action):
+            raise LookupError("this request was undone by time travel (goto/back)")
+        return self._cluster._world.admin_requests[self._id]
+
+    @property
+    def kind(self) -> str:
+        return self._request.kind
+
+    @property
+    def node(self) -> str | None:
+        """The node that was asked (the leader, for cluster-wide requests)."""
+        return self._request.node
+
+    @property
+    def accepted(self) -> bool:
+        return self._request.accepted
+
+    @property
+    def reason(self) -> str | None:
+        return self._request.reason
+
+    @property
+    def outcome(self) -> str:
+        return self._request.outcome
+
+    @property
+    def done(self) -> bool:
+        return self._request.done
+
+    def __repr__(self) -> str:
+        r = self._request
+        why = f": {r.reason}" if r.reason else ""
+        return f"<{r.kind} via {r.node}: {r.outcome}{why}>"

@@ -24,6 +24,7 @@ from raft import (
     CancelTimer,
     Configuration,
     DurableState,
+    Finished,
     KVStateMachine,
     LogEntry,
     Message,
@@ -39,7 +40,7 @@ from sim.checkers import Violation, default_checkers
 from sim.disk import Disk
 from sim.events import DELIVER, FLUSH, TIMER, EventQueue
 from sim.network import Network
-from sim.proposals import Proposal
+from sim.proposals import AdminRequest, Proposal
 from sim.rng import RandomStreams
 from sim.trace import TraceEvent
 
@@ -80,11 +81,16 @@ class World:
         )
         self.trace = trace
         self.initial_configuration = Configuration(node_ids)
+        # What each node believes before its log says otherwise (later nodes: the
+        # configuration of the moment they were created, which excludes them).
+        self._initial_confs: dict[str, Configuration] = {}
         self.nodes: dict[str, Node] = {}
         self.running: dict[str, bool] = {}
         self.disks: dict[str, Disk] = {}
         self.events_processed = 0
         self.proposals: list[Proposal] = []
+        self.admin_requests: list[AdminRequest] = []
+        self._tickets: dict[tuple[str, int], AdminRequest] = {}
         self.checkers = default_checkers()
         self.violations: list[Violation] = []
         self._timer_tokens: dict[tuple[str, str], int] = {}
@@ -211,6 +217,11 @@ class World:
                 self.queue.push(self.now + out.delay, TIMER, (node_id, out.name, self._next_token))
             elif kind is CancelTimer:
                 self._timer_tokens.pop((node_id, out.name), None)
+            elif kind is Finished:
+                request = self._tickets.pop((node_id, out.ticket), None)
+                if request is not None:
+                    request.outcome = "done" if out.ok else "failed"
+                    request.reason = out.reason
             elif kind is Applied:
                 proposal = self._awaiting_result.pop((node_id, out.index), None)
                 if proposal is not None and proposal.term == out.term:
@@ -261,7 +272,7 @@ class World:
     def _boot(self, node_id: str) -> None:
         node = Node(
             node_id,
-            initial_configuration=self.initial_configuration,
+            initial_configuration=self._initial_confs.get(node_id, self.initial_configuration),
             options=self.settings.raft,
             rng=self.streams.stream(f"election/{node_id}"),
             durable=self.disks[node_id].durable.copy(),
@@ -291,6 +302,10 @@ class World:
             f"{len(lost_messages)} message(s) in flight to it lost",
         )
         self._settle(node_id)
+        for (owner, ticket), request in list(self._tickets.items()):
+            if owner == node_id:
+                request.outcome, request.reason = "failed", f"{node_id} crashed"
+                del self._tickets[(owner, ticket)]
 
     def restart(self, node_id: str) -> None:
         """Start a crashed node again from what its disk holds."""
@@ -361,6 +376,60 @@ class World:
             f"latency {low / 1000:g}-{high / 1000:g} ms, "
             f"{'reordering' if network.reorder else 'FIFO'} links",
         )
+
+    # -- admin requests (through the leader) --------------------------------
+
+    def change_members(self, voters: tuple[str, ...], learners: tuple[str, ...]) -> AdminRequest:
+        """Ask the leader to change the configuration (Raft §6, thesis §4)."""
+        for node_id in (*voters, *learners):
+            if node_id not in self.nodes:
+                self._create_node(node_id)
+        return self._admin(
+            "membership",
+            self.leader(),
+            lambda node: node.change_members(voters, learners, self.now),
+        )
+
+    def transfer_leadership(self, target: str | None) -> AdminRequest:
+        """Ask the leader to hand over to `target` (None: the most up-to-date voter)."""
+        return self._admin(
+            "transfer", self.leader(), lambda node: node.transfer_leadership(target, self.now)
+        )
+
+    def snapshot(self, node_id: str) -> AdminRequest:
+        """Ask a node to snapshot what it has applied and compact its log."""
+        return self._admin("snapshot", node_id, lambda node: node.take_snapshot(self.now))
+
+    def _admin(self, kind: str, node_id: str | None, ask) -> AdminRequest:
+        request = AdminRequest(id=len(self.admin_requests), kind=kind, node=node_id, accepted=False)
+        self.admin_requests.append(request)
+        if node_id is None or not self.running[node_id]:
+            why = "no leader is known" if node_id is None else f"{node_id} is down"
+            request.outcome, request.reason = "refused", why
+            self._record(node_id, "Client", "refused", f"admin: {kind} refused: {why}")
+            return request
+        node = self.nodes[node_id]
+        answer = ask(node)
+        request.accepted, request.reason = answer.accepted, answer.reason
+        if not answer.accepted:
+            request.outcome = "refused"
+        elif answer.done:
+            request.outcome = "done"
+        else:
+            self._tickets[(node_id, answer.ticket)] = request
+        self._carry_out(node_id, node)
+        return request
+
+    def _create_node(self, node_id: str) -> None:
+        """A brand-new server with an empty disk, which knows the current configuration."""
+        leader = self.leader()
+        conf = self.nodes[leader].configuration if leader else self.initial_configuration
+        self._initial_confs[node_id] = conf
+        self.disks[node_id] = Disk()
+        self._record(
+            node_id, "Cluster", "create", f"new server {node_id} starts with an empty disk"
+        )
+        self._boot(node_id)
 
     # -- clients ----------------------------------------------------------
 
