@@ -284,8 +284,6 @@ class Cluster:
         Ids not seen before become new servers with empty disks.
         """
         voters_, learners_ = self._new_ids(voters), self._new_ids(learners)
-        if not voters_:
-            raise ValueError("a configuration needs at least one voter")
         if set(voters_) & set(learners_):
             raise ValueError("a node cannot be both a voter and a learner")
         return self._admin("change_members", tuple(voters_), tuple(learners_))
@@ -298,10 +296,14 @@ class Cluster:
         return self.change_members([*conf.voters, node_id], learners)
 
     def add_learner(self, node_id: str) -> AdminHandle:
-        """Add a non-voting member that receives the log (a new server if the id is new)."""
+        """Add a non-voting member that receives the log (a new server if the id is new).
+
+        A voter named here is demoted to learner.
+        """
         conf = self._leader_configuration()
         self._new_ids([node_id])
-        return self.change_members(conf.voters, [*conf.learners, node_id])
+        voters = [n for n in conf.voters if n != node_id]
+        return self.change_members(voters, [*conf.learners, node_id])
 
     def remove_node(self, node_id: str) -> AdminHandle:
         """Remove a voter or learner through the leader."""
@@ -309,8 +311,6 @@ class Cluster:
         conf = self._leader_configuration()
         voters = [n for n in conf.voters if n != node_id]
         learners = [n for n in conf.learners if n != node_id]
-        if not voters:
-            raise ValueError(f"removing {node_id} would leave no voter")
         return self.change_members(voters, learners)
 
     def transfer_leadership(self, target: str | None = None) -> AdminHandle:

@@ -63,6 +63,7 @@ def _write_until_committed(cluster: Cluster, command: str, attempts: int = 5) ->
         cluster.run_until(lambda c, h=handle: h.outcome != "pending", timeout=5.0)
         if handle.committed:
             return True
+        cluster.run(0.2)  # refused or lost: give the cluster a moment before retrying
     return False
 
 
@@ -87,3 +88,72 @@ def test_faults_never_break_safety_and_the_cluster_converges_after_healing(seed:
     assert len(applied) == 1, "nodes applied different commands"
     (commands,) = applied
     assert commands and commands[-1][1] == "set final 1"
+
+
+POOL = ("n1", "n2", "n3", "n4", "n5", "n6")
+
+
+def _inject_admin_faults(cluster: Cluster, rng: random.Random, rounds: int) -> None:
+    """Faults plus membership changes, learners, leader transfers and snapshots."""
+    for i in range(rounds):
+        cluster.run(rng.uniform(0.01, 0.3))
+        ids = list(cluster.nodes)
+        up = [n for n in ids if cluster.nodes[n].running]
+        down = [n for n in ids if not cluster.nodes[n].running]
+        leader = cluster.leader
+        roll = rng.random()
+        if roll < 0.10 and len(up) > 1:
+            cluster.crash(rng.choice(up))
+        elif roll < 0.22 and down:
+            cluster.restart(rng.choice(down))
+        elif roll < 0.30:
+            rng.shuffle(ids)
+            cluster.partition(ids[: rng.randint(1, len(ids) - 1)])
+        elif roll < 0.38:
+            cluster.heal()
+        elif roll < 0.46:
+            cluster.add_node(rng.choice(POOL))
+        elif roll < 0.54 and leader and len(cluster.nodes[leader].members.voters) > 1:
+            cluster.remove_node(rng.choice(cluster.nodes[leader].members.voters))
+        elif roll < 0.60:
+            cluster.transfer_leadership(rng.choice([None, *ids]))
+        elif roll < 0.66:
+            cluster.snapshot(rng.choice(up))
+        elif roll < 0.70:
+            cluster.add_learner(rng.choice(POOL))
+        else:
+            cluster.submit(f"set k{i} {i}", to=rng.choice([None, *up]))
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_membership_changes_transfers_and_snapshots_under_faults_keep_members_agreeing(
+    seed: int,
+) -> None:
+    rng = random.Random(seed)
+    cluster = Cluster(
+        rng.choice([3, 5]),
+        seed=seed,
+        drop=rng.choice([0.0, 0.05]),
+        reorder=rng.random() < 0.3,
+        pre_vote=rng.random() < 0.7,
+        check_quorum=rng.random() < 0.5,
+        membership=rng.choice(["joint", "single"]),
+        snapshot_interval=rng.choice([0, 5, 20]),
+    )
+    _inject_admin_faults(cluster, rng, rounds=50)
+
+    cluster.heal()
+    cluster.set_network(drop=0.0)
+    for view in cluster.nodes.values():
+        if not view.running:
+            cluster.restart(view.id)
+    assert _write_until_committed(cluster, "set final 1"), "no write commits after healing"
+    cluster.run(1.5)
+
+    assert cluster.violations == []
+    conf = cluster.nodes[cluster.leader].members
+    assert not conf.is_joint, "a membership change was left half done"
+    members = [cluster.nodes[m] for m in conf.members]
+    assert len({m.commit_index for m in members}) == 1
+    assert len({tuple(sorted(m.data.items())) for m in members}) == 1
+    assert all(m.data.get("final") == "1" for m in members)
