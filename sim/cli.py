@@ -1,17 +1,89 @@
-"""The `raftsim` command line."""
+"""The `raftsim` command line.
+
+Exit codes follow one rule everywhere: 0 when everything held, 1 when a
+scenario's expectation failed, 2 on bad input (a malformed file, an unknown
+node, an impossible request), reported as one `FILE:LINE: message` line.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
 import click
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
+from sim import render
 from sim.demo import run_demo
+from sim.diagram import sequence_diagram
+from sim.scenario import (
+    ScenarioError,
+    build_cluster,
+    entries,
+    library_dir,
+    load,
+    resolve,
+    run_scenario,
+)
+from sim.scenario.values import BadValue, duration_range
+from sim.trace import TraceEvent
+
+
+def _fail(message: str) -> None:
+    """Report bad input on one line and exit with code 2."""
+    click.echo(message, err=True)
+    raise SystemExit(2)
+
+
+def _window(text: str | None) -> tuple[float | None, float | None]:
+    if text is None:
+        return None, None
+    try:
+        return duration_range(text, "--window")
+    except BadValue as error:
+        _fail(f"raftsim: {error}")
+        raise  # unreachable: _fail exits
+
+
+def _write_outputs(
+    events: Sequence[TraceEvent],
+    nodes: Sequence[str] | None,
+    trace: str | None,
+    diagram: str | None,
+    window: str | None,
+    title: str,
+) -> None:
+    start, end = _window(window)
+    try:
+        if trace is not None:
+            with open(trace, "w", encoding="utf-8") as out:
+                for event in events:
+                    out.write(json.dumps(event.to_dict()) + "\n")
+        if diagram is not None:
+            svg = sequence_diagram(events, nodes=nodes, start=start, end=end, title=title)
+            Path(diagram).write_text(svg, encoding="utf-8")
+    except OSError as error:
+        _fail(f"{error.filename}: cannot write: {error.strerror}")
+
+
+DIR_OPTION = click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    help="The scenario library (default: ./scenarios, or the one next to raftsim).",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="raftsim")
 def main() -> None:
-    """raftsim: watch Raft work, step by step, in a deterministic simulated cluster."""
+    """raftsim: watch Raft work, step by step, in a deterministic simulated cluster.
+
+    Start with `raftsim list`, then `raftsim run leader-election`.
+    """
 
 
 @main.command()
@@ -23,3 +95,134 @@ def main() -> None:
 def demo(nodes: int, seed: int, verbose: bool) -> None:
     """A narrated election, replication, leader crash and recovery."""
     raise SystemExit(run_demo(Console(highlight=False), nodes=nodes, seed=seed, verbose=verbose))
+
+
+@main.command()
+@click.argument("scenario")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the verdict.")
+@click.option("--verbose", "-v", is_flag=True, help="Show every trace event, messages included.")
+@click.option("--seed", type=int, help="Override the scenario's seed.")
+@click.option(
+    "--until", "until", metavar="STEP", help="Stop after step number STEP, or after a chapter."
+)
+@click.option(
+    "--trace",
+    "trace",
+    metavar="FILE.jsonl",
+    help="Save the full trace, one JSON event per line.",
+)
+@click.option("--diagram", metavar="FILE.svg", help="Draw a message sequence diagram of the run.")
+@click.option("--window", metavar="FROM..TO", help="The diagram's time window, e.g. 150ms..400ms.")
+@DIR_OPTION
+def run(
+    scenario: str,
+    quiet: bool,
+    verbose: bool,
+    seed: int | None,
+    until: str | None,
+    trace: str | None,
+    diagram: str | None,
+    window: str | None,
+    directory: str | None,
+) -> None:
+    """Replay SCENARIO (a file, or a name from `raftsim list`), narrated, checking its
+    expectations. Exit code 0: all hold; 1: one failed; 2: bad input."""
+    if quiet and verbose:
+        _fail("raftsim: --quiet and --verbose cannot be used together")
+    _window(window)
+    console = Console(highlight=False)
+    try:
+        parsed = load(resolve(scenario, directory))
+        if seed is not None:
+            parsed = parsed.with_seed(seed)
+        outcome = run_scenario(parsed, console, verbose=verbose, quiet=quiet, until=until)
+    except ScenarioError as error:
+        _fail(str(error))
+        return
+    if outcome.cluster is not None:
+        _write_outputs(
+            outcome.cluster.trace, list(outcome.cluster.nodes), trace, diagram, window, parsed.title
+        )
+    if outcome.error is not None:
+        _fail(str(outcome.error))
+    if outcome.failure is not None and quiet:
+        click.echo(f"FAIL {outcome.failure}")
+    raise SystemExit(outcome.code)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@DIR_OPTION
+def check(files: tuple[str, ...], directory: str | None) -> None:
+    """Validate scenario FILES without running them (exit code 2 at the first bad one)."""
+    for name in files:
+        try:
+            scenario = load(resolve(name, directory))
+            build_cluster(scenario)
+        except ScenarioError as error:
+            _fail(str(error))
+            return
+        steps = sum(step.number is not None for step in scenario.steps)
+        click.echo(f"{scenario.path}: ok ({steps} steps, {scenario.expectations} expectations)")
+
+
+@main.command(name="list")
+@DIR_OPTION
+def list_(directory: str | None) -> None:
+    """The scenario library: file, title and summary of each story."""
+    library = library_dir(directory)
+    if library is None:
+        where = directory or "./scenarios"
+        _fail(f"raftsim: no scenario library found at {where} (use --dir DIR)")
+        return
+    console = Console(highlight=False)
+    table = Table(title=f"scenarios in {library}", title_justify="left", show_lines=False)
+    table.add_column("run it with raftsim run ...", style="bold", no_wrap=True)
+    table.add_column("story")
+    for entry in entries(library):
+        story = Text(entry.title, style="bold")
+        if entry.error:
+            story.append(f"\n{entry.error}", style="red")
+        else:
+            story.append(f"\n{entry.summary}")
+        table.add_row(entry.path.stem, story)
+    console.print(table)
+
+
+def _read_trace(path: str) -> list[TraceEvent]:
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        _fail(f"{path}: cannot read the file: {getattr(error, 'strerror', None) or error}")
+        return []
+    fields = TraceEvent._fields
+    events = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            if not isinstance(data, dict) or set(data) != set(fields):
+                raise ValueError("wrong fields")
+            events.append(TraceEvent(**data))
+        except ValueError:
+            _fail(
+                f"{path}:{number}: expected a trace event, a JSON object with the fields "
+                f"{', '.join(fields)} (as `raftsim run --trace` writes)"
+            )
+    return events
+
+
+@main.command()
+@click.argument("trace_file", metavar="FILE.jsonl")
+@click.option("--verbose", "-v", is_flag=True, help="Show every event, messages included.")
+@click.option("--diagram", metavar="FILE.svg", help="Draw a message sequence diagram.")
+@click.option("--window", metavar="FROM..TO", help="The diagram's time window.")
+def replay(trace_file: str, verbose: bool, diagram: str | None, window: str | None) -> None:
+    """Re-render a trace saved with `raftsim run --trace`."""
+    events = _read_trace(trace_file)
+    _window(window)
+    console = Console(highlight=False)
+    for line in render.story(events, verbose=verbose):
+        console.print(Text("  ") + line, soft_wrap=True)
+    _write_outputs(events, None, None, diagram, window, Path(trace_file).name)
