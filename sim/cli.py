@@ -177,7 +177,7 @@ def list_(directory: str | None) -> None:
         return
     console = Console(highlight=False)
     table = Table(title=f"scenarios in {library}", title_justify="left", show_lines=False)
-    table.add_column("run it with raftsim run ...", style="bold", no_wrap=True)
+    table.add_column("name", style="bold", no_wrap=True)
     table.add_column("story")
     for entry in entries(library):
         story = Text(entry.title, style="bold")
@@ -187,6 +187,7 @@ def list_(directory: str | None) -> None:
             story.append(f"\n{entry.summary}")
         table.add_row(entry.path.stem, story)
     console.print(table)
+    console.print(Text("Run one with: raftsim run NAME  (add --help for the options)", style="dim"))
 
 
 def _read_trace(path: str) -> list[TraceEvent]:

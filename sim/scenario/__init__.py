@@ -9,8 +9,12 @@ from sim.scenario.library import entries, library_dir, resolve
 from sim.scenario.model import Scenario, ScenarioError, Step, Unmet
 from sim.scenario.parser import load, parse
 from sim.scenario.runner import Outcome, build_cluster, run_scenario
+from sim.scenario.steps import Chapter, Expect, Narrate
 
 __all__ = [
+    "Chapter",
+    "Expect",
+    "Narrate",
     "Outcome",
     "Scenario",
     "ScenarioError",

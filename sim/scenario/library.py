@@ -26,7 +26,9 @@ class Entry:
 def library_dir(directory: str | Path | None = None) -> Path | None:
     """Where the scenarios are: `directory`, $RAFTSIM_SCENARIOS, ./scenarios, or the
     `scenarios/` directory next to the installed `sim` package (a source checkout)."""
-    candidates = [directory, os.environ.get("RAFTSIM_SCENARIOS"), "scenarios"]
+    if directory is not None:
+        return Path(directory) if Path(directory).is_dir() else None
+    candidates: list[str | Path | None] = [os.environ.get("RAFTSIM_SCENARIOS"), "scenarios"]
     candidates.append(Path(__file__).resolve().parents[2] / "scenarios")
     for candidate in candidates:
         if candidate and Path(candidate).is_dir():

@@ -292,8 +292,15 @@ class Parser:
 
     def _cluster(self, words: list[str]) -> None:
         known = ["nodes", *_parameters(Cluster.__init__, skip=("n", "initial_logs"))]
-        args = Args(self, "cluster nodes=N seed=S [OPTION=VALUE ...]", words, known)
+        args = Args(self, "cluster nodes=N seed=S [OPTION=VALUE ...]", words, None)
         args.end()
+        for key in args.options:
+            if key not in known:
+                hint = difflib.get_close_matches(key, known, n=1)
+                also = f" (did you mean {hint[0]}=?)" if hint else ""
+                raise self.error(
+                    f"the cluster has no option {key}={also}; options: {', '.join(known)}"
+                )
         options: dict[str, object] = {}
         for key, text in args.options.items():
             options["n" if key == "nodes" else key] = option_value(text)
