@@ -152,3 +152,22 @@ def log_grid(cluster: Cluster, *, width: int = 24) -> Group:
         )
     )
     return Group(*lines)
+
+
+# Kinds that tell the story too, from features that arrived after STORY_KINDS
+# (servers created by a membership change, configuration changes, leadership
+# transfer, snapshots, CheckQuorum) and the checkers' alarms. Kept apart so that
+# `story`, which the demo uses, keeps its behaviour.
+MORE_STORY_KINDS = frozenset(
+    {"create", "membership", "transfer", "snapshot", "check-quorum", "violation"}
+)
+
+
+def is_story(event: TraceEvent) -> bool:
+    """Whether an event is part of the story (not wire traffic, timers or flushes)."""
+    return event.kind in STORY_KINDS or event.kind in MORE_STORY_KINDS
+
+
+def full_story(events: Iterable[TraceEvent], *, verbose: bool = False) -> list[Text]:
+    """Like `story`, with the later features' events and safety alarms included."""
+    return [trace_line(e) for e in events if verbose or is_story(e)]

@@ -106,6 +106,28 @@ class DurableIs(PerNode):
 
 
 @attrs.frozen
+class SnapshotIs(PerNode):
+    label: str = "snapshot index"
+
+    def measure(self, view: NodeView) -> object:
+        return view.snapshot_index
+
+
+@attrs.frozen
+class ValueIs(PerNode):
+    """`expect value WHO KEY VALUE`: what the key-value store holds for KEY (`none`: absent)."""
+
+    key: str = ""
+    label: str = "value"
+
+    def measure(self, view: NodeView) -> object:
+        return view.data.get(self.key)
+
+    def show(self, value: object) -> str:
+        return f"{self.key}={'none' if value is None else value}"
+
+
+@attrs.frozen
 class VoteIs(PerNode):
     label: str = "vote"
 

@@ -539,7 +539,7 @@ class Parser:
     def _expect(self, words: list[str]) -> tuple[type[Step], dict]:
         usage = (
             "leader NODE|exists, no leader, term WHO T, role WHO ROLE, commit WHO INDEX, "
-            "durable WHO INDEX, "
+            "durable WHO INDEX, snapshot WHO INDEX, value WHO KEY VALUE, "
             "log WHO TERM..., applied WHO COMMAND..., members WHO NODE..., vote WHO NODE|none, "
             "committed|done|accepted|refused NAME, outcome NAME OUTCOME, result NAME VALUE, "
             "no violations, violation PROPERTY"
@@ -571,11 +571,21 @@ class Parser:
             )
         if what == "violation":
             return exp.ViolationSeen(args.next('"PROPERTY" (e.g. "Election Safety")'))
-        if what in ("term", "commit", "durable"):
+        if what in ("term", "commit", "durable", "snapshot"):
             who = self.who(args.next("WHO (a node, n1,n2 or all)"))
             number = args.value(args.next("T" if what == "term" else "INDEX"), integer, what)
-            kind = {"term": exp.TermIs, "commit": exp.CommitIs, "durable": exp.DurableIs}[what]
+            kind = {
+                "term": exp.TermIs,
+                "commit": exp.CommitIs,
+                "durable": exp.DurableIs,
+                "snapshot": exp.SnapshotIs,
+            }[what]
             return kind(who, number)
+        if what == "value":
+            who = self.who(args.next("WHO (a node, n1,n2 or all)"))
+            key = args.next("KEY")
+            value = args.next("VALUE (or none)")
+            return exp.ValueIs(who, None if value == "none" else value, key=key)
         if what == "role":
             who = self.who(args.next("WHO (a node, n1,n2 or all)"))
             return exp.RoleIs(who, self._role(args.next("ROLE")))
@@ -623,8 +633,9 @@ class Parser:
 
 
 _CLAIMS = [
-    "leader", "no", "violation", "term", "commit", "durable", "role", "vote", "log", "applied",
-    "members", "committed", "done", "accepted", "refused", "outcome", "result",
+    "leader", "no", "violation", "term", "commit", "durable", "snapshot", "value", "role",
+    "vote", "log", "applied", "members", "committed", "done", "accepted", "refused", "outcome",
+    "result",
 ]  # fmt: skip
 
 

@@ -92,7 +92,7 @@ class RunUntil(Step):
                 return False
             events = cluster.run((target - now) / 1e6)
             now = target
-            story = [e for e in events if e.kind in render.STORY_KINDS]
+            story = [e for e in events if render.is_story(e)]
             if not story:
                 return True
             quiet_since = story[-1].time_us
