@@ -171,3 +171,45 @@ def is_story(event: TraceEvent) -> bool:
 def full_story(events: Iterable[TraceEvent], *, verbose: bool = False) -> list[Text]:
     """Like `story`, with the later features' events and safety alarms included."""
     return [trace_line(e) for e in events if verbose or is_story(e)]
+
+
+def log_grid_by_index(cluster: Cluster, *, width: int = 24) -> Group:
+    """`log_grid` that places each entry under its own index, for compacted logs too.
+
+    A log that starts after a snapshot is shown from its first entry on; the
+    indexes its snapshot covers show as a dim "S". Without snapshots the
+    picture is the same as `log_grid`'s.
+    """
+    views = list(cluster.nodes.values())
+    last = max((v.log[-1].index for v in views if v.log), default=0)
+    last = max([last, *(v.snapshot_index for v in views)])
+    first = max(1, last - width + 1)
+    header = Text("index ", style="dim")
+    for index in range(first, last + 1):
+        header.append(f"{index:<4}" if index == first or index % 5 == 0 else "    ", style="dim")
+    lines = [header]
+    for view in views:
+        name_style = ROLE_STYLES.get(view.role, "") if view.running else "dim strike"
+        row = Text(f"{view.id:<6}", style=name_style)
+        by_index = {entry.index: entry for entry in view.log}
+        for index in range(first, (view.log[-1].index if view.log else view.snapshot_index) + 1):
+            entry = by_index.get(index)
+            if entry is None:
+                row.append(" S " if index <= view.snapshot_index else "   ", style="dim")
+                row.append(" ")
+                continue
+            label = f"{entry.term}{'C' if entry.kind is EntryKind.CONFIGURATION else ''}"
+            style = term_style(entry.term)
+            if entry.index > view.commit_index:
+                style += " dim underline"
+            row.append(f"{label:^3}", style=style)
+            row.append(" ")
+        lines.append(row)
+    lines.append(
+        Text(
+            "cell = entry's term (C: configuration, S: in a snapshot); "
+            "dim underlined = not committed there",
+            style="dim italic",
+        )
+    )
+    return Group(*lines)

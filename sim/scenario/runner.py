@@ -105,7 +105,7 @@ class Run:
         self.flush()
         self.console.print(Rule(Text(title, style="dim")))
         self.console.print(render.node_table(self.cluster))
-        self.console.print(render.log_grid(self.cluster))
+        self.console.print(render.log_grid_by_index(self.cluster))
 
     # -- output -------------------------------------------------------------------
 
