@@ -169,7 +169,7 @@ def check(files: tuple[str, ...], directory: str | None) -> None:
 @main.command(name="list")
 @DIR_OPTION
 def list_(directory: str | None) -> None:
-    """The scenario library: file, title and summary of each story."""
+    """The scenario library: the name, title and first sentence of each story."""
     library = library_dir(directory)
     if library is None:
         where = directory or "./scenarios"
@@ -184,7 +184,8 @@ def list_(directory: str | None) -> None:
         if entry.error:
             story.append(f"\n{entry.error}", style="red")
         else:
-            story.append(f"\n{entry.summary}")
+            first_sentence = entry.summary.split(". ")[0].rstrip(".") + "."
+            story.append(f"\n{first_sentence}", style="dim")
         table.add_row(entry.path.stem, story)
     console.print(table)
     console.print(Text("Run one with: raftsim run NAME  (add --help for the options)", style="dim"))
