@@ -145,8 +145,6 @@ def run(
         )
     if outcome.error is not None:
         _fail(str(outcome.error))
-    if outcome.failure is not None and quiet:
-        click.echo(f"FAIL {outcome.failure}")
     raise SystemExit(outcome.code)
 
 

@@ -164,10 +164,10 @@ def test_failed_expectation_in_quiet_mode_is_one_summary_line(tmp_path):
     path = write(tmp_path, "cluster nodes=5 seed=7\nrun until leader exists\nexpect term all 2\n")
     result = raftsim("run", "--quiet", str(path))
     assert result.exit_code == 1
-    assert result.stdout.splitlines()[-1] == (
+    assert result.stdout.splitlines() == [
         f"FAIL {path}:5: expect term all 2: expected term 2 on all, "
         "actual term n1 1; n2 1; n3 1; n4 1; n5 1"
-    )
+    ]
 
 
 def test_run_until_that_times_out_fails_with_what_it_saw(tmp_path):

@@ -147,9 +147,12 @@ class Run:
         """Print a failed expectation; returns its one-line summary."""
         where = f"{self.scenario.path}:{step.line}"
         summary = f"{where}: {step.source}: expected {unmet.expected}, actual {unmet.actual}"
+        console = self.console
+        if self.quiet:
+            console.print(Text(f"FAIL {summary}", style="bold red"), soft_wrap=True)
+            return summary
         if isinstance(step, Expect):
             self.echo(step, "FAILED", style="bold red")
-        console = self.console
         console.print(Text(f"{where}: {step.source}", style="bold red"), soft_wrap=True)
         console.print(Text(f"    expected: {unmet.expected}"), soft_wrap=True)
         console.print(Text(f"    actual:   {unmet.actual}"), soft_wrap=True)
@@ -190,7 +193,8 @@ def run_scenario(
             run.echo(step, "ok")
         run.flush()
         if position == stop:
-            run.show_state(f"stopped after step {step.number} (--until {until})")
+            where = f"step {step.number}" if step.number is not None else f"line {step.line}"
+            run.show_state(f"stopped after {where} (--until {until})")
             break
     else:
         run.show_state("end")
