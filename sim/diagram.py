@@ -28,7 +28,7 @@ from sim.trace import TraceEvent
 
 LEFT = 84  # room for the time labels
 COLUMN = 170  # distance between lifelines
-TOP = 78  # title, legend and node names
+TOP = 92  # title, legend and node names
 ROW = 18  # one row per distinct moment
 BREAK = 26  # extra room for a long silence
 SILENCE_US = 20_000  # a gap longer than this is drawn as a break
@@ -39,6 +39,8 @@ COLOURS = {
     "RequestVote": "#d35400",
     "AppendEntries": "#1f618d",
     "Heartbeat": "#909497",
+    "InstallSnapshot": "#117864",
+    "TimeoutNow": "#a93226",
 }
 OTHER_COLOUR = "#2c3e50"
 LOST_COLOUR = "#c0392b"
@@ -110,6 +112,12 @@ def short_label(text: str) -> str:
         return "hb"
     if name == "HeartbeatResponse":
         return "hb ok"
+    if name == "InstallSnapshot":
+        span = re.search(r"up to (\S+)\)?$", rest)
+        return f"Snapshot to {span[1] if span else '?'}{t}"
+    if name == "InstallSnapshotResponse":
+        match = re.search(r"match (\d+)", rest)
+        return f"snapshot ok {match[1]}" if match else "snapshot refused"
     return f"{name}{t}"
 
 
@@ -134,6 +142,11 @@ def _mark(event: TraceEvent) -> Mark | None:
         span = re.search(r"deletes entries (\S+)", text)
         label = f"truncate {span[1].rstrip('(').strip()}" if span else "truncate"
         return Mark(node, event.time_us, label, "#6c3483", text)
+    later = {"snapshot": "snapshot", "transfer": "transfer", "membership": "configuration"}
+    if kind in later:
+        return Mark(node, event.time_us, later[kind], "#5b2c6f", text)
+    if kind == "check-quorum":
+        return Mark(node, event.time_us, "no quorum: steps down", LOST_COLOUR, text)
     if kind == "commit" and "-> committed" in text:
         index = re.search(r"(?:index|indexes) (\S+) acknowledged", text)
         return Mark(node, event.time_us, f"commit {index[1] if index else ''}", "#117a65", text)
@@ -260,7 +273,15 @@ def sequence_diagram(
     times = [a.sent for a in arrows] + [a.ended for a in arrows if a.ended is not None]
     times += [m.time for m in marks] + [b.time for b in bands]
     rows, breaks, bottom = _rows(times)
-    width = LEFT + COLUMN * max(len(lifelines), 1) + 40
+    span = f"{_seconds(window[0].time_us)} to {_seconds(window[-1].time_us)}" if window else "empty"
+    heading = f"{title + ': ' if title else ''}{span}"
+    delivered = sum(a.fate == "delivered" for a in arrows)
+    lost = sum(a.fate == "lost" for a in arrows)
+    legend = [(f"{delivered} delivered, {lost} lost", OTHER_COLOUR)]
+    legend += [(family, colour) for family, colour in COLOURS.items()]
+    # Text widths are estimated (no font metrics here): about 6 px a character at 10 px.
+    legend_width = sum(14 + 6 * len(label) for label, _ in legend)
+    width = max(LEFT + COLUMN * max(len(lifelines), 1) + 40, legend_width + 24, 9 * len(heading))
     height = bottom + 40
 
     out: list[str] = [
@@ -277,20 +298,14 @@ def sequence_diagram(
     out.append("</defs>")
     out.append(f'<rect width="{width}" height="{height:.0f}" fill="white"/>')
 
-    span = f"{_seconds(window[0].time_us)} to {_seconds(window[-1].time_us)}" if window else "empty"
-    delivered = sum(a.fate == "delivered" for a in arrows)
-    lost = sum(a.fate == "lost" for a in arrows)
-    heading = f"{title + ': ' if title else ''}{span}"
     out.append(f'<text x="12" y="20" font-size="14" font-weight="bold">{escape(heading)}</text>')
-    legend = [(f"{delivered} delivered, {lost} lost", OTHER_COLOUR)]
-    legend += [(family, colour) for family, colour in COLOURS.items()]
     x = 12
     for label, colour in legend:
         out.append(f'<text x="{x}" y="38" fill="{colour}" font-size="10">{escape(label)}</text>')
         x += 14 + 6 * len(label)
     out.append(
-        f'<text x="{x}" y="38" font-size="10" fill="#555">dashed: reply; '
-        "x: lost; rows are moments, not to scale</text>"
+        '<text x="12" y="52" font-size="10" fill="#555">dashed: a reply; x: lost on the way; '
+        "one row per moment something happened (not to scale); hover for the full message</text>"
     )
 
     _draw_lifelines(out, lifelines, column, marks, rows, bottom)

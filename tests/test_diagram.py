@@ -98,3 +98,5 @@ def test_arrow_labels_are_short():
     assert short_label("AppendEntriesResponse(term 1, ok, match 5)") == "ok 5"
     assert short_label("Heartbeat(term 1, commit 3)") == "hb"
     assert short_label("TimeoutNow(term 4)") == "TimeoutNow t4"
+    assert short_label("InstallSnapshot(term 1, up to 4@1)") == "Snapshot to 4@1 t1"
+    assert short_label("InstallSnapshotResponse(term 1, ok, match 4)") == "snapshot ok 4"
