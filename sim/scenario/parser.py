@@ -303,15 +303,33 @@ class Parser:
                 )
         options: dict[str, object] = {}
         for key, text in args.options.items():
-            options["n" if key == "nodes" else key] = option_value(text)
+            value = option_value(text)
+            self._check_kind(key, text, value)
+            options["n" if key == "nodes" else key] = value
         n = options.get("n", 3)
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        if not isinstance(n, int) or n < 1:
             raise self.error(f"bad nodes {args.options['nodes']!r}: expected a whole number >= 1")
-        if "seed" in options and not isinstance(options["seed"], int):
-            raise self.error(f"bad seed {args.options['seed']!r}: expected a whole number")
         self.options = options
         self.nodes = [f"n{i}" for i in range(1, n + 1)]
         self.cluster_line = self.lineno
+
+    def _check_kind(self, key: str, text: str, value: object) -> None:
+        """An option's value must be of the kind of `Cluster`'s default for it."""
+        parameter = inspect.signature(Cluster.__init__).parameters["n" if key == "nodes" else key]
+        default = parameter.default
+        if isinstance(default, bool):
+            ok, expected = isinstance(value, bool), "on or off"
+        elif isinstance(default, int):
+            ok, expected = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+        elif isinstance(default, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            expected = "a duration such as 50ms, or a number"
+        elif isinstance(default, tuple):
+            ok, expected = isinstance(value, tuple), "a range such as 150ms..300ms"
+        else:
+            return  # strings and options without a default: the Cluster judges them
+        if not ok:
+            raise self.error(f"bad {key} {text!r}: expected {expected}")
 
     def _log(self, args: Args) -> None:
         if self.steps:
