@@ -167,13 +167,16 @@ class ConfigurationCtx:
     def _leave_catch_up(self, now: int) -> None:
         assert self.old is not None and self.new is not None
         node = self._node
-        if node.options.single_server_changes:
+        if self.old.voters == self.new.voters or node.options.single_server_changes:
             self.stage = Stage.STABLE
-            node.note(
-                "membership",
-                f"single-server change: appends {self.new} directly (thesis §4.1: with one "
-                "voter added or removed, old and new majorities always overlap)",
-            )
+            if self.old.voters == self.new.voters:
+                text = f"only learners change: appends {self.new} directly (majorities unchanged)"
+            else:
+                text = (
+                    f"single-server change: appends {self.new} directly (thesis §4.1: with one "
+                    "voter added or removed, old and new majorities always overlap)"
+                )
+            node.note("membership", text)
             self._wait_index = node.log.last_index + 1
             node.append_configuration(self.new, now)
             return

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import random
 import re
+from collections.abc import Iterable
 
 import attrs
 
@@ -19,6 +20,7 @@ from raft import (
     ELECTION_TIMER,
     Configuration,
     DurableState,
+    EntryKind,
     LogEntry,
     Message,
     Node,
@@ -238,3 +240,122 @@ def faulty_run(seed: int = 11, seconds: float = 15.0) -> FaultyRun:
         observe(c.step())
     snapshot()
     return run
+
+
+# -- cluster helpers for membership, transfer and snapshot tests --------------
+
+
+def with_leader(c: Cluster, settle: float = 0.3) -> str:
+    """Run until a leader has committed an entry of its term, then a little more."""
+    assert c.run_until(
+        lambda c: c.leader is not None and c.nodes[c.leader].commit_index >= 1, timeout=3.0
+    )
+    c.run(settle)
+    assert c.leader is not None
+    return c.leader
+
+
+def commit(c: Cluster, *commands: str, to: str | None = None) -> list:
+    """Submit commands to the leader (waiting for one) and run until all are committed."""
+    if to is None:
+        assert c.run_until(lambda c: c.leader is not None, timeout=3.0)
+    handles = [c.submit(command, to=to) for command in commands]
+    assert all(h.accepted for h in handles), [h.reason for h in handles]
+    assert c.run_until(lambda c: all(h.committed for h in handles), timeout=3.0)
+    return handles
+
+
+def finish(c: Cluster, handle, timeout: float = 3.0) -> None:
+    """Run until an accepted admin request ends; it must have succeeded."""
+    assert handle.accepted, handle.reason
+    assert c.run_until(lambda c: handle.outcome != "pending", timeout=timeout)
+    assert handle.outcome == "done", handle.reason
+
+
+def last_index(c: Cluster, node: str) -> int:
+    view = c.nodes[node]
+    return view.snapshot_index + len(view.log)
+
+
+def configurations(c: Cluster, node: str) -> list[Configuration]:
+    """The configuration entries a node holds, in log order."""
+    return [e.configuration for e in c.nodes[node].log if e.kind is EntryKind.CONFIGURATION]
+
+
+def running_members(c: Cluster) -> list[str]:
+    leader = c.leader
+    assert leader is not None
+    return [n for n in c.nodes[leader].members.members if c.nodes[n].running]
+
+
+def _settled(c: Cluster) -> bool:
+    leader = c.leader
+    if leader is None:
+        return False
+    lv = c.nodes[leader]
+    if lv.membership_stage != "none" or lv.transferring_to is not None:
+        return False
+    if lv.commit_index < last_index(c, leader) or lv.last_applied < lv.commit_index:
+        return False
+    for node in running_members(c):
+        view = c.nodes[node]
+        if (
+            last_index(c, node) != last_index(c, leader)
+            or view.commit_index != lv.commit_index
+            or view.last_applied != lv.commit_index
+        ):
+            return False
+    return True
+
+
+def assert_members_agree(c: Cluster, expected_voters: Iterable[str] | None = None) -> str:
+    """Settle, then check every running member holds what the leader holds.
+
+    Same configuration (not joint), same log after the latest snapshot any of
+    them took, same applied index and key-value data; the commands each applied
+    one by one are the log's; no safety violation was seen. Returns the leader.
+    """
+    assert c.run_until(_settled, timeout=3.0), {n: repr(v) for n, v in c.nodes.items()}
+    leader = c.leader
+    assert leader is not None
+    conf = c.nodes[leader].members
+    assert not conf.is_joint
+    if expected_voters is not None:
+        assert set(conf.voters) == set(expected_voters)
+    members = running_members(c)
+    base = max(c.nodes[n].snapshot_index for n in members)
+    reference = [e for e in c.nodes[leader].log if e.index > base]
+    by_index: dict[int, str] = {}
+    for node in members:
+        view = c.nodes[node]
+        assert view.members == conf, (node, view.members, conf)
+        assert [e for e in view.log if e.index > base] == reference, node
+        assert view.data == c.nodes[leader].data, node
+        assert view.last_applied == c.nodes[leader].last_applied, node
+        assert [i for i, _ in view.applied] == sorted({i for i, _ in view.applied}), node
+        for index, command in view.applied:
+            assert by_index.setdefault(index, command) == command, (node, index)
+    in_log = {e.index: e.command for e in c.nodes[leader].log}
+    assert all(in_log.get(index, command) == command for index, command in by_index.items())
+    assert c.violations == []
+    return leader
+
+
+def texts(c: Cluster, kind: str | None = None, node: str | None = None) -> list[str]:
+    return [
+        e.text
+        for e in c.trace
+        if (kind is None or e.kind == kind) and (node is None or e.node == node)
+    ]
+
+
+def first_index_of(c: Cluster, fragment: str, start: int = 0) -> int:
+    """Trace index of the first event from `start` whose text contains `fragment`."""
+    for event in c.trace[start:]:
+        if fragment in event.text:
+            return event.index
+    raise AssertionError(f"no trace event contains {fragment!r}")
+
+
+def others(c: Cluster, *excluded: str) -> list[str]:
+    return [n for n in c.nodes if n not in excluded]
