@@ -35,12 +35,14 @@ class BallotBox:
         self.pending_index = 0
         self._acked: dict[str, int] = {}
         self._conf: Configuration | None = None
+        self._declined = 0  # highest old-term index already reported as not committable
 
     def reset_pending_index(self, pending_index: int, conf: Configuration) -> None:
         """A new leader starts counting from its first entry of the new term."""
         self.pending_index = pending_index
         self._acked = {}
         self._conf = conf
+        self._declined = 0
 
     def clear_pending(self) -> None:
         """Stepping down: stop counting."""
@@ -58,7 +60,7 @@ class BallotBox:
         if self.pending_index == 0 or match_index <= self._acked.get(voter, 0):
             return
         self._acked[voter] = match_index
-        if match_index > self.commit_index and match_index >= self.pending_index:
+        if match_index > self.commit_index:
             self._recount(now)
 
     def set_last_committed_index(self, index: int, now: int) -> None:
@@ -73,10 +75,21 @@ class BallotBox:
     def _recount(self, now: int) -> None:
         assert self._conf is not None
         candidate = self._conf.committed_index(self._acked)
-        # Raft §5.4.2: never commit by counting below the leader's own term.
-        if candidate < self.pending_index or candidate <= self.commit_index:
+        if candidate <= self.commit_index:
             return
         voters = [v for v in self._conf.all_voters if self._acked.get(v, 0) >= candidate]
+        if candidate < self.pending_index:
+            # Raft §5.4.2: never commit by counting below the leader's own term.
+            if candidate > self._declined:
+                self._declined = candidate
+                self._outbox.note(
+                    "BallotBox",
+                    "decline",
+                    f"index {candidate} is on a quorum ({', '.join(voters)}) but comes before "
+                    f"this leader's first entry {self.pending_index}: not committed by counting "
+                    "replicas (Raft §5.4.2); it will commit beneath that entry",
+                )
+            return
         first = self.commit_index + 1
         span = f"index {candidate}" if first == candidate else f"indexes {first}..{candidate}"
         self._outbox.note(

@@ -163,6 +163,7 @@ class Node:
         self._election_timeout = 0
         self._heard_at: int | None = None  # last message from the current leader
         self._campaign_transfer = False  # this campaign was asked for by TimeoutNow
+        self._timer_forced = False  # the running election timer was set by request
         self.membership = ConfigurationCtx(self)
         self.transfer = LeadershipTransfer(self)
         self._next_ticket = 0
@@ -284,6 +285,7 @@ class Node:
             return False
         self._timer_start = now
         self._election_timeout = delay
+        self._timer_forced = True
         self.note("timer", f"election timer set to expire in {_ms(delay)} (by request)")
         self.outbox.set_timer(ELECTION_TIMER, delay)
         return True
@@ -468,7 +470,9 @@ class Node:
             # Learners, new nodes not yet added and removed nodes never campaign (jraft).
             self._arm_election_timer(now)
             return
-        if self.role is Role.CANDIDATE:
+        if self._timer_forced:
+            reason = "its timer was made to expire (by request)"
+        elif self.role is Role.CANDIDATE:
             reason = f"election for term {self.term} timed out without a quorum of votes"
         elif self.leader_id is not None and self._heard_at is not None:
             reason = f"nothing from leader {self.leader_id} for {_ms(now - self._heard_at)}"
@@ -1021,6 +1025,7 @@ class Node:
         return self._rng.randrange(low, high)
 
     def _arm_election_timer(self, now: int) -> None:
+        self._timer_forced = False
         self._timer_start = now
         self._election_timeout = self._draw_timeout()
         self.outbox.set_timer(ELECTION_TIMER, self._election_timeout)

@@ -79,6 +79,7 @@ class Replicator:
         self.inflight: deque[tuple[int, int, int]] = deque()
         self.last_response_at = now
         self._seq = 0
+        self._silence_noted = False  # "no answer" said once per silence, not every timeout
 
     # -- driven by the leader -------------------------------------------
 
@@ -106,14 +107,20 @@ class Replicator:
             )
         )
         if self.inflight and now - self.inflight[0][2] >= self._options.rpc_timeout:
-            waited = (now - self.inflight[0][2]) // 1000
-            self._note("resend", f"no answer from {self.peer} for {waited} ms: probing again")
+            if not self._silence_noted:
+                self._silence_noted = True
+                waited = (now - self.inflight[0][2]) // 1000
+                self._note(
+                    "resend",
+                    f"no answer from {self.peer} for {waited} ms: probing again until it answers",
+                )
             self._back_to_probe(self.match_index + 1 if self._replicating else self.next_index)
             self._send_probe(now)
 
     def on_response(self, resp: AppendEntriesResponse, now: int) -> None:
         """Handle the peer's answer to an AppendEntries or heartbeat of our term."""
         self.last_response_at = now
+        self._silence_noted = False
         if resp.heartbeat:
             return
         if resp.success:
@@ -182,6 +189,7 @@ class Replicator:
     def on_snapshot_response(self, resp: InstallSnapshotResponse, now: int) -> None:
         """The peer answered our InstallSnapshot."""
         self.last_response_at = now
+        self._silence_noted = False
         if self.state is not ReplicatorState.SNAPSHOT or not any(
             seq == resp.seq for seq, _, _ in self.inflight
         ):

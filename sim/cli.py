@@ -223,6 +223,6 @@ def replay(trace_file: str, verbose: bool, diagram: str | None, window: str | No
     events = _read_trace(trace_file)
     _window(window)
     console = Console(highlight=False)
-    for line in render.full_story(events, verbose=verbose):
+    for line in render.story(events, verbose=verbose):
         console.print(Text("  ") + line, soft_wrap=True)
     _write_outputs(events, None, None, diagram, window, Path(trace_file).name)

@@ -55,31 +55,18 @@ COMPONENT_STYLES = {
 # Event kinds that tell the story; the rest (wire traffic, timers, flushes) is detail.
 STORY_KINDS = frozenset(
     {
-        "start",
-        "timeout",
-        "vote",
-        "pre-vote",
-        "campaign",
-        "leader",
-        "term",
-        "commit",
-        "apply",
-        "propose",
-        "reject",
-        "truncate",
-        "append",
-        "crash",
-        "restart",
-        "partition",
-        "heal",
-        "cut",
-        "submit",
-        "refused",
-        "stale",
-        "resend",
-        "settings",
+        # elections and roles
+        "start", "timeout", "vote", "pre-vote", "campaign", "leader", "term", "check-quorum",
+        # the log
+        "propose", "append", "reject", "truncate", "probe", "resend", "commit", "decline",
+        "apply", "snapshot",
+        # membership and leadership transfer
+        "create", "membership", "transfer",
+        # the world and the clients
+        "crash", "restart", "partition", "heal", "cut", "settings", "submit", "refused",
+        "stale", "violation",
     }
-)
+)  # fmt: skip
 
 
 def term_style(term: int) -> str:
@@ -121,64 +108,18 @@ def node_table(cluster: Cluster) -> Table:
     return table
 
 
-def log_grid(cluster: Cluster, *, width: int = 24) -> Group:
-    """The logs side by side: one row per node, one cell per entry, coloured by term.
-
-    A cell shows the entry's term ("C" marks a configuration entry) on that
-    term's colour. Entries not (yet) known committed on that node are dim and
-    underlined. Only the last `width` indexes are shown.
-    """
-    last = max((len(v.log) for v in cluster.nodes.values()), default=0)
-    first = max(1, last - width + 1)
-    header = Text("index ", style="dim")
-    for index in range(first, last + 1):
-        header.append(f"{index:<4}" if index == first or index % 5 == 0 else "    ", style="dim")
-    lines = [header]
-    for view in cluster.nodes.values():
-        name_style = ROLE_STYLES.get(view.role, "") if view.running else "dim strike"
-        row = Text(f"{view.id:<6}", style=name_style)
-        for entry in view.log[first - 1 :]:
-            label = f"{entry.term}{'C' if entry.kind is EntryKind.CONFIGURATION else ''}"
-            style = term_style(entry.term)
-            if entry.index > view.commit_index:
-                style += " dim underline"
-            row.append(f"{label:^3}", style=style)
-            row.append(" ")
-        lines.append(row)
-    lines.append(
-        Text(
-            "cell = entry's term (C: configuration); dim underlined = not committed on that node",
-            style="dim italic",
-        )
-    )
-    return Group(*lines)
-
-
-# Kinds that tell the story too, from features that arrived after STORY_KINDS
-# (servers created by a membership change, configuration changes, leadership
-# transfer, snapshots, CheckQuorum) and the checkers' alarms. Kept apart so that
-# `story`, which the demo uses, keeps its behaviour.
-MORE_STORY_KINDS = frozenset(
-    {"create", "membership", "transfer", "snapshot", "check-quorum", "violation"}
-)
-
-
 def is_story(event: TraceEvent) -> bool:
     """Whether an event is part of the story (not wire traffic, timers or flushes)."""
-    return event.kind in STORY_KINDS or event.kind in MORE_STORY_KINDS
+    return event.kind in STORY_KINDS
 
 
-def full_story(events: Iterable[TraceEvent], *, verbose: bool = False) -> list[Text]:
-    """Like `story`, with the later features' events and safety alarms included."""
-    return [trace_line(e) for e in events if verbose or is_story(e)]
+def log_grid(cluster: Cluster, *, width: int = 24) -> Group:
+    """The logs side by side: one row per node, one cell per index, coloured by term.
 
-
-def log_grid_by_index(cluster: Cluster, *, width: int = 24) -> Group:
-    """`log_grid` that places each entry under its own index, for compacted logs too.
-
-    A log that starts after a snapshot is shown from its first entry on; the
-    indexes its snapshot covers show as a dim "S". Without snapshots the
-    picture is the same as `log_grid`'s.
+    A cell shows the entry's term ("C" marks a configuration entry) on that
+    term's colour; entries not (yet) known committed on that node are dim and
+    underlined. Indexes covered by a node's snapshot show as a dim "S". Only
+    the last `width` indexes are shown.
     """
     views = list(cluster.nodes.values())
     last = max((v.log[-1].index for v in views if v.log), default=0)

@@ -317,7 +317,8 @@ class World:
             "Cluster",
             "restart",
             f"{node_id} restarts from disk: term {durable.term}, vote {durable.voted_for or '-'}, "
-            f"{len(durable.entries)} entries",
+            f"{len(durable.entries)} {'entry' if len(durable.entries) == 1 else 'entries'}"
+            + (f", {durable.snapshot}" if durable.snapshot else ""),
         )
         self._boot(node_id)
 

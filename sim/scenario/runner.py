@@ -105,7 +105,7 @@ class Run:
         self.flush()
         self.console.print(Rule(Text(title, style="dim")))
         self.console.print(render.node_table(self.cluster))
-        self.console.print(render.log_grid_by_index(self.cluster))
+        self.console.print(render.log_grid(self.cluster))
 
     # -- output -------------------------------------------------------------------
 
@@ -117,7 +117,7 @@ class Run:
         if self.quiet:
             self._notes.clear()
             return
-        for line in render.full_story(events, verbose=self.verbose):
+        for line in render.story(events, verbose=self.verbose):
             self.console.print(Text(" " * INDENT) + line, soft_wrap=True)
         for text in self._notes:
             self.console.print(Text(" " * INDENT + text, style="dim"), soft_wrap=True)
