@@ -99,6 +99,20 @@ class NodeView:
         return self._node.membership.stage.value
 
     @property
+    def replication(self) -> dict[str, dict[str, object]]:
+        """On a leader: per peer, its Replicator's state, next and match index, requests
+        in flight; empty elsewhere."""
+        return {
+            peer: {
+                "state": r.state.value,
+                "next_index": r.next_index,
+                "match_index": r.match_index,
+                "inflight": len(r.inflight),
+            }
+            for peer, r in self._node.replicators.items()
+        }
+
+    @property
     def transferring_to(self) -> str | None:
         """On a leader: the node it is handing leadership to, if any."""
         return self._node.transfer.target
