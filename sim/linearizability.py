@@ -639,15 +639,20 @@ def _requirement(op: Operation) -> str:
     return f"{key} present" if op.value else f"{key} absent"
 
 
-def _origin(key: str, v: str | None, writer: Operation | None, culprit: Operation) -> str:
-    """Where value v came from, relative to the culprit."""
+def _origin(
+    key: str, v: str | None, writer: Operation | None, culprit: Operation, several: bool
+) -> str:
+    """Where value v came from, relative to the culprit (naming v if `several` are listed)."""
     if writer is None:
         return f"{key} is absent at first and nothing wrote it before"
     if writer.outcome is Outcome.UNKNOWN:
         return f"{_holds(key, v)} may have been left by {writer.command} ({_who(writer)})"
     if writer.completed < culprit.invoked:
+        who = f"{writer.describe()} (client {writer.client})"
+        if several:
+            who = f"{_holds(key, v)} was left by {who}, which"
         return (
-            f"{writer.describe()} (client {writer.client}) completed at "
+            f"{who} completed at "
             f"{_seconds(writer.completed)}, before this {culprit.kind} began at "
             f"{_seconds(culprit.invoked)}"
         )
@@ -694,11 +699,13 @@ def _explain(key: str, ops: list[Operation], search: _Search) -> NotLinearizable
     # The culprit reads the key (a write is never refused), and was refused
     # at the deepest dead end, so `values` is not empty.
     also_placed = search.ever_placed(search.culprit)
-    found = " or ".join(_holds(key, v) for v, _ in values)
+    found = " or ".join(_holds(key, v) for v, _ in values[:3])
+    if len(values) > 3:
+        found += f" (or {len(values) - 3} more values)"
     where = "where the search tried it," if also_placed else "every order that fits real time has"
     origins = []
     for v, writer in values[:3]:
-        origins.append(_origin(key, v, writer, culprit))
+        origins.append(_origin(key, v, writer, culprit, len(values) > 1))
         if writer is not None:
             involved.append(writer)
     sentences.append(
