@@ -27,8 +27,14 @@ from raft.outputs import Outbox
 class BallotBox:
     """Commit bookkeeping for one node."""
 
-    def __init__(self, outbox: Outbox, on_committed: Callable[[int, int], None]) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        on_committed: Callable[[int, int], None],
+        bugs: frozenset[str] = frozenset(),
+    ) -> None:
         self._outbox = outbox
+        self._bugs = bugs
         self._on_committed = on_committed
         self.commit_index = 0
         # 0 while not leading; otherwise the leader's first index of its term.
@@ -74,11 +80,15 @@ class BallotBox:
 
     def _recount(self, now: int) -> None:
         assert self._conf is not None
-        candidate = self._conf.committed_index(self._acked)
+        conf = self._conf
+        if "joint_new_quorum_only" in self._bugs and conf.is_joint:
+            conf = Configuration(voters=conf.voters)  # BUG SWITCH joint_new_quorum_only
+        candidate = conf.committed_index(self._acked)
         if candidate <= self.commit_index:
             return
         voters = [v for v in self._conf.all_voters if self._acked.get(v, 0) >= candidate]
-        if candidate < self.pending_index:
+        # BUG SWITCH commit_old_term skips this rule.
+        if candidate < self.pending_index and "commit_old_term" not in self._bugs:
             # Raft §5.4.2: never commit by counting below the leader's own term.
             if candidate > self._declined:
                 self._declined = candidate

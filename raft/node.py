@@ -144,7 +144,8 @@ class Node:
             interval=options.snapshot_interval,
             initial_configuration=initial_configuration,
         )
-        self.ballot_box = BallotBox(self.outbox, self._on_committed)
+        self.ballot_box = BallotBox(self.outbox, self._on_committed, options.bugs)
+        self._bugs = options.bugs
         # A snapshot holds only committed entries.
         self.ballot_box.commit_index = self.log.snapshot_index
         # Volatile state.
@@ -549,13 +550,18 @@ class Node:
             f"({self.log.last_index}@{self.log.last_term}); replies once the vote is on disk",
         )
         reply = VoteResponse(src=self.id, dst=msg.src, term=self.term, granted=True)
+        if "vote_before_persist" in self._bugs:
+            self.outbox.send(reply)  # BUG SWITCH vote_before_persist
+            return
         self._after_flush.append((seq, reply, None))
 
     def _vote_refusal(self, msg: RequestVote, now: int) -> str | None:
         """Why we will not vote for the sender, or None if we will."""
         if msg.term < self.term:
             return f"its term {msg.term} < our term {self.term}"
-        if not self.log.is_up_to_date(msg.last_log_term, msg.last_log_index):
+        if not self.log.is_up_to_date(msg.last_log_term, msg.last_log_index) and (
+            "vote_without_log_check" not in self._bugs  # BUG SWITCH vote_without_log_check
+        ):
             ours, theirs = (
                 (self.log.last_term, self.log.last_index),
                 (
@@ -576,7 +582,8 @@ class Node:
             if msg.term > self.term:
                 return None
         # A real vote (or a pre-vote for the term we are in): one vote per term.
-        if self.voted_for not in (None, msg.src):
+        # BUG SWITCH double_vote skips this rule.
+        if self.voted_for not in (None, msg.src) and "double_vote" not in self._bugs:
             return f"already voted for {self.voted_for} in term {self.term}"
         return None
 
@@ -625,7 +632,8 @@ class Node:
     # -- log replication, follower side (Raft §5.3) -----------------------
 
     def _on_append_entries(self, msg: AppendEntries, now: int) -> None:
-        if msg.term < self.term:
+        # BUG SWITCH accept_stale_term skips this rule.
+        if msg.term < self.term and "accept_stale_term" not in self._bugs:
             self.note("stale", f"rejects {msg.name} from {msg.src}: term {msg.term} < {self.term}")
             self._reply_append(msg, success=False)
             return
@@ -647,8 +655,11 @@ class Node:
         last_new = self._merge_entries(msg)
         self._sync_follower_role(now)
         self.ballot_box.set_last_committed_index(min(msg.leader_commit, last_new), now)
+        if "apply_before_commit" in self._bugs:
+            self.fsm.on_committed(self.log.last_index)  # BUG SWITCH apply_before_commit
         reply = self._append_reply(msg, success=True, match_index=last_new)
-        if self.log.durable_index >= last_new:
+        # BUG SWITCH ack_before_flush acknowledges at once.
+        if self.log.durable_index >= last_new or "ack_before_flush" in self._bugs:
             self._send(reply)
         else:
             self._after_flush.append((self.outbox.write_seq, reply, self.log.term_at(last_new)))
@@ -683,9 +694,12 @@ class Node:
             ours = self.log.term_at(entry.index)
             if ours == entry.term:
                 continue  # already have it (Log Matching): keep, never truncate a match
+            if ours is not None and "no_truncate" in self._bugs:
+                continue  # BUG SWITCH no_truncate: keeps our conflicting entry
             if ours is not None:
                 # Invariant: committed entries are never truncated (Leader Completeness).
-                assert entry.index > self.commit_index, "conflict below the commit index"
+                # Only a switched-on bug can break it; the checkers then report it.
+                assert entry.index > self.commit_index or self._bugs, "conflict below commit"
                 self.note(
                     "truncate",
                     f"entry {entry.index} has term {ours}, leader's has {entry.term}: "

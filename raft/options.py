@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import attrs
 
+from raft.bugs import check_bugs
+
 
 @attrs.frozen(kw_only=True)
 class RaftOptions:
@@ -24,7 +26,8 @@ class RaftOptions:
     (thesis §4.1). A new voter must come within `catchup_margin` entries of
     the leader, making progress at least every `catchup_timeout`.
     `snapshot_interval` takes a snapshot every so many applied entries (0: only
-    on request).
+    on request). `bugs` switches on well-known mistakes (raft/bugs.py), for
+    showing that the checkers catch them.
     """
 
     election_timeout: tuple[int, int] = (150_000, 300_000)
@@ -38,6 +41,7 @@ class RaftOptions:
     catchup_margin: int = 10
     catchup_timeout: int = 300_000
     snapshot_interval: int = 0
+    bugs: frozenset[str] = frozenset()
 
     def __attrs_post_init__(self) -> None:
         low, high = self.election_timeout
@@ -47,5 +51,6 @@ class RaftOptions:
             raise ValueError("heartbeat interval must be positive and below the election timeout")
         if self.max_inflight < 1 or self.max_entries_per_request < 1:
             raise ValueError("max_inflight and max_entries_per_request must be at least 1")
+        check_bugs(self.bugs)
         if self.catchup_margin < 0 or self.catchup_timeout <= 0 or self.snapshot_interval < 0:
             raise ValueError("catch-up margin, catch-up timeout and snapshot interval must be >= 0")

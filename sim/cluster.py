@@ -10,6 +10,7 @@ import copy
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from raft import Configuration, KVStateMachine, LogEntry, RaftOptions
+from raft.bugs import check_bugs
 from sim.checkers import Violation
 from sim.journal import STEP, Action, Call, Journal, Step
 from sim.trace import TraceEvent
@@ -79,7 +80,8 @@ class Cluster:
     pre_vote=True, max_inflight=8, max_entries_per_request=16,
     check_quorum=False, membership="joint" (or "single" for single-server
     changes, thesis §4.1), catchup_margin=10 entries, catchup_timeout=0.3,
-    snapshot_interval=0 (applied entries between automatic snapshots; 0: off).
+    snapshot_interval=0 (applied entries between automatic snapshots; 0: off),
+    bugs=() (names from raft.bugs.BUGS: well-known mistakes, switched on).
 
     `initial_logs` starts nodes with logs already on disk, as in the paper's
     figures: {"n1": [1, 1, 4, (5, "set x 1")]} gives n1 four entries of terms
@@ -108,6 +110,7 @@ class Cluster:
         catchup_margin: int = 10,
         catchup_timeout: float = 0.3,
         snapshot_interval: int = 0,
+        bugs: Iterable[str] = (),
         initial_logs: Mapping[str, Sequence[int | tuple[int, str]]] | None = None,
     ) -> None:
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
@@ -126,6 +129,7 @@ class Cluster:
             catchup_margin=catchup_margin,
             catchup_timeout=_us(catchup_timeout, "catchup_timeout"),
             snapshot_interval=snapshot_interval,
+            bugs=check_bugs([bugs] if isinstance(bugs, str) else bugs),
         )
         self.seed = seed
         self.settings = WorldSettings(
