@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 
 from raft import KVStateMachine
+from raft.bugs import BUGS
 from raft.configuration import sort_ids
 from sim.cluster import Cluster
 from sim.scenario import conditions as cond
@@ -303,6 +304,15 @@ class Parser:
                 )
         options: dict[str, object] = {}
         for key, text in args.options.items():
+            if key == "bugs":
+                # A list of bug switch names (raft/bugs.py), e.g. bugs=double_vote,no_truncate.
+                unknown = [name for name in text.split(",") if name not in BUGS]
+                if unknown:
+                    raise self.error(
+                        f"unknown bug switch {', '.join(unknown)}; known: {', '.join(sorted(BUGS))}"
+                    )
+                options["bugs"] = tuple(text.split(","))
+                continue
             value = option_value(text)
             self._check_kind(key, text, value)
             options["n" if key == "nodes" else key] = value
