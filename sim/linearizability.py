@@ -350,16 +350,17 @@ class _Search:
         self.states = 0
         self.order: list[int] = []  # the linearization found
         # Deepest dead end: the order placed, the value, and the operation that could not follow.
-        self.best_prefix: list[int] = []
+        self.best_depth = -1
+        self.best_path: tuple | None = None
         self.best_value: str | None = None
         self.culprit = -1
         # For each operation that blocked a dead end: value -> writer, where its result did not fit.
         self.rejected: dict[int, dict[str | None, int]] = {}
         # Lowe's memo: every (known placed, value, unknown placed) reached, as
-        # (bitset, value, bitset); and per (known placed, value) the first few
-        # unknown sets reached with it, for the dominance test.
-        self.seen: set[tuple[int, str | None, int]] = set()
-        self.frontier: dict[tuple[int, str | None], list[int]] = {}
+        # (low, rel, value, extra) (see `run`); and per (low, rel, value) the
+        # first few unknown sets reached with it, for the dominance test.
+        self.seen: set[tuple[int, int, str | None, int]] = set()
+        self.frontier: dict[tuple[int, int, str | None], list[int]] = {}
 
     def run(self) -> None:
         """Search until a linearization is found, none can exist, or the budget runs out."""
@@ -368,8 +369,6 @@ class _Search:
         compiled = [_compile(op) for op in ops]
         writes = [c[0] in _WRITES for c in compiled]
         blind = [c[0] in _BLIND for c in compiled]
-        # Separate bitsets: bit i for known operation i, bit (u - nd) for unknown operation u.
-        bits = [1 << i for i in range(nd)] + [1 << (u - nd) for u in range(nd, n)]
         step = _step
         reject = _REJECT
 
@@ -394,17 +393,24 @@ class _Search:
         class_of = {u: c for c, group in enumerate(classes) for u in group}
         used = [0] * len(classes)  # how many of each class are placed
         invoked_at = [op.invoked for op in ops]
+        unknown_bit = {u: 1 << (u - nd) for u in range(nd, n)}
 
         seen, frontier = self.seen, self.frontier
         max_states = self.max_states
-        # (operation, value before, writer before, blocker of the unknown pass or -1)
-        stack: list[tuple[int, str | None, int, int]] = []
+        # The known operations placed, as `low` (every operation before it is
+        # placed, it is not) and the bitset `rel` of those placed after it (bit
+        # j for operation low + j). Operations are placed roughly in order, so
+        # `rel` stays as small as the overlap, however long the history.
+        low = rel = 0
+        extra = 0  # bitset of the unknown operations placed: bit u - nd for u
         value: str | None = None
         writer = -1  # the operation that wrote `value`
-        placed = 0  # bitset of the known operations placed
-        extra = 0  # bitset of the unknown operations placed
+        path = None  # the operations placed, newest first, as (op, rest) pairs
         after_unknown = False  # the last operation placed is unknown
         remaining = nd  # known operations not placed yet
+        # (op, value, writer, path, low, rel, extra, blocker) before placing op;
+        # blocker is -1 for a known op, else the unknown pass it was placed in.
+        stack: list[tuple] = []
         states = 0
         entry = nxt[head]
         blocker = -1  # in the unknown pass: the known operation whose return ends it
@@ -412,7 +418,7 @@ class _Search:
         while True:
             if remaining == 0:
                 self.verdict = Verdict.LINEARIZABLE
-                self.order = [frame[0] for frame in stack]
+                self.order = _unwind(path)
                 break
             if blocker < 0:
                 # Known operations that may go next: calls before the first return.
@@ -422,18 +428,27 @@ class _Search:
                         code, a, b = compiled[i]
                         new = step(code, a, b, value)
                         if new is not reject:
-                            memo = (placed | bits[i], new, extra)
+                            if i == low:
+                                # Slide past the run of placed operations that follows
+                                # (bit 0 of rel, operation low itself, is always clear).
+                                shifted = rel >> 1
+                                skip = (~shifted & (shifted + 1)).bit_length() - 1
+                                new_low, new_rel = low + 1 + skip, shifted >> skip
+                            else:
+                                new_low, new_rel = low, rel | (1 << (i - low))
+                            memo = (new_low, new_rel, new, extra)
                             if memo not in seen and (
-                                not extra or _undominated(frontier.get(memo[:2]), extra)
+                                not extra or _undominated(frontier.get(memo[:3]), extra)
                             ):
                                 states += 1
                                 if states > max_states:
                                     break
                                 _remember(seen, frontier, memo)
-                                stack.append((i, value, writer, -1))
+                                stack.append((i, value, writer, path, low, rel, extra, -1))
                                 if writes[i]:
                                     writer = i
-                                value, placed = new, memo[0]
+                                value, low, rel = new, new_low, new_rel
+                                path = (i, path)
                                 after_unknown = False
                                 remaining -= 1
                                 # Lift the call and the return out of the list.
@@ -461,15 +476,16 @@ class _Search:
                         if new is not reject and (
                             wanted is _ANY or new is None or _useful(new, wanted)
                         ):
-                            memo = (placed, new, extra | bits[u])
-                            if memo not in seen and _undominated(frontier.get(memo[:2]), memo[2]):
+                            memo = (low, rel, new, extra | unknown_bit[u])
+                            if memo not in seen and _undominated(frontier.get(memo[:3]), memo[3]):
                                 states += 1
                                 if states > max_states:
                                     break
                                 _remember(seen, frontier, memo)
-                                stack.append((u, value, writer, blocker))
+                                stack.append((u, value, writer, path, low, rel, extra, blocker))
                                 writer = u
-                                value, extra = new, memo[2]
+                                value, extra = new, memo[3]
+                                path = (u, path)
                                 after_unknown = True
                                 used[c] += 1
                                 blocker = -1
@@ -478,14 +494,13 @@ class _Search:
                 c += 1
             else:
                 # Dead end: nothing can go next.
-                self._dead_end(stack, blocker, value, writer, compiled[blocker])
+                self._dead_end(len(stack), path, blocker, value, writer, compiled[blocker])
                 if not stack:
                     self.verdict = Verdict.VIOLATION
                     break
-                i, value, writer, blocker = stack.pop()
+                i, value, writer, path, low, rel, extra, blocker = stack.pop()
                 after_unknown = bool(stack) and stack[-1][0] >= nd
                 if i < nd:
-                    placed ^= bits[i]
                     remaining += 1
                     r = 2 * i + 1
                     nxt[prv[r]] = r
@@ -494,7 +509,6 @@ class _Search:
                     prv[nxt[r - 1]] = r - 1
                     entry = nxt[r - 1]
                 else:
-                    extra ^= bits[i]
                     c = class_of[i]
                     used[c] -= 1
                     c += 1
@@ -546,9 +560,14 @@ class _Search:
                 wanted.append(compiled[group[0]][1])
         return tuple(wanted)
 
-    def _dead_end(self, stack, blocker: int, value, writer: int, compiled_blocker) -> None:
-        if len(stack) > len(self.best_prefix) or self.culprit < 0:
-            self.best_prefix = [frame[0] for frame in stack]
+    @property
+    def best_prefix(self) -> list[int]:
+        """The operations placed at the deepest dead end, in order."""
+        return _unwind(self.best_path)
+
+    def _dead_end(self, depth: int, path, blocker: int, value, writer: int, compiled_blocker):
+        if depth > self.best_depth:
+            self.best_depth, self.best_path = depth, path
             self.best_value = value
             self.culprit = blocker
         if _step(*compiled_blocker, value) is _REJECT:
@@ -558,8 +577,17 @@ class _Search:
 
     def ever_placed(self, i: int) -> bool:
         """Whether some order the search explored placed known operation i."""
-        bit = 1 << i
-        return any(placed & bit for placed, _, _ in self.seen)
+        return any(i < low or rel >> (i - low) & 1 for low, rel, _, _ in self.seen)
+
+
+def _unwind(path) -> list[int]:
+    """The operations of a path of (op, rest) pairs, oldest first."""
+    order = []
+    while path is not None:
+        order.append(path[0])
+        path = path[1]
+    order.reverse()
+    return order
 
 
 def _useful(value: str, wanted: tuple[str | None, ...]) -> bool:
@@ -570,13 +598,13 @@ def _useful(value: str, wanted: tuple[str | None, ...]) -> bool:
 _FRONTIER_SIZE = 16  # unknown sets kept per (known placed, value) for the dominance test
 
 
-def _remember(seen: set, frontier: dict, memo: tuple[int, str | None, int]) -> None:
+def _remember(seen: set, frontier: dict, memo: tuple[int, int, str | None, int]) -> None:
     seen.add(memo)
-    extras = frontier.get(memo[:2])
+    extras = frontier.get(memo[:3])
     if extras is None:
-        frontier[memo[:2]] = [memo[2]]
+        frontier[memo[:3]] = [memo[3]]
     elif len(extras) < _FRONTIER_SIZE:
-        extras.append(memo[2])
+        extras.append(memo[3])
 
 
 def _undominated(earlier: list[int] | None, extra: int) -> bool:
