@@ -409,6 +409,38 @@ class Cluster:
         )
         self._call("set_network", *args)
 
+    # -- single messages (for stories that need exact control) -------------------
+
+    def hold(self, src: str, dst: str) -> None:
+        """Hold messages from src to dst as they arrive (they stay in flight) until released."""
+        self._check_link(src, dst)
+        self._call("hold", src, dst)
+
+    def release(self, src: str, dst: str) -> None:
+        """Stop holding src -> dst: the messages held there arrive now, oldest first."""
+        self._check_link(src, dst)
+        self._call("release", src, dst)
+
+    def deliver(self, msg_id: int) -> None:
+        """Deliver a message in flight (see `in_flight`) now, held or not."""
+        self._check_flight(msg_id)
+        self._call("deliver", msg_id)
+
+    def drop(self, msg_id: int) -> None:
+        """Lose a message in flight."""
+        self._check_flight(msg_id)
+        self._call("drop", msg_id)
+
+    def _check_link(self, src: str, dst: str) -> None:
+        self._check_id(src)
+        self._check_id(dst)
+        if src == dst:
+            raise ValueError("a link needs two different nodes")
+
+    def _check_flight(self, msg_id: int) -> None:
+        if msg_id not in self._world.network.in_flight:
+            raise ValueError(f"no message {msg_id!r} is in flight (see Cluster.in_flight)")
+
     # -- time travel ------------------------------------------------------
 
     def back(self) -> list[TraceEvent]:

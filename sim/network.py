@@ -51,6 +51,10 @@ class Network:
         self._groups: dict[str, int] = {}
         self.cuts: set[tuple[str, str]] = set()
         self.in_flight: dict[int, Flight] = {}
+        # Links held by request: messages arriving there wait (still in flight)
+        # until the link is released or the message is delivered or dropped.
+        self.held_links: set[tuple[str, str]] = set()
+        self.held: dict[int, Flight] = {}
         self._next_id = 0
 
     # -- faults -----------------------------------------------------------
@@ -123,4 +127,5 @@ class Network:
         lost = [f for f in self.in_flight.values() if f.message.dst == node]
         for flight in lost:
             del self.in_flight[flight.msg_id]
+            self.held.pop(flight.msg_id, None)
         return lost

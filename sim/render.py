@@ -64,6 +64,7 @@ STORY_KINDS = frozenset(
         "create", "membership", "transfer",
         # the world and the clients
         "crash", "restart", "partition", "heal", "cut", "settings", "submit", "refused",
+        "hold", "release", "deliver", "discard",
         "stale", "violation",
     }
 )  # fmt: skip

@@ -155,9 +155,22 @@ class World:
         node, generation = payload
         return self.disks[node].generation != generation
 
-    def _deliver(self, msg_id: int) -> None:
-        flight = self.network.land(msg_id)
-        assert flight is not None
+    def _deliver(self, msg_id: int, *, forced: bool = False) -> None:
+        network = self.network
+        flight = network.in_flight[msg_id]
+        link = (flight.message.src, flight.message.dst)
+        if link in network.held_links and not forced:
+            network.held[msg_id] = flight  # stays in flight, waiting for release
+            self._record(
+                flight.message.dst,
+                "Network",
+                "hold",
+                f"{link[0]} -> {link[1]} {flight.text} held (link held by request)",
+                msg_id,
+            )
+            return
+        network.held.pop(msg_id, None)
+        network.land(msg_id)
         msg = flight.message
         # The sender cannot know the receiver is down: the message travels and is lost.
         reason = f"{msg.dst} is down" if not self.running[msg.dst] else None
@@ -431,6 +444,54 @@ class World:
             node_id, "Cluster", "create", f"new server {node_id} starts with an empty disk"
         )
         self._boot(node_id)
+
+    def hold(self, src: str, dst: str) -> None:
+        """Hold messages from src to dst as they arrive, until released."""
+        self.network.held_links.add((src, dst))
+        self._record(src, "Network", "hold", f"link {src} -> {dst} held: messages wait on it")
+
+    def release(self, src: str, dst: str) -> None:
+        """Stop holding src -> dst; the messages held there arrive now, in order."""
+        self.network.held_links.discard((src, dst))
+        waiting = sorted(
+            (f for f in self.network.held.values() if (f.message.src, f.message.dst) == (src, dst)),
+            key=lambda f: f.msg_id,
+        )
+        self._record(
+            src,
+            "Network",
+            "release",
+            f"link {src} -> {dst} released: {len(waiting)} held message(s) arrive now",
+        )
+        for flight in waiting:
+            self.queue.push(self.now, DELIVER, flight.msg_id)
+
+    def deliver(self, msg_id: int) -> None:
+        """Deliver a message in flight now, ahead of its time (held or not)."""
+        flight = self.network.in_flight[msg_id]
+        self._record(
+            flight.message.dst,
+            "Network",
+            "deliver",
+            f"{flight.message.src} -> {flight.message.dst} {flight.text} delivered now "
+            "(by request)",
+            msg_id,
+        )
+        self._deliver(msg_id, forced=True)
+
+    def drop(self, msg_id: int) -> None:
+        """Lose a message in flight."""
+        flight = self.network.land(msg_id)
+        assert flight is not None
+        self.network.held.pop(msg_id, None)
+        msg = flight.message
+        self._record(
+            msg.dst,
+            "Network",
+            "discard",
+            f"{msg.src} -> {msg.dst} {flight.text} lost: dropped by request",
+            msg_id,
+        )
 
     # -- clients ----------------------------------------------------------
 

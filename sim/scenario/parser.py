@@ -533,6 +533,46 @@ class Parser:
             raise self.error("a cut needs two different nodes")
         return steps.Cut, {"src": src, "dst": dst}
 
+    def _link(self, verb: str, usage: str) -> Callable[[list[str]], tuple[str, str, list[str]]]:
+        def parse_link(words: list[str]) -> tuple[str, str, list[str]]:
+            args = Args(self, f"{verb} {usage}", words)
+            src = args.node("FROM")
+            if args.words[:1] == ["->"]:
+                args.next("->")
+            dst = args.node("TO")
+            rest = args.rest()
+            if src == dst:
+                raise self.error(f"{verb} needs two different nodes")
+            return src, dst, rest
+
+        return parse_link
+
+    def _hold(self, words: list[str]) -> tuple[type[Step], dict]:
+        src, dst, rest = self._link("hold", "FROM TO  (messages wait on the link until release)")(
+            words
+        )
+        if rest:
+            raise self.error(f"unexpected {rest[0]!r}: expected 'hold FROM TO'")
+        return steps.Hold, {"src": src, "dst": dst}
+
+    def _release(self, words: list[str]) -> tuple[type[Step], dict]:
+        src, dst, rest = self._link("release", "FROM TO")(words)
+        if rest:
+            raise self.error(f"unexpected {rest[0]!r}: expected 'release FROM TO'")
+        return steps.Release, {"src": src, "dst": dst}
+
+    def _one_message(self, verb: str) -> Callable[[list[str]], tuple[type[Step], dict]]:
+        def parse_message(words: list[str]) -> tuple[type[Step], dict]:
+            src, dst, rest = self._link(verb, "FROM TO [MESSAGE-TYPE]  (the oldest in flight)")(
+                words
+            )
+            if len(rest) > 1:
+                raise self.error(f"unexpected {rest[1]!r}: expected '{verb} FROM TO [TYPE]'")
+            kind = steps.DeliverMessage if verb == "deliver" else steps.DropMessage
+            return kind, {"src": src, "dst": dst, "message_type": rest[0] if rest else None}
+
+        return parse_message
+
     def _heal(self, words: list[str]) -> tuple[type[Step], dict]:
         Args(self, "heal", words).end()
         return steps.Heal, {}
@@ -723,6 +763,10 @@ _STEPS: dict[str, Callable[[Parser, list[str]], tuple[type[Step], dict]]] = {
     "isolate": _one_node(steps.Isolate, "isolate NODE"),
     "cut": Parser._cut,
     "heal": Parser._heal,
+    "hold": Parser._hold,
+    "release": Parser._release,
+    "deliver": lambda parser, words: parser._one_message("deliver")(words),
+    "drop": lambda parser, words: parser._one_message("drop")(words),
     "network": Parser._network,
     "submit": Parser._submit,
     "timeout": Parser._timeout,
