@@ -206,7 +206,10 @@ class History:
             raise ValueError(f"not a {FORMAT} document")
         if data.get("version") != FORMAT_VERSION:
             raise ValueError(f"unsupported {FORMAT} version {data.get('version')!r}")
-        return cls(Operation.from_dict(item) for item in data["operations"])
+        items = data.get("operations")
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise ValueError("'operations' must be a list of objects")
+        return cls(Operation.from_dict(item) for item in items)
 
 
 @attrs.frozen(kw_only=True)
@@ -251,9 +254,10 @@ class Recorder:
 
     def invoke_command(self, client: str, command: str, time: int) -> int:
         """`invoke` from a KV command string such as "set x 1"."""
-        kind, key, *args = command.split() or [""]
-        if not key:
+        words = command.split()
+        if len(words) < 2:
             raise ValueError(f"bad command {command!r}: expected an operation and a key")
+        kind, key, *args = words
         return self.invoke(client, kind, key, *args, time=time)
 
     def ok(self, op_id: int, value: str | bool | None, time: int) -> None:

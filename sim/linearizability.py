@@ -65,7 +65,7 @@ import attrs
 
 from sim.history import History, Operation, Outcome
 
-DEFAULT_MAX_STATES = 1_000_000  # per key; roughly a few seconds of CPython
+DEFAULT_MAX_STATES = 1_000_000  # per key: about 3 to 10 s of CPython
 
 
 class Verdict(enum.Enum):
@@ -126,7 +126,7 @@ class KeyResult:
         if self.violation is not None:
             return self.violation.text
         return (
-            f"Gave up on key {self.key!r} after {self.states} states without deciding: its "
+            f"Gave up on key {self.key!r} after {self.states:,} states without deciding: its "
             f"{self.operations} operations allow too many orders for the budget. The history "
             f"may or may not be linearizable; raise max_states or check a shorter history."
         )
@@ -174,7 +174,7 @@ class CheckResult:
             lines.append(f"Not linearizable: {len(bad)} of {n_keys} keys have no valid order.")
         else:
             lines.append(
-                f"Undecided: the search gave up on some keys after {self.max_states} states each."
+                f"Undecided: the search gave up on some keys after {self.max_states:,} states each."
             )
         lines += [k.explain() for k in self.keys if not k.ok]
         return "\n".join(lines)

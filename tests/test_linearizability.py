@@ -517,6 +517,8 @@ def test_recorder_rejects_mistakes():
         rec.invoke("c1", "set", "x", time=0)
     with pytest.raises(ValueError):
         rec.invoke("c1", "incr", "x", time=0)
+    with pytest.raises(ValueError, match="expected an operation and a key"):
+        rec.invoke_command("c1", "get", time=0)
     op = rec.invoke("c1", "get", "x", time=10)
     with pytest.raises(ValueError, match="completed at 5 before it was invoked at 10"):
         rec.ok(op, "1", time=5)
@@ -540,6 +542,8 @@ def test_history_json_errors_are_clear():
         History.from_json("{")
     with pytest.raises(ValueError, match="not a raftsim-history document"):
         History.from_json("[]")
+    with pytest.raises(ValueError, match="'operations' must be a list"):
+        History.from_json('{"format": "raftsim-history", "version": 1}')
     with pytest.raises(ValueError, match="bad operation"):
         History.from_json('{"format": "raftsim-history", "version": 1, "operations": [{}]}')
 
