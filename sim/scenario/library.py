@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import attrs
@@ -25,11 +26,13 @@ class Entry:
 
 def library_dir(directory: str | Path | None = None) -> Path | None:
     """Where the scenarios are: `directory`, $RAFTSIM_SCENARIOS, ./scenarios, or the
-    `scenarios/` directory next to the installed `sim` package (a source checkout)."""
+    `scenarios/` directory next to the `sim` package (a source checkout), or the copy
+    `pip install` puts in the environment's share/raftsim."""
     if directory is not None:
         return Path(directory) if Path(directory).is_dir() else None
     candidates: list[str | Path | None] = [os.environ.get("RAFTSIM_SCENARIOS"), "scenarios"]
     candidates.append(Path(__file__).resolve().parents[2] / "scenarios")
+    candidates.append(Path(sys.prefix) / "share" / "raftsim" / "scenarios")  # pip install .
     for candidate in candidates:
         if candidate and Path(candidate).is_dir():
             return Path(candidate)
