@@ -153,9 +153,9 @@ def main() -> None:
                 aim_time = min(times)
                 bad = damaged(history)
                 bad_result, bad_times = timed_check(
-                    bad, args.repeat, args.max_states, progress, "aim + one bad read"
+                    bad, args.repeat, args.max_states, progress, "aim + bad read"
                 )
-                rows.append(("aim + one bad read", clients, unknown, bad, bad_result, bad_times))
+                rows.append(("aim + bad read", clients, unknown, bad, bad_result, bad_times))
                 explanation = bad_result.explain()
 
     table = Table(title=f"check() on synthetic histories (seed {args.seed}, {args.keys} keys)")

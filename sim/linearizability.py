@@ -465,7 +465,7 @@ class _Search:
                 blocker = entry >> 1
                 c = 0
             limit = returns_at[blocker]
-            wanted = self._readers(value, compiled, nxt, head, classes, used)
+            wanted = self._readers(value, compiled, nxt, head, classes, used) if classes else _ANY
             while c < len(classes):
                 group = classes[c]
                 if used[c] < len(group):
