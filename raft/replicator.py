@@ -137,19 +137,10 @@ class Replicator:
     def _on_success(self, resp: AppendEntriesResponse, now: int) -> None:
         while self.inflight and self.inflight[0][1] <= resp.match_index:
             self.inflight.popleft()
-        if resp.match_index > self.match_index:
-            self.match_index = resp.match_index
-            self.next_index = max(self.next_index, resp.match_index + 1)
-            self._ballot_box.commit_at(self.peer, resp.match_index, now)
+        self._record_match(resp.match_index, now)
+        self.next_index = max(self.next_index, self.match_index + 1)
         if self.state is ReplicatorState.PROBE:
-            self.inflight.clear()
-            self.state = ReplicatorState.REPLICATE
-            self.next_index = self.match_index + 1
-            self._note(
-                "probe",
-                f"{self.peer}'s log matches ours up to {self.match_index}: "
-                f"replicating from {self.next_index}",
-            )
+            self._start_replicating("probe", f"{self.peer}'s log matches ours up to")
         self._send_entries(now)
 
     def _on_reject(self, resp: AppendEntriesResponse, now: int) -> None:
@@ -199,17 +190,22 @@ class Replicator:
             self._back_to_probe(self.next_index)
             self._send_probe(now)
             return
-        if resp.match_index > self.match_index:
-            self.match_index = resp.match_index
-            self._ballot_box.commit_at(self.peer, resp.match_index, now)
+        self._record_match(resp.match_index, now)
+        self._start_replicating("snapshot", f"{self.peer} installed the snapshot, up to")
+        self._send_entries(now)
+
+    def _record_match(self, match_index: int, now: int) -> None:
+        """The peer holds every entry up to `match_index` on disk: a ballot for each."""
+        if match_index > self.match_index:
+            self.match_index = match_index
+            self._ballot_box.commit_at(self.peer, match_index, now)
+
+    def _start_replicating(self, kind: str, why: str) -> None:
+        """Where the peer's log matches ours is known: stream from just after it."""
+        self.inflight.clear()
         self.state = ReplicatorState.REPLICATE
         self.next_index = self.match_index + 1
-        self._note(
-            "snapshot",
-            f"{self.peer} installed the snapshot (match {self.match_index}): "
-            f"replicating from {self.next_index}",
-        )
-        self._send_entries(now)
+        self._note(kind, f"{why} {self.match_index}: replicating from {self.next_index}")
 
     def _send_snapshot(self, now: int) -> None:
         snapshot = self._log.snapshot

@@ -30,28 +30,67 @@ def _random_cluster(rng: random.Random, seed: int) -> Cluster:
     )
 
 
-def _inject_faults(cluster: Cluster, rng: random.Random, rounds: int) -> None:
-    ids = list(cluster.nodes)
+def _inject_faults(cluster: Cluster, rng: random.Random, rounds: int, *, admin: bool) -> None:
+    """Random faults and client writes; with `admin`, membership, transfer, snapshot too."""
+    actions = FAULTS + ADMIN if admin else FAULTS
     for i in range(rounds):
         cluster.run(rng.uniform(0.01, 0.3))
-        roll = rng.random()
-        up = [n for n in ids if cluster.nodes[n].running]
-        down = [n for n in ids if not cluster.nodes[n].running]
-        if roll < 0.15 and len(up) > 1:
-            cluster.crash(rng.choice(up))
-        elif roll < 0.30 and down:
-            cluster.restart(rng.choice(down))
-        elif roll < 0.40:
-            rng.shuffle(ids)
-            cluster.partition(ids[: rng.randint(1, len(ids) - 1)])
-        elif roll < 0.45:
-            src, dst = rng.sample(ids, 2)
-            cluster.cut(src, dst)
-        elif roll < 0.55:
-            cluster.heal()
-        else:
-            target = rng.choice([None, *up])
-            cluster.submit(f"set k{i} {i}", to=target)
+        act = rng.choices([a for a, _ in actions], weights=[w for _, w in actions])[0]
+        act(cluster, rng, i)
+
+
+def _up(cluster: Cluster) -> list[str]:
+    return [n for n, view in cluster.nodes.items() if view.running]
+
+
+def _crash(cluster: Cluster, rng: random.Random, i: int) -> None:
+    if len(_up(cluster)) > 1:
+        cluster.crash(rng.choice(_up(cluster)))
+
+
+def _restart(cluster: Cluster, rng: random.Random, i: int) -> None:
+    down = [n for n, view in cluster.nodes.items() if not view.running]
+    if down:
+        cluster.restart(rng.choice(down))
+
+
+def _partition(cluster: Cluster, rng: random.Random, i: int) -> None:
+    ids = list(cluster.nodes)
+    rng.shuffle(ids)
+    cluster.partition(ids[: rng.randint(1, len(ids) - 1)])
+
+
+def _cut(cluster: Cluster, rng: random.Random, i: int) -> None:
+    src, dst = rng.sample(list(cluster.nodes), 2)
+    cluster.cut(src, dst)
+
+
+def _write(cluster: Cluster, rng: random.Random, i: int) -> None:
+    cluster.submit(f"set k{i} {i}", to=rng.choice([None, *_up(cluster)]))
+
+
+def _remove(cluster: Cluster, rng: random.Random, i: int) -> None:
+    leader = cluster.leader
+    if leader and len(cluster.nodes[leader].members.voters) > 1:
+        cluster.remove_node(rng.choice(cluster.nodes[leader].members.voters))
+
+
+POOL = ("n1", "n2", "n3", "n4", "n5", "n6")
+FAULTS = [
+    (_crash, 15),
+    (_restart, 15),
+    (_partition, 10),
+    (_cut, 5),
+    (lambda c, rng, i: c.heal(), 10),
+    (_write, 45),
+]
+ADMIN = [
+    (lambda c, rng, i: c.add_node(rng.choice(POOL)), 8),
+    (_remove, 8),
+    (lambda c, rng, i: c.add_learner(rng.choice(POOL)), 4),
+    (lambda c, rng, i: c.transfer_leadership(rng.choice([None, *c.nodes])), 6),
+    (lambda c, rng, i: c.snapshot(rng.choice(_up(c))), 6),
+]
 
 
 def _write_until_committed(cluster: Cluster, command: str, attempts: int = 5) -> bool:
@@ -71,7 +110,7 @@ def _write_until_committed(cluster: Cluster, command: str, attempts: int = 5) ->
 def test_faults_never_break_safety_and_the_cluster_converges_after_healing(seed: int) -> None:
     rng = random.Random(seed)
     cluster = _random_cluster(rng, seed)
-    _inject_faults(cluster, rng, rounds=40)
+    _inject_faults(cluster, rng, rounds=40, admin=False)
 
     cluster.heal()
     cluster.set_network(drop=0.0, duplicate=0.0)
@@ -90,41 +129,6 @@ def test_faults_never_break_safety_and_the_cluster_converges_after_healing(seed:
     assert commands and commands[-1][1] == "set final 1"
 
 
-POOL = ("n1", "n2", "n3", "n4", "n5", "n6")
-
-
-def _inject_admin_faults(cluster: Cluster, rng: random.Random, rounds: int) -> None:
-    """Faults plus membership changes, learners, leader transfers and snapshots."""
-    for i in range(rounds):
-        cluster.run(rng.uniform(0.01, 0.3))
-        ids = list(cluster.nodes)
-        up = [n for n in ids if cluster.nodes[n].running]
-        down = [n for n in ids if not cluster.nodes[n].running]
-        leader = cluster.leader
-        roll = rng.random()
-        if roll < 0.10 and len(up) > 1:
-            cluster.crash(rng.choice(up))
-        elif roll < 0.22 and down:
-            cluster.restart(rng.choice(down))
-        elif roll < 0.30:
-            rng.shuffle(ids)
-            cluster.partition(ids[: rng.randint(1, len(ids) - 1)])
-        elif roll < 0.38:
-            cluster.heal()
-        elif roll < 0.46:
-            cluster.add_node(rng.choice(POOL))
-        elif roll < 0.54 and leader and len(cluster.nodes[leader].members.voters) > 1:
-            cluster.remove_node(rng.choice(cluster.nodes[leader].members.voters))
-        elif roll < 0.60:
-            cluster.transfer_leadership(rng.choice([None, *ids]))
-        elif roll < 0.66:
-            cluster.snapshot(rng.choice(up))
-        elif roll < 0.70:
-            cluster.add_learner(rng.choice(POOL))
-        else:
-            cluster.submit(f"set k{i} {i}", to=rng.choice([None, *up]))
-
-
 @pytest.mark.parametrize("seed", range(10))
 def test_membership_changes_transfers_and_snapshots_under_faults_keep_members_agreeing(
     seed: int,
@@ -140,7 +144,7 @@ def test_membership_changes_transfers_and_snapshots_under_faults_keep_members_ag
         membership=rng.choice(["joint", "single"]),
         snapshot_interval=rng.choice([0, 5, 20]),
     )
-    _inject_admin_faults(cluster, rng, rounds=50)
+    _inject_faults(cluster, rng, rounds=50, admin=True)
 
     cluster.heal()
     cluster.set_network(drop=0.0)
