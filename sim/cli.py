@@ -226,3 +226,81 @@ def replay(trace_file: str, verbose: bool, diagram: str | None, window: str | No
     for line in render.story(events, verbose=verbose):
         console.print(Text("  ") + line, soft_wrap=True)
     _write_outputs(events, None, None, diagram, window, Path(trace_file).name)
+
+
+@main.command()
+@click.argument("scenario", required=False)
+@click.option(
+    "--nodes", type=click.IntRange(1, 9), help="Cluster size without a scenario.  [default: 5]"
+)
+@click.option("--seed", type=int, help="Random seed (overrides a scenario's).  [default: 7]")
+@click.option(
+    "--speed",
+    default=0.1,
+    show_default=True,
+    type=click.FloatRange(0.001, 10.0),
+    help="Simulated seconds per real second.",
+)
+@click.option("--svg", metavar="FILE.svg", help="Save a picture of the dashboard and exit.")
+@DIR_OPTION
+def watch(
+    scenario: str | None,
+    nodes: int | None,
+    seed: int | None,
+    speed: float,
+    svg: str | None,
+    directory: str | None,
+) -> None:
+    """Watch a cluster live in the terminal and poke it with keys (? lists them).
+
+    With SCENARIO (a file or a name from `raftsim list`) the story plays and stops
+    at its pause points; the keys still work. Piped output gets the narrated run.
+    """
+    # Imported here: only this command needs trio and the terminal.
+    import sys
+
+    from sim import live
+    from sim.cluster import Cluster
+    from sim.scenario.player import ScenarioPlayer
+
+    player = None
+    try:
+        if scenario is not None:
+            if nodes is not None:
+                _fail("raftsim: --nodes does not apply to a scenario (its `cluster` line says)")
+            parsed = load(resolve(scenario, directory))
+            if seed is not None:
+                parsed = parsed.with_seed(seed)
+            if not (sys.stdout.isatty() and sys.stdin.isatty()) and svg is None:
+                outcome = run_scenario(parsed, Console(highlight=False))
+                if outcome.error is not None:
+                    _fail(str(outcome.error))
+                raise SystemExit(outcome.code)
+            build_cluster(parsed)  # bad cluster options: one line, before the quiet run
+            player = ScenarioPlayer(parsed)
+            cluster = player.cluster
+        else:
+            cluster = Cluster(nodes or 5, seed=7 if seed is None else seed)
+    except ScenarioError as error:
+        _fail(str(error))
+        return
+    if svg is not None:
+        selected = None
+        if player is not None:
+            player.run_to_next_pause()
+        else:
+            live.first_commits(cluster)
+            selected = cluster.leader
+        image = live.picture(cluster, speed=speed, player=player, selected=selected)
+        try:
+            Path(svg).write_text(image, encoding="utf-8")
+        except OSError as error:
+            _fail(f"{svg}: cannot write: {error.strerror}")
+        return
+    if not (sys.stdout.isatty() and sys.stdin.isatty()):
+        live.narrated_run(cluster, Console(highlight=False))
+        return
+    try:
+        live.watch(cluster, speed=speed, player=player)
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None

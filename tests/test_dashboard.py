@@ -1,0 +1,138 @@
+"""The live view's dashboard (sim/dashboard.py): a pure picture of a cluster, sized to fit."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.cells import cell_len
+from rich.console import Console
+
+from sim import Cluster
+from sim.dashboard import ViewState, compact_ids, dashboard
+from sim.scenario import load
+from sim.scenario.player import ScenarioPlayer
+
+
+def screen(cluster: Cluster, state: ViewState | None = None, width=80, height=24) -> list[str]:
+    """The dashboard as the lines of a width x height terminal."""
+    console = Console(
+        file=io.StringIO(), width=width, height=height, record=True, color_system=None
+    )
+    console.print(dashboard(cluster, state or ViewState(), width, height))
+    return console.export_text().splitlines()
+
+
+def assert_fits(lines: list[str], width: int, height: int) -> None:
+    assert len(lines) <= height
+    too_wide = [line for line in lines if cell_len(line) > width]
+    assert not too_wide, too_wide
+
+
+def elected(n: int, seed: int = 7) -> Cluster:
+    c = Cluster(n, seed=seed)
+    assert c.run_until(lambda c: c.leader is not None and c.nodes[c.leader].commit_index >= 1)
+    return c
+
+
+@pytest.mark.parametrize("nodes", [3, 5, 9])
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (160, 50)])
+def test_the_dashboard_fits_the_terminal_and_names_the_leader_and_its_term(nodes, size):
+    c = elected(nodes)
+    for n in range(3):
+        c.submit(f"set k{n} {n}")
+    c.run(0.01)
+    lines = screen(c, ViewState(selected="n2"), *size)
+    assert_fits(lines, *size)
+    text = "\n".join(lines)
+    leader = c.leader
+    assert f"leader {leader} term {c.nodes[leader].term}" in text
+    for node in c.nodes:
+        assert any(line.lstrip("│ ").startswith(node + " ") for line in lines), node
+
+
+def test_a_crashed_node_shows_as_down_and_crashed():
+    c = elected(5)
+    c.crash("n1")
+    c.run(0.05)
+    text = "\n".join(screen(c))
+    assert "down" in text and "crashed" in text
+    assert "n1 is down" in text  # messages to it are lost, shown as drops
+
+
+def test_partitions_and_one_way_cuts_are_shown():
+    c = elected(5)
+    c.partition(["n1", "n2"], ["n3", "n4", "n5"])
+    c.cut("n3", "n4")
+    c.run(0.06)
+    text = "\n".join(screen(c, width=100, height=30))
+    assert "partitioned {n1-2} | {n3-5}" in text
+    assert "cut n3→n4" in text
+
+
+def test_a_joint_configuration_shows_old_and_new_voters():
+    c = elected(3)
+    c.run(0.2)
+    handle = c.add_node("n4")
+    assert handle.accepted
+    assert c.run_until(lambda c: c.nodes[c.leader].members.is_joint, timeout=3.0)
+    lines = screen(c)
+    assert_fits(lines, 80, 24)
+    assert "n1-3⇒n1-4 joint" in "\n".join(lines)
+
+
+def test_a_snapshot_shows_as_s_cells():
+    c = elected(3)
+    for n in range(4):
+        c.submit(f"set k{n} {n}")
+    c.run(0.3)
+    assert c.snapshot("n2").accepted
+    c.run(0.01)
+    lines = screen(c, width=100, height=30)
+    rows = [line.strip("│ ") for line in lines]
+    grid = rows[rows.index(next(r for r in rows if r.startswith("log "))) :]
+    row = next(r for r in grid if r.startswith("n2 "))
+    assert " S " in row
+    assert_fits(lines, 100, 30)
+
+
+def test_messages_in_flight_show_type_sender_receiver_and_landing_time():
+    c = elected(5)
+    c.submit("set x 1")
+    c.run(0.001)
+    flight = c.in_flight[0]
+    text = "\n".join(screen(c, width=100, height=40))
+    assert f"{flight.message.name}" in text
+    assert f"lands {flight.lands_us / 1e6:.4f}s" in text
+
+
+def test_paused_status_help_overlay_and_the_answer_to_a_key():
+    c = elected(5)
+    text = "\n".join(screen(c, ViewState(paused=True, speed=0.5, message="n3 crashed")))
+    assert "paused 0.5x" in text and "n3 crashed" in text
+    help_text = "\n".join(screen(c, ViewState(show_help=True)))
+    assert "crash / restart selected" in help_text
+
+
+def test_a_scenario_shows_its_title_chapter_and_narration():
+    player = ScenarioPlayer(load("scenarios/leader-crash.scenario"))
+    player.run_to_next_pause()
+    state = ViewState(
+        title=player.scenario.title,
+        chapter="next: 2. The leader crashes",
+        narration=player.marks[4].narration,
+        note="done: A leader and one committed command. space: go on",
+        paused=True,
+    )
+    lines = screen(player.cluster, state)
+    assert_fits(lines, 80, 24)
+    text = "\n".join(lines)
+    assert "Leader crash and re-election" in text
+    assert "next: 2. The leader crashes" in text
+    assert "n3 stops." in text
+
+
+def test_node_ids_are_compacted():
+    assert compact_ids(["n1", "n2", "n3", "n5"]) == "n1-3,5"
+    assert compact_ids(["n4"]) == "n4"
+    assert compact_ids(["a", "n1"]) == "a,n1"

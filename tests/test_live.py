@@ -1,0 +1,302 @@
+"""The live view's driver and keys (sim/live.py), without a terminal.
+
+The driver runs under trio with the autojump MockClock standing in for real
+time, so "ten real seconds" pass instantly and exactly. DESIGN.md: trio only
+paces `step()`; the simulation stays deterministic whatever the speed.
+"""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+from sim import Cluster
+from sim.live import MAX_CATCH_UP, TICK, Controls, Driver, keys_from
+from sim.scenario import load
+from sim.scenario.player import ScenarioPlayer
+
+STORY = "scenarios/leader-crash.scenario"
+# One driver tick of simulated time at `speed`: how far pacing may lag the clock.
+SLACK = TICK + 1e-9
+
+
+class FakeClock:
+    """Real time, set by hand (for the driver's synchronous `tick`)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def sim_time_after(driver: Driver, real_seconds: float) -> float:
+    """Run the driver for `real_seconds` of (mock) real time; simulated seconds elapsed."""
+    start = driver.cluster.now
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(driver.run)
+        await trio.sleep(real_seconds)
+        nursery.cancel_scope.cancel()
+    return driver.cluster.now - start
+
+
+# -- pacing ---------------------------------------------------------------------------
+
+
+@pytest.mark.trio
+@pytest.mark.parametrize("speed", [0.1, 0.5, 2.0])
+async def test_n_simulated_seconds_take_n_over_speed_real_seconds(autojump_clock, speed):
+    driver = Driver(Cluster(5, seed=7), speed=speed)
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(driver.run)
+        while driver.cluster.now < 1.0:
+            await trio.sleep(0.001)
+        nursery.cancel_scope.cancel()
+    assert trio.current_time() - start == pytest.approx(1.0 / speed, abs=2 * SLACK)
+
+
+@pytest.mark.trio
+async def test_the_same_seed_gives_the_same_events_at_any_speed(autojump_clock):
+    slow = Driver(Cluster(5, seed=3), speed=0.1)
+    fast = Driver(Cluster(5, seed=3), speed=5.0)
+    await sim_time_after(slow, 10.0)  # 1 simulated second
+    await sim_time_after(fast, 0.2)  # 1 simulated second
+    common = min(len(slow.cluster.trace), len(fast.cluster.trace))
+    assert common > 100
+    assert [e.text for e in slow.cluster.trace[:common]] == [
+        e.text for e in fast.cluster.trace[:common]
+    ]
+
+
+@pytest.mark.trio
+async def test_pause_stops_the_simulation_and_resuming_does_not_catch_up(autojump_clock):
+    driver = Driver(Cluster(5, seed=7), speed=0.5)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(driver.run)
+        await trio.sleep(1.0)
+        driver.pause()
+        paused_at, events = driver.cluster.now, len(driver.cluster.trace)
+        await trio.sleep(30.0)
+        assert (driver.cluster.now, len(driver.cluster.trace)) == (paused_at, events)
+        driver.resume()
+        await trio.sleep(2.0)
+        nursery.cancel_scope.cancel()
+    assert driver.cluster.now - paused_at == pytest.approx(1.0, abs=SLACK)
+
+
+@pytest.mark.trio
+async def test_a_speed_change_applies_from_that_moment(autojump_clock):
+    driver = Driver(Cluster(3, seed=1), speed=0.1)
+    assert await sim_time_after(driver, 2.0) == pytest.approx(0.2, abs=SLACK)
+    driver.faster()
+    assert driver.speed == 0.2
+    driver.set_speed(1.0)
+    assert await sim_time_after(driver, 2.0) == pytest.approx(2.0, abs=SLACK)
+    driver.slower()
+    assert driver.speed == 0.5
+    assert await sim_time_after(driver, 2.0) == pytest.approx(1.0, abs=SLACK)
+
+
+def test_speed_stays_within_the_ladder():
+    driver = Driver(Cluster(3, seed=1), speed=10.0, clock=FakeClock())
+    driver.faster()
+    assert driver.speed == 10.0
+    driver.set_speed(0.001)
+    driver.slower()
+    assert driver.speed == 0.001
+    with pytest.raises(ValueError):
+        driver.set_speed(0)
+
+
+def test_after_a_stall_the_driver_gives_up_the_missed_time_instead_of_racing():
+    clock = FakeClock()
+    driver = Driver(Cluster(3, seed=1), speed=1.0, clock=clock)
+    driver.tick()
+    clock.now = 100.0  # the terminal was suspended for 100 s
+    driver.tick()
+    assert driver.cluster.now == pytest.approx(MAX_CATCH_UP)
+
+
+# -- stepping -----------------------------------------------------------------------
+
+
+def test_single_step_pauses_and_processes_exactly_one_event():
+    driver = Driver(Cluster(5, seed=7), clock=FakeClock())
+    before = driver.cluster.events_processed
+    added = driver.step()
+    assert driver.paused
+    assert driver.cluster.events_processed == before + 1
+    assert added and added == list(driver.cluster.trace[-len(added) :])
+
+
+def test_back_undoes_one_event():
+    driver = Driver(Cluster(5, seed=7), clock=FakeClock())
+    for _ in range(20):
+        driver.step()
+    texts = [e.text for e in driver.cluster.trace]
+    now = driver.cluster.now
+    driver.step()
+    undone = driver.back()
+    assert undone
+    assert [e.text for e in driver.cluster.trace] == texts
+    assert driver.cluster.now == now
+
+
+@pytest.mark.trio
+async def test_stepping_while_paused_then_resuming_continues_from_there(autojump_clock):
+    driver = Driver(Cluster(5, seed=7), speed=1.0, paused=True)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(driver.run)
+        await trio.sleep(5.0)
+        assert driver.cluster.events_processed == 0
+        driver.step()
+        after_step = driver.cluster.now
+        driver.resume()
+        await trio.sleep(0.5)
+        nursery.cancel_scope.cancel()
+    assert driver.cluster.now - after_step == pytest.approx(0.5, abs=SLACK)
+
+
+# -- scenario pause points ------------------------------------------------------------
+
+
+@pytest.mark.trio
+async def test_the_driver_stops_at_each_pause_point_of_a_scenario(autojump_clock):
+    player = ScenarioPlayer(load(STORY))
+    stops = [mark.trace_index for mark in player.marks if mark.pause]
+    driver = Driver(player.cluster, speed=1.0, player=player)
+    controls = Controls(driver)
+    reached = []
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(driver.run)
+        for _ in stops:
+            while not driver.paused:
+                await trio.sleep(0.01)
+            reached.append(len(player.cluster.trace))
+            assert controls.view_state().note
+            driver.resume()
+        nursery.cancel_scope.cancel()
+    assert reached == stops
+
+
+def test_at_a_chapter_stop_the_view_announces_the_next_chapter():
+    player = ScenarioPlayer(load(STORY))
+    clock = FakeClock()
+    driver = Driver(player.cluster, speed=1.0, player=player, clock=clock)
+    controls = Controls(driver)
+    while not driver.paused:
+        clock.now += 0.05
+        driver.tick()
+    state = controls.view_state()
+    assert state.title == "Leader crash and re-election"
+    assert "A leader and one committed command" in (state.note or "")
+    assert state.chapter == "next: 2. The leader crashes"
+    assert state.narration.startswith("n3 stops.")
+
+
+def test_a_key_that_changes_the_cluster_forks_the_story_and_drops_its_pause_points():
+    player = ScenarioPlayer(load(STORY))
+    clock = FakeClock()
+    driver = Driver(player.cluster, speed=1.0, player=player, clock=clock)
+    controls = Controls(driver)
+    controls.press("1")
+    controls.press("c")
+    assert driver.forked
+    assert "changed the story" in (controls.view_state().note or "")
+    for _ in range(40):
+        clock.now += 0.05
+        driver.tick()
+    assert not driver.paused
+
+
+# -- keys -----------------------------------------------------------------------------
+
+
+def make_controls(nodes: int = 5) -> tuple[Controls, Cluster]:
+    cluster = Cluster(nodes, seed=7)
+    cluster.run_until(lambda c: c.leader is not None and c.nodes[c.leader].commit_index >= 1)
+    return Controls(Driver(cluster, clock=FakeClock())), cluster
+
+
+def test_keys_that_need_a_node_ask_for_one_first():
+    controls, cluster = make_controls()
+    controls.press("c")
+    assert "select a node" in (controls.view_state().message or "")
+    assert all(v.running for v in cluster.nodes.values())
+    controls.press("7")
+    assert "there is no n7" in (controls.view_state().message or "")
+
+
+def test_c_crashes_the_selected_node_and_restarts_it():
+    controls, cluster = make_controls()
+    leader = cluster.leader
+    controls.press(leader[1:])
+    assert controls.view_state().selected == leader
+    controls.press("c")
+    assert not cluster.nodes[leader].running
+    controls.press("c")
+    assert cluster.nodes[leader].running
+
+
+def test_isolate_heal_timeout_request_transfer_add_remove():
+    controls, cluster = make_controls()
+    leader = cluster.leader
+    other = next(n for n in cluster.nodes if n != leader)
+    controls.press(other[1:])
+    controls.press("i")
+    assert cluster.partitions == [[other], [n for n in cluster.nodes if n != other]]
+    controls.press("h")
+    assert cluster.partitions == []
+    controls.press("t")
+    assert "election timer expires now" in (controls.view_state().message or "")
+    controls.press("r")
+    assert "entry" in (controls.view_state().message or "")
+    cluster.run(0.3)
+    controls.press("l")
+    assert "transfer leadership" in (controls.view_state().message or "")
+    assert cluster.run_until(lambda c: c.leader == other, timeout=2.0)
+    cluster.run(0.3)
+    controls.press("a")
+    assert "add n6: accepted" in (controls.view_state().message or "")
+    assert cluster.run_until(lambda c: "n6" in c.nodes[c.leader].members.voters, timeout=3.0)
+    cluster.run(0.5)
+    assert (controls.view_state().message or "").startswith("add n6: done")
+    controls.press("6")
+    controls.press("d")
+    assert cluster.run_until(lambda c: "n6" not in c.nodes[c.leader].members.voters, timeout=3.0)
+
+
+def test_space_n_b_plus_minus_help_and_quit():
+    controls, cluster = make_controls()
+    driver = controls.driver
+    controls.press(" ")
+    assert driver.paused
+    processed = cluster.events_processed
+    controls.press("n")
+    assert cluster.events_processed == processed + 1
+    controls.press("b")
+    assert cluster.events_processed == processed
+    controls.press("+")
+    assert driver.speed > 0.1
+    controls.press("-")
+    controls.press("-")
+    assert driver.speed < 0.1
+    controls.press("?")
+    assert controls.view_state().show_help
+    controls.press("x")  # any key closes the help
+    assert not controls.view_state().show_help
+    controls.press("q")
+    assert controls.quit
+
+
+def test_a_refused_request_says_why():
+    controls, cluster = make_controls()
+    cluster.crash(cluster.leader)
+    controls.press("r")
+    assert "refused" in (controls.view_state().message or "")
+
+
+def test_escape_sequences_are_not_keys():
+    assert keys_from(b"3c\x1b[A q") == ["3", "c", " ", "q"]
+    assert keys_from(b"\x1b[15~n") == ["n"]
