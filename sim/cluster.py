@@ -520,6 +520,12 @@ class Cluster:
             if journal.cursor % CHECKPOINT_EVERY == 0 and journal.cursor not in self._checkpoints:
                 self._checkpoints[journal.cursor] = self._snapshot_world()
 
+    def _repr_html_(self) -> str:
+        """The cluster as a picture in Jupyter (see sim.notebook)."""
+        from sim.notebook import cluster_html
+
+        return cluster_html(self)
+
     def __repr__(self) -> str:
         return (
             f"<Cluster {len(self._ids)} nodes, seed {self.seed}, t={self.now:.3f}s, "
