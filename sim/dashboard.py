@@ -191,7 +191,7 @@ def status_bar(cluster: Cluster, state: ViewState, width: int) -> Text:
     )
     parts: list[tuple[str, str]] = [
         (
-            f" ⏸ paused {state.speed:g}x " if state.paused else f" ▶ running {state.speed:g}x ",
+            f" ‖ paused {state.speed:g}x " if state.paused else f" ▶ running {state.speed:g}x ",
             "bold black on yellow" if state.paused else "bold black on green",
         ),
         (f" t={cluster.now:.4f}s ", "bold"),
@@ -384,7 +384,7 @@ def narration_lines(state: ViewState, width: int) -> list[Text]:
     """The scenario's chapter, narration and why the view stopped, wrapped to the width."""
     lines: list[Text] = []
     if state.note:
-        mark = "⏸ " if state.paused else "• "
+        mark = "‖ " if state.paused else "• "
         lines.append(_line(Text(mark + state.note, style="bold yellow")))
     if state.chapter:
         lines.append(_line(Text(state.chapter, style="bold")))
