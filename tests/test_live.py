@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import pytest
 import trio
+from click.testing import CliRunner
 
 from sim import Cluster
+from sim.cli import main
 from sim.live import MAX_CATCH_UP, TICK, Controls, Driver, keys_from
 from sim.scenario import load
 from sim.scenario.player import ScenarioPlayer
@@ -300,3 +302,41 @@ def test_a_refused_request_says_why():
 def test_escape_sequences_are_not_keys():
     assert keys_from(b"3c\x1b[A q") == ["3", "c", " ", "q"]
     assert keys_from(b"\x1b[15~n") == ["n"]
+
+
+# -- the command ---------------------------------------------------------------------
+
+
+def test_watch_svg_saves_a_picture_of_the_dashboard(tmp_path):
+    out = tmp_path / "dashboard.svg"
+    result = CliRunner().invoke(main, ["watch", "--nodes", "3", "--seed", "2", "--svg", str(out)])
+    assert result.exit_code == 0, result.output
+    svg = out.read_text()
+    assert svg.startswith("<svg") and "leader" in svg
+
+
+def test_watch_svg_of_a_scenario_shows_its_first_stop(tmp_path):
+    out = tmp_path / "story.svg"
+    result = CliRunner().invoke(main, ["watch", STORY, "--svg", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "leader&#160;crashes" in out.read_text()
+
+
+def test_watch_without_a_terminal_prints_a_narrated_run():
+    result = CliRunner().invoke(main, ["watch", "--nodes", "3"])
+    assert result.exit_code == 0, result.output
+    assert "not a terminal" in result.output
+    assert "becomes leader" in result.output
+
+
+def test_watch_a_scenario_without_a_terminal_runs_it_as_raftsim_run_does():
+    result = CliRunner().invoke(main, ["watch", STORY])
+    assert result.exit_code == 0, result.output
+    assert "PASS" in result.output
+
+
+def test_watch_rejects_nodes_with_a_scenario_and_a_missing_file_in_one_line():
+    both = CliRunner().invoke(main, ["watch", STORY, "--nodes", "3"])
+    assert both.exit_code == 2 and "--nodes" in both.output
+    missing = CliRunner().invoke(main, ["watch", "no-such-story.scenario"])
+    assert missing.exit_code == 2 and "Traceback" not in missing.output
