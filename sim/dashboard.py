@@ -329,8 +329,9 @@ def log_lines(cluster: Cluster, state: ViewState, width: int) -> list[Text]:
     return lines
 
 
-def network_summary(cluster: Cluster) -> Text:
-    line = Text.assemble(("network ", "bold"))
+def network_summary(cluster: Cluster, *, label: bool = True) -> Text:
+    """Partitions, cuts and the number of messages in flight, on one line."""
+    line = Text.assemble(("network " if label else "", "bold"))
     groups = cluster.partitions
     if groups:
         line.append("partitioned ", style="bold red")
@@ -457,7 +458,7 @@ def dashboard(cluster: Cluster, state: ViewState, width: int = 80, height: int =
     story_rows = max(0, story_h - (0 if framed else 1) - len(narration))
 
     # Network.
-    network_body: list[Text] = [_header(network_summary(cluster), inner)]
+    network_body: list[Text] = [_header(network_summary(cluster, label=not framed), inner)]
     shown = flights[:flight_rows]
     for flight in shown:
         network_body.append(flight_line(cluster, flight, inner))
