@@ -389,9 +389,9 @@ def narration_lines(state: ViewState, width: int) -> list[Text]:
         lines.append(_line(Text(mark + state.note, style="bold yellow")))
     if state.chapter:
         lines.append(_line(Text(state.chapter, style="bold")))
-    for paragraph in state.narration.splitlines():
-        for piece in textwrap.wrap(paragraph, max(20, width - 2)) or [""]:
-            lines.append(_line(Text("  " + piece, style="italic cyan")))
+    # Scenario files wrap narration by hand; rewrap it to this width.
+    for piece in textwrap.wrap(" ".join(state.narration.split()), max(20, width - 2)):
+        lines.append(_line(Text("  " + piece, style="italic cyan")))
     return lines
 
 
