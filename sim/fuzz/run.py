@@ -1,0 +1,549 @@
+"""Running one schedule: faults, then healing, then the liveness and safety verdict.
+
+Theory of operation: `execute` builds the seed's Cluster and walks the
+schedule's timeline (each action, and the end of each window). An action is
+resolved against the cluster as it is at that moment ("the leader" becomes
+n3; a restart whose crash did nothing does nothing) and carried out through
+the public Cluster API by a `Recorder`, which writes every call down as the
+scenario step that makes the same call (`crash n3`, `run 412ms`). The steps
+are exactly what a `.scenario` file needs to replay the run (sim.fuzz.save).
+
+After the schedule everything heals: partitions and cuts go, the network is
+restored, crashed nodes restart. Then Raft owes us liveness (a leader within
+a bound, a final write that commits, every current member catching up, every
+acknowledged write present on every member) and, throughout, safety: the
+checkers' `Cluster.violations` must stay empty. The run stops at the first
+violation.
+
+Waits are chosen so that a scenario can repeat them exactly: `run until`
+with a condition the scenario language has, or a fixed `run DURATION`.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+import attrs
+
+from sim.cluster import Cluster
+from sim.fuzz.schedule import BASE_LATENCY_US, NETWORK, SHAPES, Action, Schedule
+from sim.views import AdminHandle, SubmitHandle
+
+T = TypeVar("T")
+
+POLL_US = 50_000  # how often a waiting client looks at its write
+RETRY_PAUSE_US = 200_000  # how long a refused client waits before trying again
+
+OK, VIOLATION, LIVENESS, ERROR = "ok", "violation", "liveness", "error"
+# Liveness problems, by kind.
+NO_LEADER = "no leader after healing"
+NO_COMMIT = "final write not committed"
+BEHIND = "member not caught up"
+LOST_WRITE = "acknowledged write lost"
+
+
+@attrs.frozen(kw_only=True)
+class Result:
+    """What one seed's run came to. Small and picklable: workers send it back."""
+
+    seed: int
+    verdict: str  # OK, VIOLATION, LIVENESS, or ERROR (the simulator raised an exception)
+    kind: str | None = None  # the violated property, the liveness problem, the exception
+    problem: str | None = None  # the first violation, what liveness found, or where it raised
+    at: float | None = None  # simulated seconds at which it was found
+    actions: int = 0
+    events: int = 0
+    simulated: float = 0.0  # simulated seconds run
+    wall: float = 0.0  # wall seconds taken
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict != OK
+
+    def same_failure(self, other: Result) -> bool:
+        """Fails the way `other` did: the same property, or the same liveness problem."""
+        return self.failed and (self.verdict, self.kind) == (other.verdict, other.kind)
+
+    def headline(self) -> str:
+        """One line: what broke."""
+        if not self.failed:
+            return "ok"
+        if self.verdict == VIOLATION:
+            return f"{self.kind} violated: {self.problem}"
+        if self.verdict == ERROR:
+            return f"the simulator raised {self.kind}: {self.problem}"
+        return f"liveness: {self.problem}"
+
+
+@attrs.frozen(kw_only=True)
+class Line:
+    """One scenario step the run made, in scenario syntax, with a comment for readers."""
+
+    text: str
+    note: str = ""
+    at_us: int = 0
+    kind: str = "call"  # "call", "run" (run DURATION) or "until" (run until ...)
+    wait_us: int = 0  # how long a "run" runs, or how long an "until" may wait
+    phase: str = "faults"  # "faults" or "healing"
+    number: int | None = None  # the schedule action it carries out, if any
+
+
+@attrs.frozen(kw_only=True)
+class Execution:
+    """A finished run: its result, and the steps that replay it."""
+
+    schedule: Schedule
+    result: Result
+    lines: tuple[Line, ...]
+    # How the scenario should end: the step that failed (`run until ...`), or
+    # an `expect ...` that shows the failure; None for a violation (the saver
+    # knows how to catch one) or a run that passed.
+    ending: str | None = None
+
+
+class _Stop(Exception):
+    """A violation or a liveness failure: the run is over."""
+
+
+def duration_text(us: int) -> str:
+    """Microseconds written as a scenario duration, exactly."""
+    if us and us % 1_000_000 == 0:
+        return f"{us // 1_000_000}s"
+    return f"{us // 1000}ms" if us % 1000 == 0 else f"{us}us"
+
+
+class Recorder:
+    """Calls the Cluster, and writes each call down as the scenario step that makes it."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.lines: list[Line] = []
+        self.phase = "faults"
+        self.number: int | None = None  # the action being carried out
+
+    @property
+    def now_us(self) -> int:
+        return round(self.cluster.now * 1_000_000)
+
+    def _do(
+        self,
+        text: str,
+        call: Callable[[], T],
+        note: str | Callable[[T], str] = "",
+        *,
+        kind: str = "call",
+        wait_us: int = 0,
+    ) -> T:
+        """Make one call and write it down; stop the run if a checker fired during it."""
+        at_us = self.now_us
+        try:
+            answer = call()
+        except Exception:
+            # The simulator itself broke: the step stays, so a replay reaches the same spot.
+            self.lines.append(
+                Line(
+                    text=text,
+                    at_us=at_us,
+                    kind=kind,
+                    wait_us=wait_us,
+                    phase=self.phase,
+                    number=self.number,
+                )
+            )
+            raise
+        if callable(note):
+            note = note(answer)
+        self.lines.append(
+            Line(
+                text=text,
+                note=note,
+                at_us=at_us,
+                kind=kind,
+                wait_us=wait_us,
+                phase=self.phase,
+                number=self.number,
+            )
+        )
+        if self.cluster.violations:
+            raise _Stop
+        return answer
+
+    def run_to(self, target_us: int) -> None:
+        gap = target_us - self.now_us
+        if gap > 0:  # never run(0): it would handle events due now, which a replay might not
+            seconds = gap / 1_000_000
+            self._do(
+                f"run {duration_text(gap)}",
+                lambda: self.cluster.run(seconds),
+                kind="run",
+                wait_us=gap,
+            )
+
+    def until(self, condition: str, predicate: Callable[[Cluster], bool], timeout_us: int) -> bool:
+        return self._do(
+            f"run until {condition} timeout={duration_text(timeout_us)}",
+            lambda: self.cluster.run_until(predicate, timeout=timeout_us / 1_000_000),
+            kind="until",
+            wait_us=timeout_us,
+        )
+
+    def crash(self, node: str, note: str = "") -> None:
+        self._do(f"crash {node}", lambda: self.cluster.crash(node), note)
+
+    def restart(self, node: str, note: str = "") -> None:
+        self._do(f"restart {node}", lambda: self.cluster.restart(node), note)
+
+    def partition(self, *groups: Sequence[str], note: str = "") -> None:
+        text = "partition " + " | ".join(",".join(g) for g in groups)
+        self._do(text, lambda: self.cluster.partition(*groups), note)
+
+    def isolate(self, node: str, note: str = "") -> None:
+        self._do(f"isolate {node}", lambda: self.cluster.isolate(node), note)
+
+    def cut(self, src: str, dst: str, note: str = "") -> None:
+        self._do(f"cut {src} {dst}", lambda: self.cluster.cut(src, dst), note)
+
+    def heal(self, note: str = "") -> None:
+        self._do("heal", self.cluster.heal, note)
+
+    def network(self, note: str = "", **settings: object) -> None:
+        words = []
+        for name, value in settings.items():
+            if name == "latency":
+                low, high = value  # type: ignore[misc]
+                words.append(f"latency={duration_text(low)}..{duration_text(high)}")
+                settings[name] = (low / 1_000_000, high / 1_000_000)
+            elif isinstance(value, bool):
+                words.append(f"{name}={'on' if value else 'off'}")
+            else:
+                words.append(f"{name}={value:g}")  # type: ignore[str-format]
+        text = "network " + " ".join(words)
+        self._do(text, lambda: self.cluster.set_network(**settings), note)  # type: ignore[arg-type]
+
+    def submit(self, command: str, to: str | None = None, name: str | None = None) -> SubmitHandle:
+        words = ["submit", *([name] if name else []), f'"{command}"', *([f"to={to}"] if to else [])]
+        return self._do(
+            " ".join(words),
+            lambda: self.cluster.submit(command, to=to),
+            lambda handle: "" if handle.accepted else f"refused: {handle.reason}",
+        )
+
+    def request(self, step: str, method: str, *args: object, note: str = "") -> None:
+        shown = " ".join(str(a) for a in args if a is not None)
+
+        def notes(handle: AdminHandle) -> str:
+            refused = "" if handle.accepted else f"refused: {handle.reason}"
+            return "; ".join(t for t in (note, refused) if t)
+
+        self._do(f"{step} {shown}".strip(), lambda: getattr(self.cluster, method)(*args), notes)
+
+
+class _Executor:
+    """Carries out one schedule on one cluster."""
+
+    def __init__(self, schedule: Schedule) -> None:
+        settings = schedule.settings
+        self.schedule = schedule
+        self.cluster = Cluster(
+            settings.nodes, seed=schedule.seed, bugs=settings.bugs, **schedule.options
+        )  # type: ignore[arg-type]
+        self.rec = Recorder(self.cluster)
+        self.crashed_by: dict[int, str] = {}  # crash action number -> the node it crashed
+        self.shape: int | None = None  # the action whose partition shape is in force
+        self.network_owner: dict[str, int] = {}  # setting -> the action that changed it
+        self.writes: list[tuple[str, str, SubmitHandle]] = []  # key, value, handle
+        self.ending: str | None = None
+        self.problem: tuple[str, str] | None = None  # liveness kind, text
+
+    # -- the timeline ------------------------------------------------------------
+
+    def timeline(self) -> list[tuple[int, int, int, Action]]:
+        """(time, number, 0 start / 1 end, action), in the order they happen."""
+        events = []
+        for action in self.schedule.actions:
+            events.append((action.at_us, action.number, 0, action))
+            if action.lasts_us:
+                events.append((action.at_us + action.lasts_us, action.number, 1, action))
+        events.sort(key=lambda e: e[:3])
+        return events
+
+    def go(self) -> None:
+        for at_us, _, end, action in self.timeline():
+            if at_us >= self.schedule.duration_us:
+                break  # windows still open at the end close with the healing
+            self.rec.run_to(at_us)
+            self.rec.number = action.number
+            if end:
+                self.close(action)
+            else:
+                self.apply(action)
+            self.rec.number = None
+        self.rec.run_to(self.schedule.duration_us)
+        self.rec.phase = "healing"
+        self.heal_everything()
+        self.check_liveness()
+
+    # -- resolving actions ---------------------------------------------------------
+
+    def ids(self) -> list[str]:
+        return list(self.cluster.nodes)
+
+    def up(self) -> list[str]:
+        return [n for n, view in self.cluster.nodes.items() if view.running]
+
+    def apply(self, action: Action) -> None:
+        kind, key, rec, cluster = action.kind, action.key, self.rec, self.cluster
+        leader = cluster.leader
+        if kind == "write":
+            n = action.number
+            up = self.up()
+            to = up[key % len(up)] if action.value == "any" and up else None
+            handle = rec.submit(f"set w{n} {n}", to=to)
+            self.writes.append((f"w{n}", str(n), handle))
+        elif kind == "crash":
+            up = self.up()
+            if action.value == "leader":
+                target, note = leader, "the leader"
+            else:
+                target, note = (up[key % len(up)] if up else None), ""
+            if target is not None:
+                rec.crash(target, note)
+                self.crashed_by[action.number] = target
+        elif kind == "restart":
+            node = self.crashed_by.get(action.of)  # type: ignore[arg-type]
+            if node is not None and not cluster.nodes[node].running:
+                rec.restart(node)
+        elif kind in SHAPES:
+            self.apply_shape(action)
+        elif kind == "one-way":
+            ids = self.ids()
+            if len(ids) >= 2:
+                src, dst = random.Random(key).sample(ids, 2)
+                rec.cut(src, dst, "one way")
+        elif kind in NETWORK:
+            value = action.value
+            if kind == "latency":
+                value = tuple(ms * 1000 for ms in action.value)  # type: ignore[union-attr]
+            elif kind == "reorder":
+                value = True
+            rec.network(**{kind: value})
+            self.network_owner[kind] = action.number
+        elif leader is not None:
+            self.apply_admin(action, leader)
+
+    def apply_shape(self, action: Action) -> None:
+        rec, leader = self.rec, self.cluster.leader
+        ids = self.ids()
+        order = list(ids)
+        random.Random(action.key).shuffle(order)
+        kind = action.kind
+        if kind == "isolate-leader" and leader is None:
+            return
+        if kind == "split" and len(ids) < 2:
+            return
+        if (kind == "bridge" and len(ids) < 3) or (kind == "ring" and len(ids) < 4):
+            return
+        if self.cluster.partitions or self.cluster.cuts:
+            rec.heal("a new network shape replaces the old")
+        self.shape = action.number
+        if kind == "isolate-leader":
+            rec.isolate(leader, "the leader")  # type: ignore[arg-type]
+        elif kind == "split":
+            k = 1 + action.key % max(1, (len(ids) - 1) // 2)
+            minority, majority = sorted(order[:k], key=ids.index), sorted(order[k:], key=ids.index)
+            rec.partition(minority, majority, note="minority | majority")
+        elif kind == "bridge":
+            bridge, rest = order[0], order[1:]
+            left, right = rest[: len(rest) // 2], rest[len(rest) // 2 :]
+            note = f"bridge: {bridge} hears both {','.join(left)} and {','.join(right)}"
+            for a in left:
+                for b in right:
+                    rec.cut(a, b, note)
+                    rec.cut(b, a, note)
+                    note = ""
+        else:  # ring
+            n = len(order)
+            note = "ring " + " - ".join(order)
+            for i in range(n):
+                for j in range(i + 2, n):
+                    if i == 0 and j == n - 1:
+                        continue  # neighbours across the ring's seam
+                    rec.cut(order[i], order[j], note)
+                    rec.cut(order[j], order[i], note)
+                    note = ""
+
+    def close(self, action: Action) -> None:
+        """The end of a window: undo the fault if nothing newer replaced it."""
+        if action.kind in SHAPES and self.shape == action.number:
+            self.shape = None
+            self.rec.heal("the partition ends")
+        elif action.kind in NETWORK and self.network_owner.get(action.kind) == action.number:
+            del self.network_owner[action.kind]
+            self.rec.network(**{action.kind: _base(action.kind)}, note="back to normal")
+
+    def apply_admin(self, action: Action, leader: str) -> None:
+        rec, key = self.rec, action.key
+        conf = self.cluster.nodes[leader].members
+        pool = self.schedule.pool
+        kind = action.kind
+        if kind == "add":
+            choices = [n for n in pool if n not in conf.voters]
+            if choices:
+                rec.request("add", "add_node", choices[key % len(choices)])
+        elif kind == "add-learner":
+            choices = [n for n in pool if n not in conf.members]
+            if choices:
+                rec.request("add-learner", "add_learner", choices[key % len(choices)])
+        elif kind == "remove":
+            choices = list(conf.members) if len(conf.voters) > 2 else list(conf.learners)
+            if choices:
+                rec.request("remove", "remove_node", choices[key % len(choices)])
+        elif kind == "transfer":
+            others = [n for n in conf.voters if n != leader]
+            target = others[key % len(others)] if key and others else None
+            rec.request("transfer", "transfer_leadership", target)
+        elif kind == "snapshot":
+            up = self.up()
+            if up:
+                rec.request("snapshot", "snapshot", up[key % len(up)])
+
+    # -- healing and liveness ----------------------------------------------------------
+
+    def heal_everything(self) -> None:
+        rec = self.rec
+        rec.heal("the faults are over")
+        rec.network(
+            drop=0, duplicate=0, latency=BASE_LATENCY_US, reorder=False, note="normal network"
+        )
+        for node_id, view in self.cluster.nodes.items():
+            if not view.running:
+                rec.restart(node_id)
+
+    def fail(self, kind: str, text: str, ending: str | None = None) -> None:
+        self.problem = (kind, text)
+        self.ending = ending
+        raise _Stop
+
+    def check_liveness(self) -> None:
+        settings, rec, cluster = self.schedule.settings, self.rec, self.cluster
+        bound = round(settings.leader_bound * 1_000_000)
+        if not rec.until("leader exists", _has_leader, bound):
+            self.fail(NO_LEADER, f"no leader within {duration_text(bound)} after healing")
+        final = self.final_write(round(settings.commit_bound * 1_000_000))
+        # The members are those of the configuration the final write committed under.
+        assert final.node is not None and final.index is not None
+        members = list(cluster.nodes[final.node].members.members)
+        catchup = round(settings.catchup_bound * 1_000_000)
+        index = final.index
+
+        def caught_up(c: Cluster) -> bool:
+            return all(c.nodes[m].last_applied >= index for m in members)
+
+        if not rec.until(f"applied {index} on {','.join(members)}", caught_up, catchup):
+            behind = [m for m in members if cluster.nodes[m].last_applied < index]
+            shown = ", ".join(f"{m} at {cluster.nodes[m].last_applied}" for m in behind)
+            self.fail(
+                BEHIND, f"members short of index {index} {duration_text(catchup)} later: {shown}"
+            )
+        for key, value, handle in self.writes:
+            if handle.outcome != "committed":
+                continue
+            for member in members:
+                found = cluster.nodes[member].data.get(key)
+                if found != value:
+                    self.fail(
+                        LOST_WRITE,
+                        f"'set {key} {value}' was acknowledged but {member} has "
+                        f"{key}={found or 'none'}",
+                        f"expect value {member} {key} {value}",
+                    )
+
+    def final_write(self, bound_us: int) -> SubmitHandle:
+        """A client that writes until it succeeds, retrying through refusals."""
+        rec, cluster = self.rec, self.cluster
+        deadline = rec.now_us + bound_us
+        attempt, handle = 0, None
+        while rec.now_us < deadline:
+            if cluster.leader is None and not rec.until(
+                "leader exists", _has_leader, deadline - rec.now_us
+            ):
+                break
+            attempt += 1
+            handle = rec.submit("set final 1", name=f"final{attempt}")
+            if not handle.accepted:
+                rec.run_to(min(deadline, rec.now_us + RETRY_PAUSE_US))
+                continue
+            while handle.outcome == "pending" and rec.now_us < deadline:
+                rec.run_to(min(deadline, rec.now_us + POLL_US))
+            if handle.committed:
+                return handle
+        if handle is None:
+            self.fail(NO_COMMIT, f"no leader to write to within {duration_text(bound_us)}")
+        assert handle is not None
+        self.fail(
+            NO_COMMIT,
+            f"{attempt} attempt(s) in {duration_text(bound_us)}, the last one {handle.outcome}"
+            + (f" ({handle.reason})" if handle.reason else ""),
+            f"expect committed final{attempt}",
+        )
+        raise AssertionError("unreachable")
+
+
+def _has_leader(cluster: Cluster) -> bool:
+    return cluster.leader is not None
+
+
+def _base(setting: str) -> object:
+    return {"drop": 0, "duplicate": 0, "latency": BASE_LATENCY_US, "reorder": False}[setting]
+
+
+def _where(error: Exception) -> str:
+    frame = traceback.extract_tb(error.__traceback__)[-1]
+    where = "/".join(Path(frame.filename).parts[-2:])
+    return f"{error or 'no message'} ({where}:{frame.lineno}, in {frame.name})"
+
+
+def execute(schedule: Schedule) -> Execution:
+    """Run `schedule` on a fresh cluster; stops at the first violation."""
+    started = time.perf_counter()
+    executor = _Executor(schedule)
+    error: Exception | None = None
+    try:
+        executor.go()
+    except _Stop:
+        pass
+    except Exception as exc:  # a bug in the simulator (or a bug switch it did not foresee)
+        error = exc
+    cluster = executor.cluster
+    common = {
+        "seed": schedule.seed,
+        "actions": len(schedule.actions),
+        "events": cluster.events_processed,
+        "simulated": cluster.now,
+        "wall": time.perf_counter() - started,
+    }
+    if cluster.violations:
+        first = cluster.violations[0]
+        result = Result(
+            verdict=VIOLATION,
+            kind=first.property,
+            problem=first.text,
+            at=first.time_us / 1_000_000,
+            **common,
+        )
+    elif error is not None:
+        result = Result(verdict=ERROR, kind=type(error).__name__, problem=_where(error), **common)
+    elif executor.problem is not None:
+        kind, text = executor.problem
+        result = Result(verdict=LIVENESS, kind=kind, problem=text, at=cluster.now, **common)
+    else:
+        result = Result(verdict=OK, **common)
+    ending = executor.ending if result.verdict == LIVENESS else None
+    return Execution(
+        schedule=schedule, result=result, lines=tuple(executor.rec.lines), ending=ending
+    )
