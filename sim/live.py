@@ -77,8 +77,9 @@ class Driver:
 
     # -- pacing -------------------------------------------------------------
 
-    def _reanchor(self) -> None:
+    def _reanchor(self) -> tuple[float, float]:
         self._anchor = (self.clock(), self.cluster.now)
+        return self._anchor
 
     @property
     def following_story(self) -> bool:
@@ -88,9 +89,7 @@ class Driver:
         """Advance the simulation to where the clock says it should be by now."""
         if self.paused:
             return
-        if self._anchor is None:
-            self._reanchor()
-        real0, sim0 = self._anchor  # type: ignore[misc]
+        real0, sim0 = self._anchor or self._reanchor()
         real = self.clock()
         target = sim0 + (real - real0) * self.speed
         if (target - self.cluster.now) / self.speed > MAX_CATCH_UP:
