@@ -304,3 +304,80 @@ def watch(
         live.watch(cluster, speed=speed, player=player)
     except KeyboardInterrupt:
         raise SystemExit(130) from None
+
+
+class _OneLineUsage(click.Command):
+    """Usage errors (a bad number, an unknown option) as one line and exit code 2."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            _fail(f"raftsim {ctx.info_name}: {error.format_message()}")
+            raise
+
+
+@main.command(cls=_OneLineUsage)
+@click.option("--seeds", default=100, show_default=True, help="How many seeds to run.")
+@click.option(
+    "--duration", default=10.0, show_default=True, help="Simulated seconds of faults per seed."
+)
+@click.option("--jobs", "-j", default=1, show_default=True, help="Worker processes.")
+@click.option("--first-seed", default=0, show_default=True, help="The first seed to run.")
+@click.option("--nodes", default=5, show_default=True, help="Servers at the start (1 to 9).")
+@click.option(
+    "--bug", "bugs", multiple=True, metavar="NAME", help="Switch on a bug (raft/bugs.py); repeat."
+)
+@click.option("--minimize", is_flag=True, help="Shrink each failing schedule (the first 5).")
+@click.option(
+    "--save",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Save minimized failing schedules as scenario files (implies --minimize).",
+)
+def fuzz(
+    seeds: int,
+    duration: float,
+    jobs: int,
+    first_seed: int,
+    nodes: int,
+    bugs: tuple[str, ...],
+    minimize: bool,
+    save: str | None,
+) -> None:
+    """Random fault campaigns: crashes, partitions, loss, membership changes, then
+    healing. Checks safety throughout and liveness after healing. Exit code 0: no
+    seed failed; 1: some did (each printed with the command that replays it);
+    2: bad input."""
+    from raft.bugs import check_bugs
+    from sim.fuzz import FuzzSettings
+    from sim.fuzz.report import fuzz as run_fuzz
+
+    for name, value, low in (
+        ("--seeds", seeds, 1),
+        ("--jobs", jobs, 1),
+        ("--first-seed", first_seed, 0),
+    ):
+        if value < low:
+            _fail(f"raftsim fuzz: {name} must be at least {low}, got {value}")
+    if not 0 < duration <= 3600:
+        _fail(f"raftsim fuzz: --duration must be between 0 and 3600 seconds, got {duration:g}")
+    if not 1 <= nodes <= 9:
+        _fail(f"raftsim fuzz: --nodes must be between 1 and 9, got {nodes}")
+    try:
+        check_bugs(bugs)
+    except ValueError as error:
+        _fail(f"raftsim fuzz: {error}")
+    settings = FuzzSettings(duration=duration, nodes=nodes, bugs=tuple(dict.fromkeys(bugs)))
+    try:
+        code = run_fuzz(
+            Console(highlight=False),
+            range(first_seed, first_seed + seeds),
+            settings,
+            jobs=jobs,
+            minimize_failures=minimize or save is not None,
+            save=None if save is None else Path(save),
+        )
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    raise SystemExit(code)

@@ -1,0 +1,177 @@
+"""What `raftsim fuzz` shows: a progress bar, a summary table, each failure with
+the command that replays it, and minimized schedules.
+
+A view only: it runs the campaign through sim.fuzz and prints what comes back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from sim.fuzz.campaign import run_campaign, run_seed
+from sim.fuzz.run import ERROR, LIVENESS, VIOLATION, Result
+from sim.fuzz.save import replay_command, scenario_text
+from sim.fuzz.schedule import FuzzSettings, generate
+from sim.fuzz.shrink import minimize
+
+MINIMIZE_AT_MOST = 5  # failing seeds minimized per campaign (each costs up to hundreds of runs)
+
+
+def fuzz(
+    console: Console,
+    seeds: Sequence[int],
+    settings: FuzzSettings,
+    *,
+    jobs: int = 1,
+    minimize_failures: bool = False,
+    save: Path | None = None,
+) -> int:
+    """Run the campaign and report it; returns the exit code (0 all ok, 1 some failed)."""
+    started = time.perf_counter()
+    failures = 0
+    progress = Progress(
+        TextColumn("[bold]fuzz"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("seeds"),
+        TextColumn("{task.fields[failures]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+
+    with progress:
+        task = progress.add_task("fuzz", total=len(seeds), failures=_failures_text(0))
+
+        def arrived(result: Result) -> None:
+            nonlocal failures
+            failures += result.failed
+            progress.update(task, advance=1, failures=_failures_text(failures))
+
+        results = run_campaign(seeds, settings, jobs=jobs, on_result=arrived)
+    wall = time.perf_counter() - started
+
+    console.print(summary_table(results, settings, wall, jobs))
+    failed = [r for r in results if r.failed]
+    for result in failed:
+        console.print(
+            Text.assemble(
+                (f"seed {result.seed}: ", "bold red"),
+                result.headline(),
+                ("\n    replay: ", "dim"),
+                (replay_command(generate(result.seed, settings)), "bold"),
+            ),
+            soft_wrap=True,
+        )
+    if minimize_failures and failed:
+        shrink = failed[:MINIMIZE_AT_MOST]
+        if len(failed) > len(shrink):
+            console.print(
+                Text(
+                    f"minimizing the first {len(shrink)} of {len(failed)} failing seeds "
+                    "(replay another one with --minimize to shrink it)",
+                    style="dim",
+                )
+            )
+        for result in shrink:
+            _minimize_one(console, result.seed, settings, save)
+    if not failed:
+        console.print(Text(f"no failures in {len(results)} seeds", style="bold green"))
+    return 1 if failed else 0
+
+
+def _failures_text(count: int) -> str:
+    return f"[red]{count} failing[/red]" if count else "0 failing"
+
+
+def summary_table(
+    results: Sequence[Result], settings: FuzzSettings, wall: float, jobs: int
+) -> Table:
+    """Seeds, failures by kind, events, and how fast the campaign simulated."""
+    bugs = ", ".join(settings.bugs) or "none"
+    table = Table(
+        title=(
+            f"{len(results)} seeds x {settings.duration:g}s, {settings.nodes} nodes, bugs: {bugs}"
+        ),
+        title_justify="left",
+        show_header=False,
+        min_width=44,
+    )
+    table.add_column("what", style="bold")
+    table.add_column("value", justify="right")
+    failed = [r for r in results if r.failed]
+    table.add_row("seeds run", str(len(results)))
+    table.add_row("passed", str(len(results) - len(failed)))
+    labels = {VIOLATION: "violated: ", LIVENESS: "liveness: ", ERROR: "simulator raised "}
+    for (verdict, kind), count in sorted(Counter((r.verdict, r.kind) for r in failed).items()):
+        table.add_row(Text(f"  {labels[verdict]}{kind}", style="red"), str(count))
+    events = sum(r.events for r in results)
+    simulated = sum(r.simulated for r in results)
+    table.add_row("Raft events", f"{events:,}")
+    table.add_row("simulated seconds", f"{simulated:,.1f}")
+    table.add_row("wall seconds", f"{wall:,.1f}" + (f" ({jobs} jobs)" if jobs > 1 else ""))
+    if wall > 0:
+        table.add_row("simulated s / wall s", f"{simulated / wall:,.0f}")
+        table.add_row("seeds / minute", f"{len(results) * 60 / wall:,.0f}")
+    return table
+
+
+def _minimize_one(console: Console, seed: int, settings: FuzzSettings, save: Path | None) -> None:
+    failing = run_seed(seed, settings)
+    with Progress(
+        TextColumn(f"[bold]minimizing seed {seed}"),
+        TextColumn("{task.fields[runs]} runs, best {task.fields[actions]} actions"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("min", total=None, runs=0, actions=len(failing.schedule.actions))
+
+        def tick(runs: int, actions: int) -> None:
+            progress.update(task, runs=runs, actions=actions)
+
+        shrunk = minimize(failing, progress=tick)
+    kept = shrunk.schedule.actions
+    note = "" if shrunk.complete else " (stopped at the run limit: may not be minimal)"
+    console.print(
+        Text.assemble(
+            (f"seed {seed} minimized: ", "bold"),
+            f"{len(failing.schedule.actions)} -> {len(kept)} actions in {shrunk.runs} runs{note}; "
+            f"{shrunk.execution.result.headline()}",
+        ),
+        soft_wrap=True,
+    )
+    steps = shrunk.execution.lines
+    for action in kept:
+        done = "; ".join(line.text for line in steps if line.number == action.number)
+        line = Text(f"    {action}")
+        line.append(f"  -> {done or 'nothing to do then'}", style="dim")
+        console.print(line, soft_wrap=True)
+    if save is not None:
+        text = scenario_text(shrunk.execution, original_actions=len(failing.schedule.actions))
+        save.mkdir(parents=True, exist_ok=True)
+        path = save / f"fuzz-seed-{seed}.scenario"
+        path.write_text(text, encoding="utf-8")
+        console.print(
+            Text.assemble(
+                ("    saved ", "dim"), str(path), ("; replay: ", "dim"), f"raftsim run {path}"
+            ),
+            soft_wrap=True,
+        )
