@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from raft import Configuration, KVStateMachine, LogEntry, RaftOptions
 from raft.bugs import check_bugs
-from sim.checkers import Violation
+from sim.checkers import SafetyViolation, Violation, make_checkers
 from sim.journal import STEP, Action, Call, Journal, Step
 from sim.trace import TraceEvent
 from sim.views import AdminHandle, NodeView, SubmitHandle
@@ -81,7 +81,10 @@ class Cluster:
     check_quorum=False, membership="joint" (or "single" for single-server
     changes, thesis §4.1), catchup_margin=10 entries, catchup_timeout=0.3,
     snapshot_interval=0 (applied entries between automatic snapshots; 0: off),
-    bugs=() (names from raft.bugs.BUGS: well-known mistakes, switched on).
+    bugs=() (names from raft.bugs.BUGS: well-known mistakes, switched on),
+    checkers="all" (the safety checkers to run: "all", "none", or names from
+    sim.checkers.CHECKERS), strict=False (True: raise SafetyViolation at the
+    first violation, once the step that found it is done and traced).
 
     `initial_logs` starts nodes with logs already on disk, as in the paper's
     figures: {"n1": [1, 1, 4, (5, "set x 1")]} gives n1 four entries of terms
@@ -112,6 +115,8 @@ class Cluster:
         snapshot_interval: int = 0,
         bugs: Iterable[str] = (),
         initial_logs: Mapping[str, Sequence[int | tuple[int, str]]] | None = None,
+        checkers: str | Iterable[str] = "all",
+        strict: bool = False,
     ) -> None:
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ValueError(f"a cluster needs at least one node, got n={n!r}")
@@ -143,7 +148,11 @@ class Cluster:
         self._ids = [f"n{i}" for i in range(1, n + 1)]
         logs = _initial_logs(initial_logs or {}, self._ids)
         self._trace: list[TraceEvent] = []
-        self._world = World(self._ids, seed, self.settings, self._trace, logs)
+        self._strict = bool(strict)
+        self._world = World(
+            self._ids, seed, self.settings, self._trace, logs, make_checkers(checkers)
+        )
+        self._raise_if_strict(0)
         self._journal = Journal(len(self._trace))
         self._checkpoints: dict[int, World] = {0: self._snapshot_world()}
         self._views: dict[str, NodeView] = {}
@@ -490,13 +499,20 @@ class Cluster:
         if journal.in_future and journal.next_action() != action:
             journal.fork()
             self._checkpoints = {k: w for k, w in self._checkpoints.items() if k <= journal.cursor}
+        found = len(self._world.violations)
         if isinstance(action, Step):
             result = self._world.step()
         else:
             self._world.advance_to(action.time_us)
             result = getattr(self._world, action.name)(*action.args)
         journal.record(action, len(self._trace))
+        self._raise_if_strict(found)
         return result
+
+    def _raise_if_strict(self, known: int) -> None:
+        """Strict mode: the first violation found after the first `known` ones stops the run."""
+        if self._strict and len(self._world.violations) > known:
+            raise SafetyViolation(self._world.violations[known])
 
     def _replay_recorded_calls(self) -> None:
         """Before a step in the recorded future, redo the calls made before it."""

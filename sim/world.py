@@ -36,7 +36,7 @@ from raft import (
     Send,
     SetTimer,
 )
-from sim.checkers import Violation, default_checkers
+from sim.checkers import Checker, Violation, default_checkers, overriding
 from sim.disk import Disk
 from sim.events import DELIVER, FLUSH, TIMER, EventQueue
 from sim.network import Network
@@ -67,6 +67,7 @@ class World:
         settings: WorldSettings,
         trace: list[TraceEvent],
         initial_logs: dict[str, list[LogEntry]] | None = None,
+        checkers: Sequence[Checker] | None = None,
     ) -> None:
         self.now = 0
         self.settings = settings
@@ -91,8 +92,8 @@ class World:
         self.proposals: list[Proposal] = []
         self.admin_requests: list[AdminRequest] = []
         self._tickets: dict[tuple[str, int], AdminRequest] = {}
-        self.checkers = default_checkers()
         self.violations: list[Violation] = []
+        self.checkers = default_checkers() if checkers is None else list(checkers)
         self._timer_tokens: dict[tuple[str, str], int] = {}
         self._next_token = 0
         self._pending: dict[str, deque[Proposal]] = {}
@@ -105,6 +106,25 @@ class World:
             disk = self.disks[node_id] = Disk()
             disk.durable = DurableState(term=history_term, entries=initial_logs.get(node_id, []))
             self._boot(node_id)
+
+    @property
+    def checkers(self) -> list[Checker]:
+        """The safety checkers watching this world (sim/checkers)."""
+        return self._checkers
+
+    @checkers.setter
+    def checkers(self, checkers: Sequence[Checker]) -> None:
+        self._checkers = list(checkers)
+        for checker in self._checkers:
+            checker.attach(self)
+        # Per hook, only the checkers that override it: an unused hook costs nothing.
+        self._after_input = overriding(checkers, "after_input")
+        self._on_applied = overriding(checkers, "on_applied")
+        self._on_send = overriding(checkers, "on_send")
+        self._on_deliver = overriding(checkers, "on_deliver")
+        self._on_write = overriding(checkers, "on_write")
+        self._on_durable = overriding(checkers, "on_durable")
+        self._on_start = overriding(checkers, "on_start")
 
     # -- the engine -------------------------------------------------------
 
@@ -188,6 +208,10 @@ class World:
             msg_id,
         )
         node = self.nodes[msg.dst]
+        for checker in self._on_deliver:
+            found = checker.on_deliver(msg, node, self.now)
+            if found:
+                self._alarm(found)
         node.receive(msg, self.now)
         self._carry_out(msg.dst, node)
 
@@ -200,6 +224,10 @@ class World:
 
     def _flush(self, node_id: str) -> None:
         last_seq, writes = self.disks[node_id].flush()
+        for checker in self._on_durable:
+            found = checker.on_durable(node_id, writes, self.now)
+            if found:
+                self._alarm(found)
         self._record(
             node_id,
             "Disk",
@@ -219,6 +247,10 @@ class World:
             elif kind is Note:
                 self._record(node_id, out.component, out.kind, out.text)
             elif kind is Persist:
+                for checker in self._on_write:
+                    found = checker.on_write(node, out.write, self.now)
+                    if found:
+                        self._alarm(found)
                 disk = self.disks[node_id]
                 if disk.write(out.seq, out.write):
                     self.queue.push(
@@ -239,7 +271,7 @@ class World:
                 proposal = self._awaiting_result.pop((node_id, out.index), None)
                 if proposal is not None and proposal.term == out.term:
                     proposal.result = out.result
-                for checker in self.checkers:
+                for checker in self._on_applied:
                     found = checker.on_applied(node_id, out.index, out.term, out.command, self.now)
                     if found:
                         self._alarm(found)
@@ -247,7 +279,7 @@ class World:
                 raise TypeError(f"unknown output {out!r}")
         if self._pending.get(node_id):
             self._settle(node_id)
-        for checker in self.checkers:
+        for checker in self._after_input:
             found = checker.after_input(node, self.now)
             if found:
                 self._alarm(found)
@@ -258,6 +290,10 @@ class World:
             self._record(None, "Checker", "violation", f"SAFETY VIOLATION: {violation}")
 
     def _send(self, msg: Message) -> None:
+        for checker in self._on_send:
+            found = checker.on_send(msg, self.now)
+            if found:
+                self._alarm(found)
         flights, reason = self.network.send(msg, self.now)
         if reason is not None:
             self._record(msg.src, "Network", "drop", f"{msg.src} -> {msg.dst} {msg} lost: {reason}")
@@ -294,6 +330,10 @@ class World:
         self.nodes[node_id] = node
         self.running[node_id] = True
         node.start(self.now)
+        for checker in self._on_start:
+            found = checker.on_start(node, self.now)
+            if found:
+                self._alarm(found)
         self._carry_out(node_id, node)
 
     def crash(self, node_id: str) -> None:
