@@ -74,6 +74,7 @@ COMPONENT_COLOURS = {
     "Replicator": "color:#9a7d0a",
     "BallotBox": "color:#1e8449",
     "StateMachine": "color:#8e44ad",
+    "SnapshotExecutor": "color:#117864",
     "Network": "color:#808b96",
     "Disk": "color:#808b96",
     "Cluster": "color:#c0392b;font-weight:bold",
@@ -139,7 +140,9 @@ def _configuration_text(view: NodeView) -> tuple[str, str]:
     return text, colour
 
 
-def _node_box(cluster: Cluster, view: NodeView, y: float) -> list[str]:
+def _node_box(
+    cluster: Cluster, view: NodeView, y: float, members: tuple[str, ...] | None
+) -> list[str]:
     role = _role(view)
     colour = ROLE_COLOURS.get(role, "#566573")
     running = view.running
@@ -172,7 +175,12 @@ def _node_box(cluster: Cluster, view: NodeView, y: float) -> list[str]:
         _text(PAD + 58 + pill_w, y + 19, f"term {view.term}", font_size=12, font_weight="bold",
               fill="#1b2631" if running else "#7b7d7d")
     )  # fmt: skip
-    if running and view.election_deadline is not None:
+    if running and members is not None and view.id not in members:
+        out.append(
+            _text(PAD + BOX_W - 8, y + 19, "not a member", font_size=10, fill="#7f8c8d",
+                  text_anchor="end", font_style="italic")
+        )  # fmt: skip
+    elif running and view.election_deadline is not None and view.role != "learner":
         left_ms = max(0.0, (view.election_deadline - cluster.now) * 1000)
         out.append(
             _text(PAD + BOX_W - 8, y + 19, f"timer {left_ms:.0f} ms", font_size=10,
@@ -324,6 +332,8 @@ def cluster_svg(
     first, last = _window(views, max_entries)
     leader = cluster.leader
     replication = cluster.nodes[leader].replication if leader else {}
+    # Who the leader counts as a member (voter, old voter or learner) now.
+    members = cluster.nodes[leader].members.members if leader else None
     flights = cluster.in_flight if messages else []
     shown = flights[:messages]
     rows_bottom = TOP + ROW_H * len(views)
@@ -363,7 +373,7 @@ def cluster_svg(
             )  # fmt: skip
     for i, view in enumerate(views):
         y = TOP + i * ROW_H
-        out += _node_box(cluster, view, y)
+        out += _node_box(cluster, view, y, members)
         out += _log_row(cluster, view, first, last, y, replication)
     if flights:
         y = rows_bottom + 14
