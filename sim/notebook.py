@@ -361,7 +361,10 @@ def cluster_svg(
         _text(PAD, 22, heading, font_size=14, font_weight="bold", fill="#1b2631"),
     ]
     # The index header: every index when there is room, or every fifth.
-    out.append(_text(LOG_X - 6, TOP - 8, "index", font_size=9, fill="#7f8c8d", text_anchor="end"))
+    if last:
+        out.append(
+            _text(LOG_X - 6, TOP - 8, "index", font_size=9, fill="#7f8c8d", text_anchor="end")
+        )
     if first > 1:
         out.append(_text(LOG_X - 6, TOP + 4, "…", font_size=12, fill="#7f8c8d",
                          text_anchor="end"))  # fmt: skip
