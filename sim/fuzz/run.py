@@ -242,6 +242,16 @@ class Recorder:
 
         self._do(f"{step} {shown}".strip(), lambda: getattr(self.cluster, method)(*args), notes)
 
+    def change_members(self, voters: list[str], learners: list[str], note: str = "") -> None:
+        text = "change-members " + ",".join(voters)
+        if learners:
+            text += " learners=" + ",".join(learners)
+
+        def notes(handle: AdminHandle) -> str:
+            return note if handle.accepted else f"{note}; refused: {handle.reason}"
+
+        self._do(text, lambda: self.cluster.change_members(voters, learners), notes)
+
 
 class _Executor:
     """Carries out one schedule on one cluster."""
@@ -403,6 +413,18 @@ class _Executor:
             choices = list(conf.members) if len(conf.voters) > 2 else list(conf.learners)
             if choices:
                 rec.request("remove", "remove_node", choices[key % len(choices)])
+        elif kind == "swap":
+            # Up to two voters out and as many others in, in one change: while joint,
+            # the old and the new majorities can differ by more than one server.
+            outsiders = [n for n in pool if n not in conf.members]
+            count = min(1 + key % 2, len(outsiders), len(conf.voters) - 1)
+            if count > 0:
+                rng = random.Random(key)
+                leaving = rng.sample(list(conf.voters), count)
+                joining = rng.sample(outsiders, count)
+                voters = [n for n in conf.voters if n not in leaving] + joining
+                note = f"{','.join(leaving)} out, {','.join(joining)} in"
+                rec.change_members(voters, list(conf.learners), note)
         elif kind == "transfer":
             others = [n for n in conf.voters if n != leader]
             target = others[key % len(others)] if key and others else None

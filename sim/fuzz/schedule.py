@@ -36,6 +36,7 @@ FAULT_WEIGHTS: dict[str, float] = {
     "add": 0.6,
     "add-learner": 0.4,
     "remove": 0.6,
+    "swap": 1.0,
     "transfer": 0.8,
     "snapshot": 0.8,
 }
@@ -54,6 +55,7 @@ DESCRIPTIONS = {
     "add": "add a server (voter)",
     "add-learner": "add a learner",
     "remove": "remove a member",
+    "swap": "swap voters for new ones in one change (joint consensus)",
     "transfer": "transfer leadership",
     "snapshot": "a node takes a snapshot",
 }
