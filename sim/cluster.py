@@ -261,9 +261,11 @@ class Cluster:
             if isinstance(journal.next_action(), Call):
                 return False  # the recorded future makes a call before its next step
         # The next action, if any is recorded, is a Step: no fork check needed.
+        found = len(self._world.violations)
         if not self._world.step(limit):
             return False
         journal.record(STEP, len(self._trace))
+        self._raise_if_strict(found)
         return True
 
     def timeout(self, node_id: str, after: float = 0.0) -> bool:

@@ -27,7 +27,7 @@ from sim.checkers.base import NO_VIOLATIONS, Checker, Violation, compaction_hori
 LEADER = Role.LEADER
 
 # How many more indexes a checker remembers before it asks the disks what it may forget.
-FORGET_EVERY = 4096
+FORGET_EVERY = 1024
 
 
 class ElectionSafety(Checker):
