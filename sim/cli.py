@@ -368,6 +368,11 @@ def fuzz(
         check_bugs(bugs)
     except ValueError as error:
         _fail(f"raftsim fuzz: {error}")
+    if save is not None:
+        try:
+            Path(save).mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            _fail(f"raftsim fuzz: --save {save}: cannot create the directory: {error.strerror}")
     settings = FuzzSettings(duration=duration, nodes=nodes, bugs=tuple(dict.fromkeys(bugs)))
     try:
         code = run_fuzz(

@@ -157,6 +157,10 @@ def test_delta_debugging_finds_the_two_actions_that_matter(monkeypatch) -> None:
     assert {a.number for a in shrunk.schedule.actions} == culprits
     assert shrunk.complete
 
+    cut_short = minimize(failing, max_runs=3)
+    assert cut_short.runs == 3 and not cut_short.complete
+    assert culprits <= {a.number for a in cut_short.schedule.actions}
+
 
 def test_a_minimized_violation_saved_as_a_scenario_reproduces_under_raftsim_run(
     tmp_path: Path,
@@ -232,6 +236,13 @@ def test_an_exception_in_the_simulator_is_a_verdict_not_a_crash(monkeypatch) -> 
 
 
 # -- bad input: one line, exit code 2 ------------------------------------------------------
+
+
+def test_an_unwritable_save_directory_is_bad_input(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    line = one_line_error(raftsim("fuzz", "--save", str(blocker / "dir")))
+    assert line.startswith(f"raftsim fuzz: --save {blocker / 'dir'}: cannot create the directory")
 
 
 @pytest.mark.parametrize(

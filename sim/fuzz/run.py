@@ -86,7 +86,6 @@ class Line:
 
     text: str
     note: str = ""
-    at_us: int = 0
     kind: str = "call"  # "call", "run" (run DURATION) or "until" (run until ...)
     wait_us: int = 0  # how long a "run" runs, or how long an "until" may wait
     phase: str = "faults"  # "faults" or "healing"
@@ -140,7 +139,6 @@ class Recorder:
         wait_us: int = 0,
     ) -> T:
         """Make one call and write it down; stop the run if a checker fired during it."""
-        at_us = self.now_us
         try:
             answer = call()
         except Exception:
@@ -148,7 +146,6 @@ class Recorder:
             self.lines.append(
                 Line(
                     text=text,
-                    at_us=at_us,
                     kind=kind,
                     wait_us=wait_us,
                     phase=self.phase,
@@ -162,7 +159,6 @@ class Recorder:
             Line(
                 text=text,
                 note=note,
-                at_us=at_us,
                 kind=kind,
                 wait_us=wait_us,
                 phase=self.phase,

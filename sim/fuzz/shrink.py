@@ -25,7 +25,6 @@ MAX_RUNS = 400  # tries at most; a minimization cut short still returns a failin
 class Minimized:
     """The smallest failing schedule found, its run, and what it took to find."""
 
-    original: Execution
     execution: Execution
     runs: int
     complete: bool  # False when MAX_RUNS ran out before the result was 1-minimal
@@ -86,8 +85,9 @@ def minimize(
                     actions, n, reduced = rest, max(n - 1, 2), True
                     break
         if not reduced:
+            if runs >= max_runs:
+                break  # some chunks went untried: not known to be minimal
             if n >= len(actions):
-                return Minimized(original=failing, execution=best, runs=runs, complete=True)
+                return Minimized(execution=best, runs=runs, complete=True)
             n = min(len(actions), 2 * n)
-    complete = not actions or runs < max_runs
-    return Minimized(original=failing, execution=best, runs=runs, complete=complete)
+    return Minimized(execution=best, runs=runs, complete=not actions)
