@@ -99,9 +99,8 @@ class Execution:
     schedule: Schedule
     result: Result
     lines: tuple[Line, ...]
-    # How the scenario should end: the step that failed (`run until ...`), or
-    # an `expect ...` that shows the failure; None for a violation (the saver
-    # knows how to catch one) or a run that passed.
+    # For a liveness failure, the `expect ...` step that shows it; None when the
+    # last step made shows it by itself (a `run until` that timed out).
     ending: str | None = None
 
 
