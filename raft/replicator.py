@@ -139,7 +139,10 @@ class Replicator:
             self.inflight.popleft()
         self._record_match(resp.match_index, now)
         self.next_index = max(self.next_index, self.match_index + 1)
-        if self.state is ReplicatorState.PROBE:
+        if self.state is ReplicatorState.PROBE or (
+            # A late answer shows the peer has every entry the snapshot would give it.
+            self.state is ReplicatorState.SNAPSHOT and self.match_index >= self._log.snapshot_index
+        ):
             self._start_replicating("probe", f"{self.peer}'s log matches ours up to")
         self._send_entries(now)
 

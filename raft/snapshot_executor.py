@@ -43,6 +43,9 @@ class SnapshotExecutor:
         log, fsm = self._log, self._fsm
         if fsm.last_applied <= log.snapshot_index:
             return f"nothing applied since the last snapshot (up to {log.snapshot_index})"
+        if log.term_at(fsm.last_applied) is None:
+            # Only a switched-on bug (applying before commit) gets here.
+            return f"the last applied entry {fsm.last_applied} is no longer in the log"
         conf = log.configuration_at(fsm.last_applied, self._initial_conf)
         snapshot = fsm.save_snapshot(conf)
         dropped = snapshot.last_index - log.snapshot_index
