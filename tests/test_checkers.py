@@ -320,7 +320,7 @@ def test_leader_commit_rule_reports_a_commit_without_a_quorum_on_disk():
     n1.ballot_box.commit_index = 2  # as if n1 had counted acknowledgements it never got
     (found,) = checker.after_input(n1, 1)
     assert found.text.startswith(
-        "n1, leader of term 1, committed index 2 but only n1 of {n1,n2,n3} hold it on disk; "
+        "n1, leader of term 1, committed index 2 but only n1 of {n1,n2,n3} holds it on disk; "
         "committing needs 2 of 3"
     )
 

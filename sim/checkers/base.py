@@ -48,13 +48,14 @@ class SafetyViolation(Exception):
 class Checker:
     """Base class: override the hooks you need; each returns the violations found.
 
-    Hooks, in the order the world calls them for one input:
-    `on_deliver` (a message reaches a running node, before it handles it),
-    `on_send` (a node sends a message, whether or not the network loses it),
-    `on_write` (a node queues a disk write), `on_applied` (a node applied a
-    client command), `after_input` (the node has handled the input and its
-    outputs were carried out); `on_durable` when a disk flush completes;
-    `on_start` when a node boots or restarts from its disk.
+    For one input the world calls `on_deliver` first (a message reaches a
+    running node, before the node handles it); then, in the order of the
+    node's outputs, `on_send` (a message leaves, whether or not the network
+    loses it), `on_write` (a disk write is queued) and `on_applied` (a client
+    command was applied); and last `after_input` (the input is handled and its
+    outputs carried out). `on_durable` comes with a completed disk flush,
+    before the node hears of it; `on_start` when a node boots or restarts from
+    its disk, before it acts.
     """
 
     name = "checker"
@@ -123,8 +124,8 @@ def compaction_horizon(world: World) -> int:
 
 
 def ids(nodes: Iterable[str]) -> str:
-    """`n1, n2 and n3`, for sentences ("none of them" for no one)."""
+    """`n1, n2 and n3`, for sentences."""
     names = list(nodes)
     if len(names) <= 1:
-        return "".join(names) or "none of them"
+        return "".join(names)
     return f"{', '.join(names[:-1])} and {names[-1]}"

@@ -357,7 +357,7 @@ class LeaderCommitRule(Checker):
             now,
             (node.id,),
             f"{node.id}, leader of term {node.term}, moved on from {joint} to {new} although "
-            f"only {ids(holders)} hold the joint entry {index} on disk: it commits only with "
+            f"{_held_by(holders)} the joint entry {index} on disk: it commits only with "
             f"{joint.quorum_text()} (Raft §6)",
         )
 
@@ -385,8 +385,8 @@ class LeaderCommitRule(Checker):
         return self.violation(
             now,
             (node.id,),
-            f"{node.id}, leader of term {term}, committed index {commit} but only "
-            f"{ids(judged[-1][1])} of {conf} hold it on disk; committing needs "
+            f"{node.id}, leader of term {term}, committed index {commit} but "
+            f"{_held_by(judged[-1][1], f' of {conf}')} it on disk; committing needs "
             f"{conf.quorum_text()} (Raft §5.3, §6)",
         )
 
@@ -402,6 +402,13 @@ class LeaderCommitRule(Checker):
             conf.old_voters is None or _majority_of(conf.old_voters, holders)
         )
         return ok, holders
+
+
+def _held_by(holders: list[str], among: str = "") -> str:
+    """`only n1 and n4{among} hold`, or `no voter{among} holds`."""
+    if not holders:
+        return f"no voter{among} holds"
+    return f"only {ids(holders)}{among} {'holds' if len(holders) == 1 else 'hold'}"
 
 
 def _majority_of(voters: Sequence[str], holders: list[str]) -> bool:
