@@ -350,9 +350,9 @@ class LeaderCommitRule(Checker):
         if index <= log.snapshot_index:
             return NO_VIOLATIONS  # the joint entry is compacted: committed long ago
         term = log.entry(index).term
-        ok, holders = self._holders(joint, index, term)
-        if ok:
+        if self._on_quorum(joint, index, term):
             return NO_VIOLATIONS
+        holders = self._holders(joint, index, term)
         return self.violation(
             now,
             (node.id,),
@@ -368,7 +368,7 @@ class LeaderCommitRule(Checker):
         entry_term = log.term_at(commit)
         if entry_term != term:
             own = _first_of_term(log, commit, term)
-            if own is None or not any(self._holders(conf, own, term)[0] for conf in confs):
+            if own is None or not any(self._on_quorum(conf, own, term) for conf in confs):
                 return self.violation(
                     now,
                     (node.id,),
@@ -378,30 +378,43 @@ class LeaderCommitRule(Checker):
                     "(Raft §5.4.2, Figure 8)",
                 )
             return NO_VIOLATIONS
-        judged = [self._holders(conf, commit, term) for conf in confs]
-        if any(ok for ok, _ in judged):
+        if any(self._on_quorum(conf, commit, term) for conf in confs):
             return NO_VIOLATIONS
         conf = confs[-1]
         return self.violation(
             now,
             (node.id,),
             f"{node.id}, leader of term {term}, committed index {commit} but "
-            f"{_held_by(judged[-1][1], f' of {conf}')} it on disk; committing needs "
+            f"{_held_by(self._holders(conf, commit, term), f' of {conf}')} it on disk; "
+            f"committing needs "
             f"{conf.quorum_text()} (Raft §5.3, §6)",
         )
 
-    def _holders(self, conf: Configuration, index: int, term: int) -> tuple[bool, list[str]]:
-        """Do a quorum of `conf` (both while joint) hold (index, term) on disk? And who does."""
+    def _on_quorum(self, conf: Configuration, index: int, term: int) -> bool:
+        """Does a quorum of `conf` (both quorums while joint) hold (index, term) on disk?"""
         disks = self.world.disks
-        holders = [
+        for voters in (conf.voters, conf.old_voters):
+            if voters is None:
+                continue
+            missing = majority(len(voters))
+            for voter in voters:
+                disk = disks.get(voter)
+                if disk is not None and durable_term_at(disk.durable, index) in (term, COMPACTED):
+                    missing -= 1
+                    if not missing:
+                        break
+            if missing:
+                return False
+        return True
+
+    def _holders(self, conf: Configuration, index: int, term: int) -> list[str]:
+        """The voters of `conf` that hold (index, term) on disk."""
+        disks = self.world.disks
+        return [
             v
             for v in conf.all_voters
             if v in disks and durable_term_at(disks[v].durable, index) in (term, COMPACTED)
         ]
-        ok = _majority_of(conf.voters, holders) and (
-            conf.old_voters is None or _majority_of(conf.old_voters, holders)
-        )
-        return ok, holders
 
 
 def _held_by(holders: list[str], among: str = "") -> str:
@@ -409,10 +422,6 @@ def _held_by(holders: list[str], among: str = "") -> str:
     if not holders:
         return f"no voter{among} holds"
     return f"only {ids(holders)}{among} {'holds' if len(holders) == 1 else 'hold'}"
-
-
-def _majority_of(voters: Sequence[str], holders: list[str]) -> bool:
-    return sum(1 for v in voters if v in holders) >= majority(len(voters))
 
 
 def _first_of_term(log: LogManager, after: int, term: int) -> int | None:
