@@ -50,37 +50,98 @@ class StateMachine:
 
 
 class KVStateMachine(StateMachine):
-    """A key-value store: `set K V`, `get K`, `del K`, `cas K OLD NEW`."""
+    """A key-value store: `set K V`, `get K`, `del K`, `append K V`, `cas K OLD NEW`.
 
-    USAGE = "expected 'set KEY VALUE', 'get KEY', 'del KEY' or 'cas KEY OLD NEW'"
-    _ARITY = {"set": 2, "get": 1, "del": 1, "cas": 3}
+    `append K V` concatenates V to K's value (an absent key counts as "", like
+    Redis APPEND) and answers "ok".
+
+    Client sessions (exactly-once writes, thesis §6.3): a command may start
+    with a header naming its client and the client's sequence number, as in
+    `c1#5: set x 1`. The store remembers, per client, the last sequence number
+    applied and its answer. A command whose number is not above the last one
+    is a duplicate (a client retried after a timeout, and both copies were
+    committed): it is not applied again and gets the remembered answer.
+    Sessions are part of the state, so they go into snapshots.
+    """
+
+    USAGE = (
+        "expected 'set KEY VALUE', 'get KEY', 'del KEY', 'append KEY VALUE' or "
+        "'cas KEY OLD NEW', optionally after a session header 'CLIENT#SEQ:'"
+    )
+    _ARITY = {"set": 2, "get": 1, "del": 1, "append": 2, "cas": 3}
 
     def __init__(self) -> None:
         self.data: dict[str, str] = {}
+        # Per client: (last sequence number applied, its answer).
+        self.sessions: dict[str, tuple[int, str]] = {}
+        # One sentence about the last `on_apply` when it was not a plain apply.
+        self.apply_note: str | None = None
+
+    @staticmethod
+    def split_session(command: str) -> tuple[str | None, int | None, str]:
+        """Split off a session header: "c1#5: set x 1" -> ("c1", 5, "set x 1").
+
+        A command without a header gives (None, None, command). Raises
+        ValueError for a malformed header.
+        """
+        head, sep, rest = command.partition(":")
+        if not sep or "#" not in head or " " in head.strip():
+            return None, None, command
+        client, _, seq = head.strip().partition("#")
+        if not client or not seq.isdigit():
+            raise ValueError(
+                f"bad session header {head!r} in {command!r}: expected CLIENT#SEQ, e.g. 'c1#5:'"
+            )
+        return client, int(seq), rest.strip()
 
     @classmethod
     def parse(cls, command: str) -> list[str]:
         """Split a command into words; raises ValueError if it is malformed.
 
-        Words are separated by white space; keys and values cannot contain it.
+        A session header, if any, is left out. Words are separated by white
+        space; keys and values cannot contain it.
         """
-        words = command.split()
+        _, _, body = cls.split_session(command)
+        words = body.split()
         if not words or words[0] not in cls._ARITY or len(words) != cls._ARITY[words[0]] + 1:
             raise ValueError(f"bad command {command!r}: {cls.USAGE}")
         return words
 
+    def read(self, key: str) -> str:
+        """The answer a `get KEY` would give now, without going through the log."""
+        return self.data.get(key, "(nil)")
+
     def on_apply(self, index: int, command: str) -> str:
+        self.apply_note = None
         try:
+            client, seq, _ = self.split_session(command)
             op, key, *args = self.parse(command)
         except ValueError as error:
             return f"error: {error}"
+        if client is not None and seq is not None:
+            last = self.sessions.get(client)
+            if last is not None and seq <= last[0]:
+                self.apply_note = (
+                    f"skips {index}: {command}: a duplicate (client {client} is at seq "
+                    f"{last[0]}), not applied again; answers {last[1]!r} as before"
+                )
+                return last[1]
+        result = self._apply(op, key, args)
+        if client is not None and seq is not None:
+            self.sessions[client] = (seq, result)
+        return result
+
+    def _apply(self, op: str, key: str, args: list[str]) -> str:
         if op == "set":
             self.data[key] = args[0]
             return "ok"
         if op == "get":
-            return self.data.get(key, "(nil)")
+            return self.read(key)
         if op == "del":
             return "ok" if self.data.pop(key, None) is not None else "(nil)"
+        if op == "append":
+            self.data[key] = self.data.get(key, "") + args[0]
+            return "ok"
         old, new = args
         if self.data.get(key) == old:
             self.data[key] = new
@@ -88,10 +149,15 @@ class KVStateMachine(StateMachine):
         return f"failed: {key} is {self.data.get(key, '(nil)')}"
 
     def on_snapshot_save(self) -> str:
-        return json.dumps(self.data, sort_keys=True)
+        sessions = {c: [seq, result] for c, (seq, result) in self.sessions.items()}
+        return json.dumps({"data": self.data, "sessions": sessions}, sort_keys=True)
 
     def on_snapshot_load(self, data: str) -> None:
-        self.data = json.loads(data)
+        state = json.loads(data)
+        if set(state) != {"data", "sessions"}:
+            state = {"data": state, "sessions": {}}  # a bare store, without sessions
+        self.data = dict(state["data"])
+        self.sessions = {c: (int(seq), result) for c, (seq, result) in state["sessions"].items()}
 
 
 class FSMCaller:
@@ -114,8 +180,11 @@ class FSMCaller:
                 result = self.state_machine.on_apply(index, entry.command)
                 self.applied.append((index, entry.command))
                 self._outbox.applied(index, entry.term, entry.command, result)
+                special = getattr(self.state_machine, "apply_note", None)
                 self._outbox.note(
-                    "StateMachine", "apply", f"applies {index}: {entry.command} -> {result}"
+                    "StateMachine",
+                    "duplicate" if special else "apply",
+                    special or f"applies {index}: {entry.command} -> {result}",
                 )
             elif entry.kind is EntryKind.CONFIGURATION:
                 assert entry.configuration is not None
