@@ -20,7 +20,17 @@ from raft.messages import (
 )
 from raft.node import ELECTION_TIMER, HEARTBEAT_TIMER, AdminAnswer, Node, ProposeResult, Role
 from raft.options import RaftOptions
-from raft.outputs import Applied, CancelTimer, Finished, Note, Output, Persist, Send, SetTimer
+from raft.outputs import (
+    Applied,
+    CancelTimer,
+    Finished,
+    Note,
+    Output,
+    Persist,
+    ReadDone,
+    Send,
+    SetTimer,
+)
 from raft.replicator import Replicator, ReplicatorState
 from raft.snapshot import Snapshot
 from raft.state_machine import FSMCaller, KVStateMachine, StateMachine
@@ -62,6 +72,7 @@ __all__ = [
     "Output",
     "Persist",
     "ProposeResult",
+    "ReadDone",
     "RaftOptions",
     "Replicator",
     "ReplicatorState",

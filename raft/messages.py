@@ -76,6 +76,10 @@ class AppendEntries(Message):
     the request they answer. A heartbeat carries no log position: it only
     asserts leadership and carries a commit index the follower is known to
     have (the leader sends min(commit, follower's match index)).
+
+    `read_round` numbers the leader's ReadIndex rounds (thesis §6.4): a
+    heartbeat carries the latest round begun, and the answer echoes it, so
+    the leader knows the answer was sent after the read began.
     """
 
     prev_log_index: int
@@ -84,6 +88,7 @@ class AppendEntries(Message):
     leader_commit: int
     seq: int
     heartbeat: bool = False
+    read_round: int = 0
 
     @property
     def name(self) -> str:
@@ -91,7 +96,8 @@ class AppendEntries(Message):
 
     def __str__(self) -> str:
         if self.heartbeat:
-            return f"Heartbeat(term {self.term}, commit {self.leader_commit})"
+            read = f", read round {self.read_round}" if self.read_round else ""
+            return f"Heartbeat(term {self.term}, commit {self.leader_commit}{read})"
         if self.entries:
             first, last = self.entries[0].index, self.entries[-1].index
             span = f"entry {first}" if first == last else f"entries {first}..{last}"
@@ -118,6 +124,7 @@ class AppendEntriesResponse(Message):
     success: bool
     seq: int
     heartbeat: bool = False
+    read_round: int = 0  # echoes the request's
     match_index: int = 0
     rejected_index: int = 0
     conflict_index: int = 0
@@ -130,7 +137,8 @@ class AppendEntriesResponse(Message):
 
     def __str__(self) -> str:
         if self.heartbeat:
-            return f"HeartbeatResponse(term {self.term})"
+            read = f", read round {self.read_round}" if self.read_round else ""
+            return f"HeartbeatResponse(term {self.term}{read})"
         if self.success:
             return f"AppendEntriesResponse(term {self.term}, ok, match {self.match_index})"
         if self.conflict_term is None:

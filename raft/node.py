@@ -8,7 +8,8 @@ caller drains with `take_outputs()` (see raft/outputs.py for the contract).
 
 Inputs: `start` (boot or restart from durable state), `receive` (a message),
 `fire` (a timer), `persisted` (writes durable up to a sequence number),
-`propose` (a client command), and admin requests: `change_members`,
+`propose` (a client command), `read` (a read outside the log: ReadIndex,
+lease or local, see `read`), and admin requests: `change_members`,
 `transfer_leadership`, `take_snapshot`, `expire_election_timer`.
 
 Leader-only work lives in its own parts, as in jraft: ConfigurationCtx
@@ -95,6 +96,21 @@ class ProposeResult:
     leader_hint: str | None = None
 
 
+READ_MODES = ("read_index", "lease", "local")
+LEASE_FRACTION = 0.9  # a lease lasts this fraction of the minimum election timeout
+
+
+@attrs.define
+class PendingRead:
+    """A read the leader accepted: waiting for its heartbeat round, then for the apply."""
+
+    ticket: int
+    key: str
+    read_index: int
+    round: int  # the ReadIndex round that must be answered by a quorum (0: lease held)
+    confirmed: bool = False
+
+
 @attrs.frozen
 class AdminAnswer:
     """Answer to an admin request: refused with a reason, or accepted.
@@ -168,6 +184,8 @@ class Node:
         self.membership = ConfigurationCtx(self)
         self.transfer = LeadershipTransfer(self)
         self._next_ticket = 0
+        self._read_round = 0  # the latest ReadIndex round begun
+        self._reads: list[PendingRead] = []
 
     # -- views ------------------------------------------------------------
 
@@ -353,6 +371,148 @@ class Node:
             return AdminAnswer(False, refusal)
         return AdminAnswer(True, done=True)
 
+    def read(self, key: str, mode: str, now: int) -> AdminAnswer:
+        """A client reads `key` without writing to the log (thesis §6.4).
+
+        - "read_index": leader only, once an entry of its term has committed
+          (before that its commit index may lag the true one). It notes
+          read index = commit index, then confirms it still leads with a
+          heartbeat round: answers from a quorum (of both configurations while
+          joint) sent after the read began. The read then waits until the
+          state machine has applied the read index, and answers.
+        - "lease" (needs CheckQuorum): if a quorum answered requests sent
+          within 90% of the minimum election timeout, no other leader can
+          have been elected since, so the round is skipped; otherwise it
+          falls back to "read_index".
+        - "local": any node answers at once from its own state machine. Not
+          safe: a deposed leader or a lagging follower returns stale values.
+
+        An accepted read ends with a `ReadDone` output carrying the ticket.
+        """
+        if mode not in READ_MODES:
+            raise ValueError(f"unknown read mode {mode!r}: expected one of {', '.join(READ_MODES)}")
+        if mode == "local":
+            ticket = self._new_ticket()
+            value = self._read_value(key)
+            self.note(
+                "read",
+                f"local read of {key}: answers {value!r} from its own state machine "
+                f"(applied up to {self.last_applied}) without asking anyone: may be stale",
+            )
+            self.outbox.read_done(ticket, True, value, "local read")
+            return AdminAnswer(True, ticket=ticket)
+        refusal = self._read_refusal(mode)
+        if refusal is not None:
+            self.note("read", f"refuses to read {key} ({mode}): {refusal}")
+            return AdminAnswer(False, refusal)
+        ticket = self._new_ticket()
+        read = PendingRead(ticket, key, self.commit_index, 0)
+        if mode == "lease" and self._lease_holds(now):
+            read.confirmed = True
+            self.note(
+                "read",
+                f"lease read of {key}: a quorum answered within "
+                f"{_ms(self._lease_window)}, so no other leader can exist yet: read index "
+                f"{read.read_index} (commit index), no heartbeat round",
+            )
+        else:
+            if mode == "lease":
+                self.note(
+                    "read",
+                    f"lease read of {key}: no quorum answered within {_ms(self._lease_window)}, "
+                    "the lease has lapsed: falls back to ReadIndex",
+                )
+            self._read_round += 1
+            read.round = self._read_round
+            self.note(
+                "read",
+                f"ReadIndex read of {key}: read index {read.read_index} (commit index); "
+                f"confirms leadership with heartbeat round {read.round} "
+                f"(needs {self.configuration.quorum_text()})",
+            )
+        self._reads.append(read)
+        if read.round:
+            for replicator in self.replicators.values():
+                replicator.heartbeat(now, self._read_round, resend=False)
+        self._check_reads(now)
+        return AdminAnswer(True, ticket=ticket)
+
+    def _read_refusal(self, mode: str) -> str | None:
+        if self.role is not Role.LEADER:
+            hint = f"; the leader is {self.leader_id}" if self.leader_id else ""
+            return f"{self.id} is a {self.role.value}, not the leader{hint}"
+        if not self._leader_started:
+            return (
+                f"no entry of term {self.term} has committed yet, so the commit index "
+                "may lag (thesis §6.4)"
+            )
+        if mode == "lease" and not self.options.check_quorum:
+            return "lease reads need CheckQuorum (a leader must step down when its lease lapses)"
+        return None
+
+    @property
+    def _lease_window(self) -> int:
+        return int(self.options.election_timeout[0] * LEASE_FRACTION)
+
+    def _lease_holds(self, now: int) -> bool:
+        """A quorum answered requests sent within the lease window (thesis §6.4.1)."""
+        if self.transfer.busy:
+            return False  # the target may be elected at once (TimeoutNow)
+        since = now - self._lease_window
+        heard = {self.id: True}
+        for peer, replicator in self.replicators.items():
+            sent = replicator.acked_sent_at
+            heard[peer] = sent is not None and sent > since
+        return self.configuration.vote_result(heard) is VoteResult.WON
+
+    def _read_value(self, key: str) -> str | None:
+        machine = self.fsm.state_machine
+        reader = getattr(machine, "read", None)
+        if reader is None:
+            return None
+        value = reader(key)
+        return None if value == "(nil)" else value
+
+    def _check_reads(self, now: int) -> None:
+        """Leader: confirm reads whose round a quorum answered; answer those applied."""
+        if not self._reads or self.role is not Role.LEADER:
+            return
+        conf = self.configuration
+        for read in self._reads:
+            if read.confirmed:
+                continue
+            acks = {self.id: True}
+            for peer, replicator in self.replicators.items():
+                acks[peer] = replicator.read_round_acked >= read.round
+            if conf.vote_result(acks) is VoteResult.WON:
+                read.confirmed = True
+                who = ", ".join(v for v in conf.all_voters if acks.get(v))
+                self.note(
+                    "read",
+                    f"heartbeat round {read.round} answered by {who}: still leader; "
+                    f"read of {read.key} waits for apply index {read.read_index}",
+                )
+        waiting = []
+        for read in self._reads:
+            if read.confirmed and self.last_applied >= read.read_index:
+                value = self._read_value(read.key)
+                self.note(
+                    "read",
+                    f"read of {read.key} answers {value!r} (applied {self.last_applied} "
+                    f">= read index {read.read_index})",
+                )
+                self.outbox.read_done(read.ticket, True, value, "read")
+            else:
+                waiting.append(read)
+        self._reads = waiting
+
+    def _fail_reads(self, reason: str) -> None:
+        for read in self._reads:
+            self.outbox.read_done(read.ticket, False, None, reason)
+        if self._reads:
+            self.note("read", f"fails {len(self._reads)} pending read(s): {reason}")
+        self._reads = []
+
     # -- role changes (the only places `role` is assigned) ----------------
 
     def _become_follower(self, term: int, leader: str | None, now: int) -> None:
@@ -431,6 +591,7 @@ class Node:
 
     def _stop_leading(self, old_term: int, now: int) -> None:
         self.note("leader", f"stops leading term {old_term}")
+        self._fail_reads(f"{self.id} stopped leading term {old_term}")
         if self.membership.busy:
             self.membership.finish(False, "the leader stepped down", now, still_leading=False)
         self.transfer.on_step_down(self.term, old_term)
@@ -729,6 +890,7 @@ class Node:
             term=self.term,
             seq=msg.seq,
             heartbeat=msg.heartbeat,
+            read_round=msg.read_round,
             rejected_index=msg.prev_log_index,
             last_log_index=self.log.last_index,
             **fields,  # type: ignore[arg-type]
@@ -775,6 +937,7 @@ class Node:
         if replicator is not None:
             replicator.on_response(msg, now)
             self._after_peer_progress(msg.src, now)
+            self._check_reads(now)
 
     def _on_install_snapshot_response(self, msg: InstallSnapshotResponse, now: int) -> None:
         replicator = self._replicator_for(msg)
@@ -797,7 +960,7 @@ class Node:
         if self.role is not Role.LEADER:
             return
         for replicator in self.replicators.values():
-            replicator.heartbeat(now)
+            replicator.heartbeat(now, self._read_round)
         self.outbox.set_timer(HEARTBEAT_TIMER, self.options.heartbeat_interval)
 
     def _on_committed(self, commit_index: int, now: int) -> None:
@@ -816,6 +979,7 @@ class Node:
             )
         if self.membership.busy:
             self.membership.on_committed(commit_index, now)
+        self._check_reads(now)
 
     # -- CheckQuorum (thesis §6.2) ------------------------------------------
 

@@ -13,6 +13,7 @@ with `Node.take_outputs()` and carries them out in order:
   when it fires, call `Node.fire(name, now)`;
 - `Applied`: the state machine applied a client command (for clients/checkers);
 - `Finished`: an accepted admin request (membership change, transfer) ended;
+- `ReadDone`: an accepted read ended, with the value read or why it failed;
 - `Note`: one sentence for the trace explaining a decision.
 """
 
@@ -59,13 +60,22 @@ class Finished(NamedTuple):
     reason: str
 
 
+class ReadDone(NamedTuple):
+    """A read the node accepted (`Node.read`) has ended: `value` as `get` answers it."""
+
+    ticket: int
+    ok: bool
+    value: str | None
+    reason: str
+
+
 class Note(NamedTuple):
     component: str
     kind: str
     text: str
 
 
-Output = Send | Persist | SetTimer | CancelTimer | Applied | Finished | Note
+Output = Send | Persist | SetTimer | CancelTimer | Applied | Finished | ReadDone | Note
 
 
 class Outbox:
@@ -97,6 +107,9 @@ class Outbox:
 
     def finished(self, ticket: int, ok: bool, reason: str) -> None:
         self.items.append(Finished(ticket, ok, reason))
+
+    def read_done(self, ticket: int, ok: bool, value: str | None, reason: str) -> None:
+        self.items.append(ReadDone(ticket, ok, value, reason))
 
     def note(self, component: str, kind: str, text: str, label: str | None = None) -> None:
         """Record a decision, prefixed with the node and `label` (default: the component)."""

@@ -78,6 +78,11 @@ class Replicator:
         # (seq, last index carried, sent at) of requests awaiting an answer.
         self.inflight: deque[tuple[int, int, int]] = deque()
         self.last_response_at = now
+        # The latest ReadIndex round the peer answered (heartbeats echo it), and
+        # when the newest request it answered was sent (for lease reads).
+        self.read_round_acked = 0
+        self.acked_sent_at: int | None = None
+        self._heartbeats_sent: dict[int, int] = {}  # seq -> sent at, awaiting an answer
         self._seq = 0
         self._silence_noted = False  # "no answer" said once per silence, not every timeout
 
@@ -92,8 +97,18 @@ class Replicator:
         if self.state is ReplicatorState.REPLICATE:
             self._send_entries(now)
 
-    def heartbeat(self, now: int) -> None:
-        """Heartbeat tick: assert leadership, and resend what seems lost."""
+    def heartbeat(self, now: int, read_round: int = 0, *, resend: bool = True) -> None:
+        """Heartbeat tick: assert leadership, and resend what seems lost.
+
+        `read_round` is the latest ReadIndex round begun; `resend=False` sends
+        only the heartbeat (a round started by a read, between ticks).
+        """
+        seq = self._next_seq()
+        # Forget heartbeats that went unanswered for long: their answers no longer matter.
+        window = self._options.election_timeout[0]
+        for old in [s for s, t in self._heartbeats_sent.items() if now - t >= window]:
+            del self._heartbeats_sent[old]
+        self._heartbeats_sent[seq] = now
         self._send(
             AppendEntries(
                 src=self.leader_id,
@@ -102,11 +117,12 @@ class Replicator:
                 prev_log_index=0,
                 prev_log_term=0,
                 leader_commit=min(self._ballot_box.commit_index, self.match_index),
-                seq=self._next_seq(),
+                seq=seq,
                 heartbeat=True,
+                read_round=read_round,
             )
         )
-        if self.inflight and now - self.inflight[0][2] >= self._options.rpc_timeout:
+        if resend and self.inflight and now - self.inflight[0][2] >= self._options.rpc_timeout:
             if not self._silence_noted:
                 self._silence_noted = True
                 waited = (now - self.inflight[0][2]) // 1000
@@ -121,12 +137,20 @@ class Replicator:
         """Handle the peer's answer to an AppendEntries or heartbeat of our term."""
         self.last_response_at = now
         self._silence_noted = False
+        self.read_round_acked = max(self.read_round_acked, resp.read_round)
         if resp.heartbeat:
+            self._acked(self._heartbeats_sent.pop(resp.seq, None))
             return
+        self._acked(next((t for s, _, t in self.inflight if s == resp.seq), None))
         if resp.success:
             self._on_success(resp, now)
         else:
             self._on_reject(resp, now)
+
+    def _acked(self, sent_at: int | None) -> None:
+        """The peer answered a request sent at `sent_at` (None: not known)."""
+        if sent_at is not None and (self.acked_sent_at is None or sent_at > self.acked_sent_at):
+            self.acked_sent_at = sent_at
 
     # -- answers ----------------------------------------------------------
 

@@ -11,10 +11,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from raft import Configuration, KVStateMachine, LogEntry, RaftOptions
 from raft.bugs import check_bugs
+from raft.node import READ_MODES
 from sim.checkers import SafetyViolation, Violation, make_checkers
 from sim.journal import STEP, Action, Call, Journal, Step
 from sim.trace import TraceEvent
-from sim.views import AdminHandle, NodeView, SubmitHandle
+from sim.views import AdminHandle, NodeView, ReadHandle, SubmitHandle
 from sim.world import World, WorldSettings
 
 # While replaying, keep a deep copy of the world every this many actions.
@@ -290,6 +291,26 @@ class Cluster:
         position = self._journal.cursor
         proposal = self._call("submit", command, to)
         return SubmitHandle(self, proposal.id, position, self._journal.actions[position])
+
+    def read(self, key: str, mode: str = "read_index", to: str | None = None) -> ReadHandle:
+        """Read `key` outside the log (to the leader by default); answers as the cluster runs.
+
+        `mode`: "read_index" (the leader confirms it still leads with a
+        heartbeat round, then answers once it has applied its commit index),
+        "lease" (skips the round while the leader's lease holds; needs
+        check_quorum), or "local" (any node answers at once from its own
+        state: may be stale, for teaching). A read through the log is
+        `submit("get KEY")`.
+        """
+        if not isinstance(key, str) or not key or any(c.isspace() for c in key):
+            raise ValueError(f"a key must be a non-empty string without spaces, got {key!r}")
+        if mode not in READ_MODES:
+            raise ValueError(f"unknown read mode {mode!r}: expected one of {', '.join(READ_MODES)}")
+        if to is not None:
+            self._check_id(to)
+        position = self._journal.cursor
+        read = self._call("read", key, mode, to)
+        return ReadHandle(self, read.id, position, self._journal.actions[position])
 
     # -- membership, leadership, snapshots -----------------------------------
 

@@ -49,3 +49,26 @@ class AdminRequest:
     @property
     def done(self) -> bool:
         return self.outcome == "done"
+
+
+@attrs.define
+class ReadRequest:
+    """One `read` outside the log (ReadIndex, lease or local) and its fate.
+
+    `outcome` is "refused", "pending", "done" (with `value`: the value read,
+    None for an absent key) or "failed" (with `reason`).
+    """
+
+    id: int
+    key: str
+    mode: str
+    node: str | None
+    accepted: bool
+    reason: str | None = None
+    leader_hint: str | None = None
+    outcome: str = "pending"
+    value: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.outcome == "done"

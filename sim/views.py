@@ -13,7 +13,7 @@ from raft import Configuration, LogEntry, Node
 if TYPE_CHECKING:
     from sim.cluster import Cluster
     from sim.journal import Action
-    from sim.proposals import AdminRequest, Proposal
+    from sim.proposals import AdminRequest, Proposal, ReadRequest
 
 
 class NodeView:
@@ -244,3 +244,67 @@ class AdminHandle:
         r = self._request
         why = f": {r.reason}" if r.reason else ""
         return f"<{r.kind} via {r.node}: {r.outcome}{why}>"
+
+
+class ReadHandle:
+    """The answer to `Cluster.read`, kept up to date as the cluster runs.
+
+    `.accepted` and `.reason` answer at once; `.outcome` ("refused",
+    "pending", "done", "failed") and `.value` (None for an absent key) follow
+    the read as the cluster runs.
+    """
+
+    def __init__(self, cluster: Cluster, read_id: int, position: int, action: Action) -> None:
+        self._cluster = cluster
+        self._id = read_id
+        self._position = position
+        self._action = action
+
+    @property
+    def _read(self) -> ReadRequest:
+        if not self._cluster._journal.is_done(self._position, self._action):
+            raise LookupError("this read was undone by time travel (goto/back)")
+        return self._cluster._world.reads[self._id]
+
+    @property
+    def key(self) -> str:
+        return self._read.key
+
+    @property
+    def mode(self) -> str:
+        return self._read.mode
+
+    @property
+    def node(self) -> str | None:
+        return self._read.node
+
+    @property
+    def accepted(self) -> bool:
+        return self._read.accepted
+
+    @property
+    def reason(self) -> str | None:
+        return self._read.reason
+
+    @property
+    def leader_hint(self) -> str | None:
+        return self._read.leader_hint
+
+    @property
+    def outcome(self) -> str:
+        return self._read.outcome
+
+    @property
+    def done(self) -> bool:
+        return self._read.done
+
+    @property
+    def value(self) -> str | None:
+        return self._read.value
+
+    def __repr__(self) -> str:
+        r = self._read
+        if r.outcome == "done":
+            return f"<read {r.key} ({r.mode}) via {r.node}: {r.value!r}>"
+        why = f": {r.reason}" if r.reason else ""
+        return f"<read {r.key} ({r.mode}) via {r.node}: {r.outcome}{why}>"

@@ -32,6 +32,7 @@ from raft import (
     Note,
     Persist,
     RaftOptions,
+    ReadDone,
     Role,
     Send,
     SetTimer,
@@ -40,7 +41,7 @@ from sim.checkers import Checker, Violation, default_checkers, overriding
 from sim.disk import Disk
 from sim.events import DELIVER, FLUSH, TIMER, EventQueue
 from sim.network import Network
-from sim.proposals import AdminRequest, Proposal
+from sim.proposals import AdminRequest, Proposal, ReadRequest
 from sim.rng import RandomStreams
 from sim.trace import TraceEvent
 
@@ -92,6 +93,8 @@ class World:
         self.proposals: list[Proposal] = []
         self.admin_requests: list[AdminRequest] = []
         self._tickets: dict[tuple[str, int], AdminRequest] = {}
+        self.reads: list[ReadRequest] = []
+        self._read_tickets: dict[tuple[str, int], ReadRequest] = {}
         self.violations: list[Violation] = []
         self.checkers = default_checkers() if checkers is None else list(checkers)
         self._timer_tokens: dict[tuple[str, str], int] = {}
@@ -267,6 +270,13 @@ class World:
                 if request is not None:
                     request.outcome = "done" if out.ok else "failed"
                     request.reason = out.reason
+            elif kind is ReadDone:
+                read = self._read_tickets.pop((node_id, out.ticket), None)
+                if read is not None:
+                    read.outcome = "done" if out.ok else "failed"
+                    read.value = out.value if out.ok else None
+                    if not out.ok:
+                        read.reason = out.reason
             elif kind is Applied:
                 proposal = self._awaiting_result.pop((node_id, out.index), None)
                 if proposal is not None and proposal.term == out.term:
@@ -359,6 +369,10 @@ class World:
             if owner == node_id:
                 request.outcome, request.reason = "failed", f"{node_id} crashed"
                 del self._tickets[(owner, ticket)]
+        for (owner, ticket), read in list(self._read_tickets.items()):
+            if owner == node_id:
+                read.outcome, read.reason = "failed", f"{node_id} crashed"
+                del self._read_tickets[(owner, ticket)]
 
     def restart(self, node_id: str) -> None:
         """Start a crashed node again from what its disk holds."""
@@ -564,6 +578,28 @@ class World:
             proposal.outcome = "refused"
         self._carry_out(target, node)
         return proposal
+
+    def read(self, key: str, mode: str, to: str | None) -> ReadRequest:
+        """A client reads `key` outside the log from `to` (or the current leader)."""
+        target = to if to is not None else self.leader()
+        read = ReadRequest(id=len(self.reads), key=key, mode=mode, node=target, accepted=False)
+        self.reads.append(read)
+        self._record(target, "Client", "read", f"client -> {target or '?'}: read {key} ({mode})")
+        if target is None or not self.running[target]:
+            why = "no leader is known" if target is None else f"{target} is down"
+            read.outcome, read.reason = "refused", why
+            self._record(target, "Client", "refused", f"client: read {key} refused: {why}")
+            return read
+        node = self.nodes[target]
+        answer = node.read(key, mode, self.now)
+        read.accepted, read.reason = answer.accepted, answer.reason
+        if answer.accepted:
+            self._read_tickets[(target, answer.ticket)] = read
+        else:
+            read.outcome = "refused"
+            read.leader_hint = node.leader_id if node.leader_id != target else None
+        self._carry_out(target, node)
+        return read
 
     def _settle(self, node_id: str) -> None:
         """Resolve proposals accepted by `node_id` that committed, or can no longer be known."""
