@@ -77,7 +77,8 @@ class Workload:
         tick: float = 0.005,
     ) -> None:
         if reads not in READ_MODES:
-            raise ValueError(f"unknown read mode {reads!r}: expected one of {', '.join(READ_MODES)}")
+            modes = ", ".join(READ_MODES)
+            raise ValueError(f"unknown read mode {reads!r}: expected one of {modes}")
         if clients < 1 or keys < 1:
             raise ValueError("a workload needs at least one client and one key")
         self.cluster = cluster
@@ -209,8 +210,8 @@ class Workload:
         outcome = handle.outcome  # type: ignore[attr-defined]
         if outcome == "refused":
             hint = handle.leader_hint  # type: ignore[attr-defined]
-            client.target = hint if hint and hint != client.target else self._pick_other(
-                client.target
+            client.target = (
+                hint if hint and hint != client.target else self._pick_other(client.target)
             )
             self._retry(client, now + 10_000)
             return
