@@ -181,6 +181,8 @@ class Node:
         self._heard_at: int | None = None  # last message from the current leader
         self._campaign_transfer = False  # this campaign was asked for by TimeoutNow
         self._timer_forced = False  # the running election timer was set by request
+        # When a node that had lived before (a term on disk) started again.
+        self._restarted_at: int | None = None
         self.membership = ConfigurationCtx(self)
         self.transfer = LeadershipTransfer(self)
         self._next_ticket = 0
@@ -226,6 +228,8 @@ class Node:
     def start(self, now: int) -> None:
         """Boot, or restart from the durable state given to the constructor."""
         snapshot = f", {self.log.snapshot}" if self.log.snapshot else ""
+        if self.term > 0:
+            self._restarted_at = now
         self.role = self._follower_role()
         self.note(
             "start",
@@ -1067,10 +1071,22 @@ class Node:
             or msg.pre_vote
             or msg.leadership_transfer
             or msg.term <= self.term
-            or not (self.role is Role.LEADER or self._leader_alive(now))
         ):
             return False
-        leader = "we lead" if self.role is Role.LEADER else f"leader {self.leader_id} is alive"
+        # A node that restarted has forgotten when it last heard from the leader; a
+        # leader's lease (and lease reads) may still rely on it, so it waits one
+        # minimum election timeout before voting.
+        restarted = self._restarted_at is not None and (
+            now - self._restarted_at < self.options.election_timeout[0]
+        )
+        if self.role is Role.LEADER:
+            leader = "we lead"
+        elif self._leader_alive(now):
+            leader = f"leader {self.leader_id} is alive"
+        elif restarted:
+            leader = "we restarted less than an election timeout ago and a lease may hold"
+        else:
+            return False
         self.note(
             "vote",
             f"ignores RequestVote from {msg.src} for term {msg.term}: {leader} (thesis §4.2.3)",

@@ -172,3 +172,32 @@ def test_with_check_quorum_leader_transfer_votes_are_not_ignored():
     assert len(voters) >= 2
     commit(c, "set b 2")
     assert_members_agree(c, ["n1", "n2", "n3", "n4", "n5"])
+
+
+def test_a_restarted_node_waits_an_election_timeout_before_voting_with_check_quorum():
+    """Thesis §4.2.3 with leases: a node that restarts has forgotten when it last
+    heard from the leader, so for one minimum election timeout it ignores RequestVote;
+    otherwise it could help elect a new leader while the old one's lease holds."""
+    from raft import Configuration, DurableState, Node, RaftOptions, RequestVote
+
+    def restarted_node() -> Node:
+        node = Node(
+            "n2",
+            initial_configuration=Configuration(["n1", "n2", "n3"]),
+            options=RaftOptions(check_quorum=True),
+            rng=__import__("random").Random(1),
+            durable=DurableState(term=3, voted_for="n1"),
+        )
+        node.start(now=1_000_000)
+        node.take_outputs()
+        return node
+
+    ask = RequestVote(src="n3", dst="n2", term=4, last_log_index=0, last_log_term=0)
+    early = restarted_node()
+    early.receive(ask, now=1_000_000 + 50_000)
+    assert early.term == 3 and "lease may hold" in " ".join(
+        o.text for o in early.take_outputs() if hasattr(o, "text")
+    )
+    late = restarted_node()
+    late.receive(ask, now=1_000_000 + 200_000)
+    assert late.term == 4 and late.voted_for == "n3"
