@@ -178,6 +178,8 @@ def test_a_restarted_node_waits_an_election_timeout_before_voting_with_check_quo
     """Thesis §4.2.3 with leases: a node that restarts has forgotten when it last
     heard from the leader, so for one minimum election timeout it ignores RequestVote;
     otherwise it could help elect a new leader while the old one's lease holds."""
+    import random
+
     from raft import Configuration, DurableState, Node, RaftOptions, RequestVote
 
     def restarted_node() -> Node:
@@ -185,7 +187,7 @@ def test_a_restarted_node_waits_an_election_timeout_before_voting_with_check_quo
             "n2",
             initial_configuration=Configuration(["n1", "n2", "n3"]),
             options=RaftOptions(check_quorum=True),
-            rng=__import__("random").Random(1),
+            rng=random.Random(1),
             durable=DurableState(term=3, voted_for="n1"),
         )
         node.start(now=1_000_000)
