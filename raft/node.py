@@ -917,9 +917,13 @@ class Node:
     def _send_after_flush(self, message: Message, expected_term: int | None) -> None:
         # An acknowledgement vouches for (match_index, term): if a later leader has
         # since replaced that entry, the acknowledgement is no longer true.
-        if expected_term is not None and (
-            self.log.term_at(message.match_index) != expected_term  # type: ignore[attr-defined]
-            or self.log.durable_index < message.match_index  # type: ignore[attr-defined]
+        if (
+            isinstance(message, AppendEntriesResponse)
+            and expected_term is not None
+            and (
+                self.log.term_at(message.match_index) != expected_term
+                or self.log.durable_index < message.match_index
+            )
         ):
             return
         self.outbox.send(message)
