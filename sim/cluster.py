@@ -20,6 +20,8 @@ from sim.world import World, WorldSettings
 
 # While replaying, keep a deep copy of the world every this many actions.
 CHECKPOINT_EVERY = 500
+# With keep_history=False: trace events (and applied commands per node) kept.
+KEEP_RECENT = 10_000
 
 
 def _us(seconds: float, what: str) -> int:
@@ -82,6 +84,8 @@ class Cluster:
     check_quorum=False, membership="joint" (or "single" for single-server
     changes, thesis §4.1), catchup_margin=10 entries, catchup_timeout=0.3,
     snapshot_interval=0 (applied entries between automatic snapshots; 0: off),
+    keep_history=True (False: keep only recent trace events, applied commands and
+    pending proposals, and no time travel, so that long runs use bounded memory),
     bugs=() (names from raft.bugs.BUGS: well-known mistakes, switched on),
     checkers="all" (the safety checkers to run: "all", "none", or names from
     sim.checkers.CHECKERS), strict=False (True: raise SafetyViolation at the
@@ -118,6 +122,7 @@ class Cluster:
         initial_logs: Mapping[str, Sequence[int | tuple[int, str]]] | None = None,
         checkers: str | Iterable[str] = "all",
         strict: bool = False,
+        keep_history: bool = True,
     ) -> None:
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ValueError(f"a cluster needs at least one node, got n={n!r}")
@@ -155,6 +160,9 @@ class Cluster:
         )
         self._raise_if_strict(0)
         self._journal = Journal(len(self._trace))
+        # Long runs can keep only recent history, so that memory stays bounded.
+        self._journal.enabled = self._keep_history = bool(keep_history)
+        self._world.forget_settled = not self._keep_history
         self._checkpoints: dict[int, World] = {0: self._snapshot_world()}
         self._views: dict[str, NodeView] = {}
 
@@ -216,6 +224,7 @@ class Cluster:
 
     def step(self) -> list[TraceEvent]:
         """Process exactly one event; returns the trace events added."""
+        self._trim_history()
         start = len(self._trace)
         self._replay_recorded_calls()
         self._do(STEP)
@@ -223,6 +232,7 @@ class Cluster:
 
     def run(self, seconds: float) -> list[TraceEvent]:
         """Advance simulated time by `seconds`; returns the trace events added."""
+        self._trim_history()
         start = len(self._trace)
         target = self._world.now + _us(seconds, "run duration")
         self._run_to(target)
@@ -233,12 +243,17 @@ class Cluster:
 
         Returns True when it holds, False if `timeout` simulated seconds pass first.
         """
+        self._trim_history()
         deadline = self._world.now + _us(timeout, "timeout")
         while not predicate(self):
             if not self._step_before(deadline):
                 self._world.advance_to(deadline)
                 return False
         return True
+
+    def _trim_history(self) -> None:
+        if not self._keep_history:
+            self._world.trim_history(KEEP_RECENT)
 
     def _run_to(self, target: int) -> None:
         while self._step_before(target):
@@ -290,7 +305,7 @@ class Cluster:
             self._check_id(to)
         position = self._journal.cursor
         proposal = self._call("submit", command, to)
-        return SubmitHandle(self, proposal.id, position, self._journal.actions[position])
+        return SubmitHandle(self, proposal.id, position, self._journal.action_at(position))
 
     def read(self, key: str, mode: str = "read_index", to: str | None = None) -> ReadHandle:
         """Read `key` outside the log (to the leader by default); answers as the cluster runs.
@@ -310,7 +325,7 @@ class Cluster:
             self._check_id(to)
         position = self._journal.cursor
         read = self._call("read", key, mode, to)
-        return ReadHandle(self, read.id, position, self._journal.actions[position])
+        return ReadHandle(self, read.id, position, self._journal.action_at(position))
 
     # -- membership, leadership, snapshots -----------------------------------
 
@@ -363,7 +378,7 @@ class Cluster:
     def _admin(self, name: str, *args: object) -> AdminHandle:
         position = self._journal.cursor
         request = self._call(name, *args)
-        return AdminHandle(self, request.id, position, self._journal.actions[position])
+        return AdminHandle(self, request.id, position, self._journal.action_at(position))
 
     def _leader_configuration(self) -> Configuration:
         leader = self.leader
@@ -481,6 +496,7 @@ class Cluster:
         Calls made after that step are undone too; they stay in the recorded
         future and are redone when stepping forward again.
         """
+        self._check_time_travel()
         position = self._journal.last_step_before(self._journal.cursor)
         if position is None:
             raise ValueError("nothing to go back to: no step has been taken")
@@ -495,11 +511,18 @@ class Cluster:
         are there from the beginning, so any index up to their count goes back
         to the initial state.
         """
+        self._check_time_travel()
         if not isinstance(index, int) or index < 0:
             raise ValueError(f"goto needs a trace index >= 0, got {index!r}")
         self._seek(self._journal.position_for(index))
 
     # -- internals ----------------------------------------------------------
+
+    def _check_time_travel(self) -> None:
+        if not self._keep_history:
+            raise ValueError(
+                "time travel needs the whole history: this Cluster has keep_history=False"
+            )
 
     def _check_id(self, node_id: str) -> str:
         if node_id not in self._world.nodes:

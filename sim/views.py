@@ -133,7 +133,9 @@ class NodeView:
 class SubmitHandle:
     """The answer to `Cluster.submit`, kept up to date as the cluster runs."""
 
-    def __init__(self, cluster: Cluster, proposal_id: int, position: int, action: Action) -> None:
+    def __init__(
+        self, cluster: Cluster, proposal_id: int, position: int, action: Action | None
+    ) -> None:
         self._cluster = cluster
         self._id = proposal_id
         # The journal entry of the submit: if time travel drops it, the handle is void.
@@ -144,7 +146,13 @@ class SubmitHandle:
     def _proposal(self) -> Proposal:
         if not self._cluster._journal.is_done(self._position, self._action):
             raise LookupError("this submission was undone by time travel (goto/back)")
-        return self._cluster._world.proposals[self._id]
+        proposal = self._cluster._world.proposals.get(self._id)
+        if proposal is None:
+            raise LookupError(
+                "this submission is no longer kept: Cluster(keep_history=False) forgets "
+                "settled proposals"
+            )
+        return proposal
 
     @property
     def command(self) -> str:
@@ -203,7 +211,9 @@ class AdminHandle:
     "done", "failed") and `.done` follow the request as the cluster runs.
     """
 
-    def __init__(self, cluster: Cluster, request_id: int, position: int, action: Action) -> None:
+    def __init__(
+        self, cluster: Cluster, request_id: int, position: int, action: Action | None
+    ) -> None:
         self._cluster = cluster
         self._id = request_id
         self._position = position
@@ -254,7 +264,9 @@ class ReadHandle:
     the read as the cluster runs.
     """
 
-    def __init__(self, cluster: Cluster, read_id: int, position: int, action: Action) -> None:
+    def __init__(
+        self, cluster: Cluster, read_id: int, position: int, action: Action | None
+    ) -> None:
         self._cluster = cluster
         self._id = read_id
         self._position = position

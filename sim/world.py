@@ -90,7 +90,13 @@ class World:
         self.running: dict[str, bool] = {}
         self.disks: dict[str, Disk] = {}
         self.events_processed = 0
-        self.proposals: list[Proposal] = []
+        # Proposals by id; with `forget_settled`, only those still pending are kept.
+        self.proposals: dict[int, Proposal] = {}
+        self._next_proposal = 0
+        self.forget_settled = False
+        self._settled_ids: deque[int] = deque()  # with forget_settled: the recent ones kept
+        self.trace_offset = 0  # trace events dropped from the front by trim_history
+        self._keep_settled = 10_000
         self.admin_requests: list[AdminRequest] = []
         self._tickets: dict[tuple[str, int], AdminRequest] = {}
         self.reads: list[ReadRequest] = []
@@ -324,7 +330,21 @@ class World:
         self, node: str | None, component: str, kind: str, text: str, msg_id: int | None = None
     ) -> None:
         trace = self.trace
-        trace.append(TraceEvent(len(trace), self.now, node, component, kind, text, msg_id))
+        index = self.trace_offset + len(trace)
+        trace.append(TraceEvent(index, self.now, node, component, kind, text, msg_id))
+
+    def trim_history(self, keep: int) -> None:
+        """Forget all but the last `keep` trace events and applied commands per node,
+        and settled proposals, so that memory stays bounded in long runs."""
+        trace = self.trace
+        if len(trace) > 2 * keep:
+            dropped = len(trace) - keep
+            del trace[:dropped]
+            self.trace_offset += dropped
+        for node in self.nodes.values():
+            if len(node.fsm.applied) > 2 * keep:
+                del node.fsm.applied[:-keep]
+        self._keep_settled = keep
 
     # -- nodes ------------------------------------------------------------
 
@@ -552,18 +572,21 @@ class World:
     def submit(self, command: str, to: str | None) -> Proposal:
         """A client proposal to `to` (or the current leader)."""
         target = to if to is not None else self.leader()
-        proposal = Proposal(id=len(self.proposals), command=command, node=target, accepted=False)
-        self.proposals.append(proposal)
+        proposal = Proposal(id=self._next_proposal, command=command, node=target, accepted=False)
+        self._next_proposal += 1
+        self.proposals[proposal.id] = proposal
         self._record(target, "Client", "submit", f"client -> {target or '?'}: {command!r}")
         if target is None:
             proposal.outcome, proposal.reason = "refused", "no leader is known"
             self._record(None, "Client", "refused", f"client: {command!r} refused: no leader")
+            self._settled(proposal)
             return proposal
         if not self.running[target]:
             proposal.outcome, proposal.reason = "refused", f"{target} is down"
             self._record(
                 target, "Client", "refused", f"client: {command!r} refused: {target} is down"
             )
+            self._settled(proposal)
             return proposal
         node = self.nodes[target]
         answer = node.propose(command, self.now)
@@ -576,8 +599,16 @@ class World:
             self._awaiting_result[(target, answer.index)] = proposal
         else:
             proposal.outcome = "refused"
+            self._settled(proposal)
         self._carry_out(target, node)
         return proposal
+
+    def _settled(self, proposal: Proposal) -> None:
+        """A proposal's outcome is final; without history, forget the oldest settled ones."""
+        if self.forget_settled:
+            self._settled_ids.append(proposal.id)
+            if len(self._settled_ids) > self._keep_settled:
+                del self.proposals[self._settled_ids.popleft()]
 
     def read(self, key: str, mode: str, to: str | None) -> ReadRequest:
         """A client reads `key` outside the log from `to` (or the current leader)."""
@@ -617,10 +648,13 @@ class World:
                 proposal.outcome = "unknown"
                 proposal.reason = f"leader {why} before it knew the entry committed"
                 self._awaiting_result.pop((node_id, proposal.index), None)
+                self._settled(proposal)
             pending.clear()
             return
         while pending and pending[0].index <= node.commit_index:
-            pending.popleft().outcome = "committed"
+            proposal = pending.popleft()
+            proposal.outcome = "committed"
+            self._settled(proposal)
 
     def leader(self) -> str | None:
         """The running leader with the highest term, if any."""
