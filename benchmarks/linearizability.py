@@ -42,9 +42,11 @@ from pathlib import Path
 # Run as a script from anywhere: make the repository importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rich.console import Console  # noqa: E402
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
 from rich.table import Table  # noqa: E402
+from throughput import floor  # noqa: E402
 
 from sim.history import History, Operation, Outcome, synthetic_history  # noqa: E402
 from sim.linearizability import DEFAULT_MAX_STATES, CheckResult, check  # noqa: E402
@@ -165,6 +167,8 @@ def main() -> None:
     table.add_column("median s", justify="right")
     table.add_column("ops / s", justify="right")
     table.add_column("states / s", justify="right")
+    table.add_column("of floor", justify="right")
+    base = floor()
     for name, clients, unknown, history, result, times in rows:
         best = min(times)
         table.add_row(
@@ -178,8 +182,10 @@ def main() -> None:
             f"{statistics.median(times):.3f}",
             f"{len(history) / best:,.0f}",
             f"{result.states / best:,.0f}",
+            f"{result.states / best / base:.4f}",
         )
     console.print(table)
+    console.print(f"empty event loop in this run: {base:,.0f} events/s (search states as a share)")
     assert aim_time is not None
     console.print(
         f"Aim: a {args.ops:,}-operation history checked in under {AIM_SECONDS:.0f} s: "
