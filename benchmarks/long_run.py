@@ -9,9 +9,9 @@ A 5-node cluster with every checker on, `keep_history=False` (only recent
 trace events are kept, no time travel) and automatic snapshots commits
 `--entries` client commands over a small key space, submitted in bursts of
 `--burst` per simulated millisecond (8: 8,000 a simulated second). Resident
-memory is sampled as it goes
-(from /proc/self/statm, so Linux only): it should level off once the first
-snapshots are taken, whatever the number of entries.
+memory is sampled as it goes (from /proc/self/statm, so Linux only): it
+should level off once the first snapshots are taken, whatever the number of
+entries.
 """
 
 from __future__ import annotations
