@@ -110,7 +110,9 @@ class ConfigurationCtx:
         if not lagging:
             self._leave_catch_up(now)
             return
-        moving = [p for p in lagging if node.replicators[p].match_index > self._progress[p]]
+        # A peer that had caught up may fall behind again (its replicator probing
+        # after a timeout): with no earlier mark, it counts as moving.
+        moving = [p for p in lagging if node.replicators[p].match_index > self._progress.get(p, -1)]
         if moving:
             self._progress = {peer: node.replicators[peer].match_index for peer in lagging}
             node.note("membership", f"{', '.join(moving)} still catching up: waits longer")

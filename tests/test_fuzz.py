@@ -261,3 +261,14 @@ def test_bad_input_is_one_line_and_exit_code_2(args: list[str], message: str) ->
     line = one_line_error(raftsim("fuzz", *args))
     assert line.startswith("raftsim fuzz: ")
     assert message.removeprefix("raftsim fuzz: ") in line
+
+
+@pytest.mark.parametrize("seed", [245, 20489])
+def test_seeds_that_once_found_simulator_bugs_now_pass(seed: int) -> None:
+    """245: a Replicator stuck in SNAPSHOT state (tests/test_replicator.py); 20489: the
+    membership catch-up timer met a peer that had caught up and then fell behind."""
+    nodes = "3" if seed == 245 else "5"
+    result = raftsim(
+        "fuzz", "--seeds", "1", "--first-seed", str(seed), "--duration", "10", "--nodes", nodes
+    )
+    assert result.exit_code == 0, result.output
