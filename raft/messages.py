@@ -141,6 +141,8 @@ class AppendEntriesResponse(Message):
             return f"HeartbeatResponse(term {self.term}{read})"
         if self.success:
             return f"AppendEntriesResponse(term {self.term}, ok, match {self.match_index})"
+        if self.conflict_index == 0:
+            return f"AppendEntriesResponse(term {self.term}, refused: stale term)"
         if self.conflict_term is None:
             hint = f"log ends at {self.conflict_index - 1}"
         else:

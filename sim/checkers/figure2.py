@@ -228,9 +228,12 @@ class FollowerAcknowledgements(Checker):
     stale = "Stale Term Refused"
 
     def __init__(self) -> None:
-        # node -> (its term, {(leader, seq): (request's term, node's term then,
-        #          index acknowledged on success, that entry's term)})
-        self._asked: dict[str, tuple[int, dict[tuple[str, int], tuple[int, int, int, int]]]] = {}
+        # node -> {(leader, seq): [(request's term, node's term then, index
+        #          acknowledged on success, that entry's term), ...]}: a list because
+        #          the network may deliver one request twice, and the node answers each
+        #          delivery in turn. Kept until answered, even across a new term: an
+        #          answer held back until the disk catches up leaves later.
+        self._asked: dict[str, dict[tuple[str, int], list[tuple[int, int, int, int]]]] = {}
 
     def on_deliver(self, message: Message, node: Node, now: int) -> Sequence[Violation]:
         kind = type(message)
@@ -245,11 +248,9 @@ class FollowerAcknowledgements(Checker):
             term = message.snapshot.last_term
         else:
             return NO_VIOLATIONS
-        record = self._asked.get(node.id)
-        if record is None or record[0] < node.term:
-            # A new term: requests of older terms that got no answer are forgotten.
-            record = self._asked[node.id] = (node.term, {})
-        record[1][(message.src, message.seq)] = (message.term, node.term, index, term)
+        self._asked.setdefault(node.id, {}).setdefault((message.src, message.seq), []).append(
+            (message.term, node.term, index, term)
+        )
         return NO_VIOLATIONS
 
     def on_start(self, node: Node, now: int) -> Sequence[Violation]:
@@ -260,8 +261,11 @@ class FollowerAcknowledgements(Checker):
         kind = type(message)
         if kind is not AppendEntriesResponse and kind is not InstallSnapshotResponse:
             return NO_VIOLATIONS
-        record = self._asked.get(message.src)
-        asked = record[1].pop((message.dst, message.seq), None) if record else None
+        asked_of = self._asked.get(message.src, {})
+        waiting = asked_of.get((message.dst, message.seq))
+        asked = waiting.pop(0) if waiting else None
+        if waiting == []:
+            del asked_of[(message.dst, message.seq)]
         if not message.success:
             return NO_VIOLATIONS
         found: list[Violation] = []
