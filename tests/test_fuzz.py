@@ -263,11 +263,12 @@ def test_bad_input_is_one_line_and_exit_code_2(args: list[str], message: str) ->
     assert message.removeprefix("raftsim fuzz: ") in line
 
 
-@pytest.mark.parametrize("seed", [245, 20489, 42213])
+@pytest.mark.parametrize("seed", [245, 20489, 41484, 42213])
 def test_seeds_that_once_found_simulator_bugs_now_pass(seed: int) -> None:
     """245: a Replicator stuck in SNAPSHOT state (tests/test_replicator.py); 20489: the
     membership catch-up timer met a peer that had caught up and then fell behind;
-    42213: a checker confused a duplicated request's record with the original's."""
+    41484 and 42213: a checker matched an answer to the wrong request (a duplicate, or
+    a request of an older term with the same number)."""
     nodes = "3" if seed == 245 else "5"
     result = raftsim(
         "fuzz", "--seeds", "1", "--first-seed", str(seed), "--duration", "10", "--nodes", nodes

@@ -231,8 +231,9 @@ class FollowerAcknowledgements(Checker):
         # node -> {(leader, seq): [(request's term, node's term then, index
         #          acknowledged on success, that entry's term), ...]}: a list because
         #          the network may deliver one request twice, and the node answers each
-        #          delivery in turn. Kept until answered, even across a new term: an
-        #          answer held back until the disk catches up leaves later.
+        #          delivery in turn. Kept until answered, even when the node moves to
+        #          a new term: an answer held back until the disk catches up leaves
+        #          later; forgotten when the same leader asks in a newer term.
         self._asked: dict[str, dict[tuple[str, int], list[tuple[int, int, int, int]]]] = {}
 
     def on_deliver(self, message: Message, node: Node, now: int) -> Sequence[Violation]:
@@ -248,7 +249,14 @@ class FollowerAcknowledgements(Checker):
             term = message.snapshot.last_term
         else:
             return NO_VIOLATIONS
-        self._asked.setdefault(node.id, {}).setdefault((message.src, message.seq), []).append(
+        asked_of = self._asked.setdefault(node.id, {})
+        # A leader numbers its requests afresh in each term: its requests of older
+        # terms still unanswered can no longer be told apart, and are forgotten.
+        for key in [
+            k for k, w in asked_of.items() if k[0] == message.src and w[0][0] < message.term
+        ]:
+            del asked_of[key]
+        asked_of.setdefault((message.src, message.seq), []).append(
             (message.term, node.term, index, term)
         )
         return NO_VIOLATIONS
