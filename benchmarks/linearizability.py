@@ -31,8 +31,6 @@ benchmark, not a test: it always exits 0 unless it cannot run.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import random
 import statistics
 import sys
@@ -46,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rich.console import Console  # noqa: E402
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
 from rich.table import Table  # noqa: E402
-from throughput import floor  # noqa: E402
+from throughput import floor, machine  # noqa: E402
 
 from sim.history import History, Operation, Outcome, synthetic_history  # noqa: E402
 from sim.linearizability import DEFAULT_MAX_STATES, CheckResult, check  # noqa: E402
@@ -54,18 +52,6 @@ from sim.linearizability import DEFAULT_MAX_STATES, CheckResult, check  # noqa: 
 AIM_SECONDS = 1.0  # issue 8: a 10,000-operation history checked in under a second
 
 console = Console(width=None if sys.stdout.isatty() else 120)
-
-
-def _machine() -> str:
-    cpus = os.cpu_count()
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = cpus
-    return (
-        f"{platform.python_implementation()} {platform.python_version()} on "
-        f"{platform.system()} {platform.machine()}, nproc {usable} (of {cpus} CPUs)"
-    )
 
 
 def _met(ok: bool) -> str:
@@ -123,7 +109,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    console.print(f"[bold]Linearizability checker benchmark[/bold]  ({_machine()})")
+    console.print(f"[bold]Linearizability checker benchmark[/bold]  ({machine()})")
     mixes = [
         ("aim", args.clients, args.unknown, (100, 5_000)),
         ("many clients", args.clients * 4, args.unknown * 2.5, (100, 20_000)),

@@ -333,7 +333,8 @@ def _reason_kind(reason: str | None) -> str:
 # -- reporting ----------------------------------------------------------------
 
 
-def _machine() -> str:
+def machine() -> str:
+    """The Python and the CPUs a figure was measured on."""
     cpus = os.cpu_count()
     try:
         usable = len(os.sched_getaffinity(0))
@@ -375,7 +376,7 @@ def report(on: Outcome, off: Outcome, floor_before: float, floor_after: float) -
     table.add_column("checkers off", justify="right")
     table.add_column("checkers on", justify="right")
     table.add_column("notes", overflow="fold")
-    table.add_row("machine", "", "", _machine())
+    table.add_row("machine", "", "", machine())
     table.add_row(
         "empty-loop floor",
         f"{floor_rate:,.0f} ev/s",
@@ -587,7 +588,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.seconds <= 0 or args.rate <= 0 or args.nodes < 1:
         parser.error("--seconds and --rate must be positive and --nodes at least 1")
 
-    console.print(f"[dim]{_machine()}[/dim]")
+    console.print(f"[dim]{machine()}[/dim]")
     floor_before = floor()
     workload = dict(nodes=args.nodes, seed=args.seed, seconds=args.seconds, rate=args.rate)
     columns = (

@@ -359,3 +359,25 @@ def first_index_of(c: Cluster, fragment: str, start: int = 0) -> int:
 
 def others(c: Cluster, *excluded: str) -> list[str]:
     return [n for n in c.nodes if n not in excluded]
+
+
+def visible_state(c: Cluster) -> dict:
+    """Everything a caller can see of every node, plus the clock."""
+    return {
+        "now": c.now,
+        "leader": c.leader,
+        "nodes": {
+            node_id: (
+                v.role,
+                v.term,
+                v.voted_for,
+                v.commit_index,
+                v.last_applied,
+                v.running,
+                [(e.index, e.term, e.command) for e in v.log],
+                v.applied,
+                str(v.members),
+            )
+            for node_id, v in c.nodes.items()
+        },
+    }

@@ -9,6 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from conftest import visible_state
+
 from sim import Cluster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,22 +48,6 @@ def fingerprint(c: Cluster) -> list[tuple]:
     return [(e.time_us, e.node, e.component, e.kind, e.text, e.msg_id) for e in c.trace]
 
 
-def node_states(c: Cluster) -> dict:
-    return {
-        node_id: (
-            v.role,
-            v.term,
-            v.voted_for,
-            v.commit_index,
-            v.last_applied,
-            v.running,
-            [(e.index, e.term, e.command) for e in v.log],
-            v.applied,
-        )
-        for node_id, v in c.nodes.items()
-    }
-
-
 def first_election_timer_fire(c: Cluster) -> tuple[float, str]:
     for event in c.trace:
         if event.text.endswith("election timer fires"):
@@ -75,7 +61,7 @@ def test_same_seed_and_calls_give_identical_traces():
     assert [e.text for e in a.trace] == [e.text for e in b.trace]
     assert [e.time for e in a.trace] == [e.time for e in b.trace]
     assert fingerprint(a) == fingerprint(b)
-    assert node_states(a) == node_states(b)
+    assert visible_state(a) == visible_state(b)
     assert a.now == b.now
 
 

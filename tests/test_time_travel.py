@@ -9,30 +9,9 @@ the old future is dropped and history forks from there."
 from __future__ import annotations
 
 import pytest
+from conftest import visible_state
 
 from sim import Cluster
-
-
-def state(c: Cluster) -> dict:
-    """Everything a caller can see of every node, plus the clock."""
-    return {
-        "now": c.now,
-        "leader": c.leader,
-        "nodes": {
-            node_id: (
-                v.role,
-                v.term,
-                v.voted_for,
-                v.commit_index,
-                v.last_applied,
-                v.running,
-                [(e.index, e.term, e.command) for e in v.log],
-                v.applied,
-                str(v.members),
-            )
-            for node_id, v in c.nodes.items()
-        },
-    }
 
 
 def texts(c: Cluster) -> list[str]:
@@ -57,7 +36,7 @@ def test_back_undoes_exactly_one_step():
     c = elected()
     c.submit("set x 1")
     for _ in range(40):
-        before_len, before = len(c.trace), state(c)
+        before_len, before = len(c.trace), visible_state(c)
         before_texts = texts(c)
         added = c.step()
         assert len(c.trace) > before_len
@@ -65,7 +44,7 @@ def test_back_undoes_exactly_one_step():
         assert [e.text for e in undone] == [e.text for e in added]
         assert len(c.trace) == before_len
         assert texts(c) == before_texts
-        assert state(c) == before
+        assert visible_state(c) == before
         c.step()  # move on (replays the step just undone)
 
 
@@ -82,12 +61,12 @@ def test_back_repeatedly_walks_back_one_step_at_a_time():
     c = elected()
     boundaries = []
     for _ in range(25):
-        boundaries.append((len(c.trace), state(c)))
+        boundaries.append((len(c.trace), visible_state(c)))
         c.step()
     for length, seen in reversed(boundaries):
         c.back()
         assert len(c.trace) == length
-        assert state(c) == seen
+        assert visible_state(c) == seen
 
 
 def test_back_undoes_a_step_across_a_crash():
@@ -96,11 +75,11 @@ def test_back_undoes_a_step_across_a_crash():
     follower = next(i for i in c.nodes if i != c.leader)
     c.crash(follower)
     c.run(0.05)
-    before_len, before = len(c.trace), state(c)
+    before_len, before = len(c.trace), visible_state(c)
     c.step()
     c.back()
     assert len(c.trace) == before_len
-    assert state(c) == before
+    assert visible_state(c) == before
     assert not c.nodes[follower].running
 
 
@@ -115,10 +94,10 @@ def test_back_with_no_step_taken_raises_value_error():
 
 def record_timeline(c: Cluster, steps: int) -> list[tuple[int, dict]]:
     """Step `steps` times, noting (trace length, state) at every step boundary."""
-    seen = [(len(c.trace), state(c))]
+    seen = [(len(c.trace), visible_state(c))]
     for _ in range(steps):
         c.step()
-        seen.append((len(c.trace), state(c)))
+        seen.append((len(c.trace), visible_state(c)))
     return seen
 
 
@@ -129,7 +108,7 @@ def test_goto_returns_to_the_moment_the_trace_had_that_many_events():
     for length, expected in [seen[5], seen[30], seen[0], seen[59], seen[17]]:
         c.goto(length)
         assert len(c.trace) == length
-        assert state(c) == expected
+        assert visible_state(c) == expected
 
 
 def test_goto_inside_a_step_lands_on_the_last_boundary_before_it():
@@ -141,7 +120,7 @@ def test_goto_inside_a_step_lands_on_the_last_boundary_before_it():
     k = next(k for k in range(1, len(seen)) if lengths[k] - lengths[k - 1] >= 2)
     c.goto(lengths[k] - 1)
     assert len(c.trace) == lengths[k - 1]
-    assert state(c) == seen[k - 1][1]
+    assert visible_state(c) == seen[k - 1][1]
 
 
 def test_goto_keeps_the_trace_text_of_the_past():
@@ -159,21 +138,21 @@ def test_goto_zero_returns_to_the_start():
     c.run(0.5)
     c.goto(0)
     assert texts(c) == texts(fresh)
-    assert state(c) == state(fresh)
+    assert visible_state(c) == visible_state(fresh)
 
 
 def test_goto_forward_into_the_recorded_future():
     c = elected()
     c.submit("set x 1")
     c.run(0.2)
-    end_texts, end_state = texts(c), state(c)
+    end_texts, end_state = texts(c), visible_state(c)
     middle = len(end_texts) // 2
     c.goto(10)
     c.goto(middle)
     assert texts(c) == end_texts[: len(c.trace)]
     c.goto(len(end_texts))
     assert texts(c) == end_texts
-    assert state(c) == end_state
+    assert visible_state(c) == end_state
 
 
 def test_goto_rejects_a_negative_index():
@@ -196,7 +175,7 @@ def timeline_with_calls() -> tuple[Cluster, int, list[str], dict]:
     c.run(0.3)
     c.restart("n2")
     c.run(0.3)
-    return c, fork_point, texts(c), state(c)
+    return c, fork_point, texts(c), visible_state(c)
 
 
 def test_stepping_after_a_rewind_replays_the_recorded_future_including_calls():
@@ -324,20 +303,20 @@ def test_long_run_goto_zero_and_back_to_the_end_gives_identical_traces():
             c.step()
     for _ in range(3500):
         c.step()
-    original, end_state = texts(c), state(c)
+    original, end_state = texts(c), visible_state(c)
     times = [e.time_us for e in c.trace]
     assert c.events_processed >= 5000
     c.goto(0)
     assert len(c.trace) == 5  # the five nodes' start events
-    assert state(c) == state(Cluster(5, seed=3))
+    assert visible_state(c) == visible_state(Cluster(5, seed=3))
     c.goto(len(original))
     assert texts(c) == original
     assert [e.time_us for e in c.trace] == times
-    assert state(c) == end_state
+    assert visible_state(c) == end_state
     # And the middle, reached backwards from the end (through checkpoints).
     middle = len(original) // 2
     c.goto(middle)
     assert texts(c) == original[: len(c.trace)]
     assert middle - len(c.trace) < 50
     c.goto(len(original))
-    assert state(c) == end_state
+    assert visible_state(c) == end_state
