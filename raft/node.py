@@ -39,7 +39,8 @@ timeout without news. Each arming draws a new random timeout.
 from __future__ import annotations
 
 import enum
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import attrs
 
@@ -241,7 +242,8 @@ class Node:
 
     def receive(self, msg: Message, now: int) -> None:
         """A message arrived."""
-        if self._ignores_disruptive_vote(msg, now):
+        kind = type(msg)
+        if kind is RequestVote and self._ignores_disruptive_vote(msg, now):
             return
         if msg.term > self.term and not self._is_pre_vote_traffic(msg):
             leader = msg.src if isinstance(msg, (AppendEntries, InstallSnapshot)) else None
@@ -251,22 +253,10 @@ class Node:
                 f"-> follower of term {msg.term} (Raft §5.1)",
             )
             self._become_follower(msg.term, leader, now)
-        if isinstance(msg, RequestVote):
-            self._on_request_vote(msg, now)
-        elif isinstance(msg, VoteResponse):
-            self._on_vote_response(msg, now)
-        elif isinstance(msg, AppendEntries):
-            self._on_append_entries(msg, now)
-        elif isinstance(msg, AppendEntriesResponse):
-            self._on_append_entries_response(msg, now)
-        elif isinstance(msg, InstallSnapshot):
-            self._on_install_snapshot(msg, now)
-        elif isinstance(msg, InstallSnapshotResponse):
-            self._on_install_snapshot_response(msg, now)
-        elif isinstance(msg, TimeoutNow):
-            self._on_timeout_now(msg, now)
-        else:
+        handler = _MESSAGE_HANDLERS.get(kind)
+        if handler is None:
             raise TypeError(f"unknown message {msg!r}")
+        handler(self, msg, now)
 
     def fire(self, timer: str, now: int) -> None:
         """A timer set through `SetTimer` expired."""
@@ -1230,3 +1220,15 @@ class Node:
 
     def note(self, kind: str, text: str, component: str = "Node") -> None:
         self.outbox.note(component, kind, text)
+
+
+# Which Node method handles each message type (one dictionary lookup per message).
+_MESSAGE_HANDLERS: dict[type, Callable[[Node, Any, int], None]] = {
+    RequestVote: Node._on_request_vote,
+    VoteResponse: Node._on_vote_response,
+    AppendEntries: Node._on_append_entries,
+    AppendEntriesResponse: Node._on_append_entries_response,
+    InstallSnapshot: Node._on_install_snapshot,
+    InstallSnapshotResponse: Node._on_install_snapshot_response,
+    TimeoutNow: Node._on_timeout_now,
+}

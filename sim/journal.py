@@ -16,6 +16,7 @@ replays them, until the caller does something different, which drops them
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 
 import attrs
 
@@ -70,6 +71,26 @@ class Journal:
             assert self.actions[self.cursor] == action
             assert self._marks[self.cursor] == trace_length, "replay diverged from the record"
         self.cursor += 1
+
+    def record_steps(self, step: Callable[[int], bool], limit: int, trace: list) -> None:
+        """Take steps while `step(limit)` takes one, recording each (the hot loop of `run`).
+
+        Only for the present: the caller checked there is no recorded future.
+        Equivalent to `record(STEP, len(trace))` after every step, without a
+        call per step.
+        """
+        assert not self.in_future
+        if not self.enabled:
+            while step(limit):
+                pass
+            return
+        actions, marks = self.actions, self._marks
+        taken = 0
+        while step(limit):
+            actions.append(STEP)
+            marks.append(len(trace))
+            taken += 1
+        self.cursor += taken
 
     def action_at(self, position: int) -> Action | None:
         """The action recorded at `position` (None when the journal is off)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
+from heapq import heappop
 
 import attrs
 
@@ -44,6 +45,8 @@ from sim.network import Network
 from sim.proposals import AdminRequest, Proposal, ReadRequest
 from sim.rng import RandomStreams
 from sim.trace import TraceEvent
+
+_tuple_new = tuple.__new__
 
 
 @attrs.frozen(kw_only=True)
@@ -149,15 +152,17 @@ class World:
 
     def step(self, limit: int | None = None) -> bool:
         """Process the next live event if it happens by `limit`; False if none does."""
-        queue = self.queue
-        while queue.heap:
-            time, _, kind, payload = queue.heap[0]
-            if self._is_stale(kind, payload):
-                queue.pop()
+        heap = self.queue.heap
+        in_flight = self.network.in_flight
+        while heap:
+            time, _, kind, payload = heap[0]
+            # Messages, the commonest event, are checked inline: this is the hot loop.
+            if (payload not in in_flight) if kind == DELIVER else self._is_stale(kind, payload):
+                heappop(heap)
                 continue
             if limit is not None and time > limit:
                 return False
-            queue.pop()
+            heappop(heap)
             self.now = time
             self.events_processed += 1
             if kind == DELIVER:
@@ -251,10 +256,11 @@ class World:
         """Carry out a node's outputs, in the order it produced them."""
         for out in node.take_outputs():
             kind = type(out)
-            if kind is Send:
-                self._send(out.message)
-            elif kind is Note:
+            # Commonest first: notes, then messages.
+            if kind is Note:
                 self._record(node_id, out.component, out.kind, out.text)
+            elif kind is Send:
+                self._send(out.message)
             elif kind is Persist:
                 for checker in self._on_write:
                     found = checker.on_write(node, out.write, self.now)
@@ -331,7 +337,9 @@ class World:
     ) -> None:
         trace = self.trace
         index = self.trace_offset + len(trace)
-        trace.append(TraceEvent(index, self.now, node, component, kind, text, msg_id))
+        # tuple.__new__ builds the NamedTuple without a call to its Python-level
+        # __new__: the trace grows by several events per event, so it shows.
+        trace.append(_tuple_new(TraceEvent, (index, self.now, node, component, kind, text, msg_id)))
 
     def trim_history(self, keep: int) -> None:
         """Forget all but the last `keep` trace events and applied commands per node,
