@@ -555,6 +555,62 @@ def report(on: Outcome, off: Outcome, floor_before: float, floor_after: float) -
     console.print(aims)
 
 
+# Where time goes, by layer: the first pattern a profiled file matches names it.
+LAYERS = (
+    ("checkers (sim/checkers)", ("sim/checkers/",)),
+    ("state machine (raft/state_machine.py)", ("raft/state_machine.py",)),
+    ("Raft algorithm (rest of raft/)", ("raft/", "<attrs generated")),
+    ("network (sim/network.py, sim/rng.py)", ("sim/network.py", "sim/rng.py")),
+    (
+        "engine and trace (sim/world.py, events, journal, cluster)",
+        ("sim/world.py", "sim/events.py", "sim/journal.py", "sim/cluster.py", "sim/views.py"),
+    ),
+    ("builtins (len, list.append, tuple.__new__, heapq, ...)", ("~", "<built-in", "<method")),
+)
+
+
+def layer_shares(profiler: cProfile.Profile, commands: int) -> list[tuple[str, float, float]]:
+    """(layer, share of own time, Python-level calls per command) for each layer."""
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    own: Counter = Counter()
+    calls: Counter = Counter()
+    total = 0.0
+    for (filename, _, function), (_, ncalls, tottime, _, _) in stats.items():
+        where = filename.replace(os.sep, "/")
+        name = next(
+            (
+                layer
+                for layer, patterns in LAYERS
+                if any(p in where or function.startswith(p) for p in patterns)
+            ),
+            "other (benchmark loop, rich, random.py)",
+        )
+        own[name] += tottime
+        total += tottime
+        if not (filename == "~" or function.startswith("<")):
+            calls[name] += ncalls
+    order = [layer for layer, _ in LAYERS] + ["other (benchmark loop, rich, random.py)"]
+    return [
+        (layer, own[layer] / total, calls[layer] / max(1, commands))
+        for layer in order
+        if own[layer]
+    ]
+
+
+def print_layers(profiler: cProfile.Profile, commands: int) -> None:
+    """The profile summed by layer: what a committed command costs, and where."""
+    table = Table(title="profile by layer (checkers on; own time, so the shares add up to 100%)")
+    table.add_column("layer")
+    table.add_column("share of time", justify="right")
+    table.add_column("Python calls per command", justify="right")
+    rows = layer_shares(profiler, commands)
+    for layer, share, per_command in rows:
+        table.add_row(layer, f"{100 * share:.1f}%", f"{per_command:,.0f}" if per_command else "")
+    total_calls = sum(per_command for _, _, per_command in rows)
+    table.add_row("[bold]all[/bold]", "100%", f"[bold]{total_calls:,.0f}[/bold]")
+    console.print(table)
+
+
 def print_profile(profiler: cProfile.Profile, limit: int = 25) -> None:
     for order, title in (("cumulative", "cumulative time"), ("tottime", "total (own) time")):
         buffer = io.StringIO()
@@ -602,8 +658,9 @@ def main(argv: list[str] | None = None) -> int:
         # Checkers on first: its peak memory is then the process's own (ru_maxrss only grows).
         on = run_workload(**workload, checkers=True, progress=progress, label="checkers on")
         off = run_workload(**workload, checkers=False, progress=progress, label="checkers off")
+        profiled = None
         if profiler is not None:
-            run_workload(
+            profiled = run_workload(
                 **workload, checkers=True, progress=progress, label="cProfile", profiler=profiler
             )
     floor_after = floor()
@@ -614,6 +671,8 @@ def main(argv: list[str] | None = None) -> int:
             "inflates wall time several times, so read it for shares, not for speed.[/yellow]"
         )
         print_profile(profiler)
+        assert profiled is not None
+        print_layers(profiler, max(1, profiled.committed))
     return 0
 
 

@@ -37,7 +37,7 @@ def committed_index(voters: Collection[str], acked: Mapping[str, int]) -> int:
     """
     if not voters:
         raise ValueError("a configuration needs at least one voter")
-    indexes = sorted((acked.get(v, 0) for v in voters), reverse=True)
+    indexes = sorted([acked.get(v, 0) for v in voters], reverse=True)
     return indexes[majority(len(voters)) - 1]
 
 

@@ -141,11 +141,18 @@ class Replicator:
         if resp.heartbeat:
             self._acked(self._heartbeats_sent.pop(resp.seq, None))
             return
-        self._acked(next((t for s, _, t in self.inflight if s == resp.seq), None))
+        self._acked(self._sent_at(resp.seq))
         if resp.success:
             self._on_success(resp, now)
         else:
             self._on_reject(resp, now)
+
+    def _sent_at(self, seq: int) -> int | None:
+        """When the request numbered `seq`, still in flight, was sent (None: not in flight)."""
+        for sent_seq, _, sent_at in self.inflight:
+            if sent_seq == seq:
+                return sent_at
+        return None
 
     def _acked(self, sent_at: int | None) -> None:
         """The peer answered a request sent at `sent_at` (None: not known)."""

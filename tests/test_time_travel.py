@@ -48,6 +48,26 @@ def test_back_undoes_exactly_one_step():
         c.step()  # move on (replays the step just undone)
 
 
+def test_run_records_each_step_it_takes_as_step_by_step_does():
+    # run() takes its steps in one tight loop; the journal must still hold
+    # every step, so that back() and goto() land where step() would have.
+    fast, slow = elected(seed=4), elected(seed=4)
+    fast.submit("set x 1")
+    slow.submit("set x 1")
+    fast.run(0.05)
+    while slow.now < fast.now and slow._world.next_event_time() <= round(fast.now * 1e6):
+        slow.step()
+    assert texts(fast) == texts(slow)
+    undone = fast.back()
+    assert [e.text for e in undone] == [e.text for e in slow.back()]
+    assert texts(fast) == texts(slow)
+    middle = len(fast.trace) // 2
+    fast.goto(middle)
+    slow.goto(middle)
+    assert texts(fast) == texts(slow)
+    assert visible_state(fast) == visible_state(slow)
+
+
 def test_back_then_step_redoes_the_same_step():
     c = elected()
     c.submit("set x 1")
