@@ -5,6 +5,7 @@ Run from the repository root:
     python benchmarks/throughput.py                  # 5 nodes, 10 simulated s, 1000 commands/s
     python benchmarks/throughput.py --seconds 3 --nodes 3 --seed 2 --rate 500
     python benchmarks/throughput.py --profile        # same workload under cProfile
+    python benchmarks/throughput.py --no-sweep       # only the main load, no lighter ones
 
 What it does (see DESIGN.md, "Performance"):
 
@@ -24,8 +25,13 @@ What it does (see DESIGN.md, "Performance"):
    trace events recorded, peak memory (ru_maxrss), and how the cluster
    behaved under the load.
 4. Compares with the aims in DESIGN.md and prints met / missed.
-5. With --profile, runs the workload a third time (checkers on) under
-   cProfile and prints the top functions; the figures come from the
+5. Sweeps lighter loads (heartbeats only, 10 and 100 commands/s; skip with
+   --no-sweep): events per simulated second grow with the load and each
+   event costs more, so the real-time factor depends on the load above all.
+6. With --profile, runs the workload a third time (checkers on) under
+   cProfile and prints the top functions, then the profile summed by layer
+   (engine and trace, network, Raft algorithm, state machine, checkers) with
+   Python-level calls per committed command; the figures come from the
    unprofiled runs.
 
 A benchmark, not a test: it always exits 0 unless it cannot run.
@@ -328,6 +334,88 @@ def _reason_kind(reason: str | None) -> str:
     if "is down" in reason:
         return "node is down"
     return reason
+
+
+# -- the load sweep -----------------------------------------------------------
+
+SWEEP_RATES = (0.0, 10.0, 100.0)  # commands per simulated second; 0: heartbeats only
+SWEEP_SECONDS = {0.0: 60.0, 10.0: 60.0, 100.0: 20.0}
+
+
+@dataclass
+class SweepPoint:
+    """One load level of the sweep, checkers off and on."""
+
+    rate: float
+    sim_seconds: float
+    events: int
+    wall_off: float
+    wall_on: float
+
+    def events_per_s(self, checkers: bool) -> float:
+        return self.events / (self.wall_on if checkers else self.wall_off)
+
+    def realtime(self, checkers: bool) -> float:
+        return self.sim_seconds / (self.wall_on if checkers else self.wall_off)
+
+
+def idle_run(*, nodes: int, seed: int, seconds: float, checkers: bool) -> tuple[int, float]:
+    """(events, wall s) of `seconds` of a cluster with a leader and no clients."""
+    gc.collect()  # so that the timed part does not pay for an earlier run's garbage
+    cluster = Cluster(nodes, seed=seed, checkers="all" if checkers else "none")
+    if not cluster.run_until(lambda c: c.leader is not None, timeout=10.0):
+        raise SystemExit(f"no leader elected within 10 simulated s (seed {seed})")
+    events0 = cluster.events_processed
+    start = time.perf_counter()
+    cluster.run(seconds)
+    return cluster.events_processed - events0, time.perf_counter() - start
+
+
+def sweep(*, nodes: int, seed: int, progress: Progress) -> list[SweepPoint]:
+    """Lighter loads than the main run's: where does 500x real time hold?"""
+    points = []
+    task = progress.add_task("load sweep", total=2 * len(SWEEP_RATES))
+    for rate in SWEEP_RATES:
+        seconds = SWEEP_SECONDS[rate]
+        walls = {}
+        for checkers in (False, True):
+            if rate == 0:
+                events, walls[checkers] = idle_run(
+                    nodes=nodes, seed=seed, seconds=seconds, checkers=checkers
+                )
+            else:
+                out = run_workload(
+                    nodes=nodes, seed=seed, seconds=seconds, rate=rate, checkers=checkers
+                )
+                events, walls[checkers] = out.events, out.wall
+            progress.advance(task)
+            progress.refresh()
+        points.append(SweepPoint(rate, seconds, events, walls[False], walls[True]))
+    return points
+
+
+def report_sweep(points: list[SweepPoint], main_on: Outcome, main_off: Outcome) -> None:
+    """Events/s and real-time factor by load, the main run's load included."""
+    table = Table(title="by load (tracing on; events/s and x real time, checkers off / on)")
+    table.add_column("commands per sim s", justify="right")
+    table.add_column("Raft events per sim s", justify="right")
+    table.add_column("events / wall s, off", justify="right")
+    table.add_column("events / wall s, on", justify="right")
+    table.add_column("x real time, off", justify="right")
+    table.add_column("x real time, on", justify="right")
+    main = SweepPoint(
+        main_on.rate, main_on.sim_seconds, main_on.events, main_off.wall, main_on.wall
+    )
+    for point in [*points, main]:
+        table.add_row(
+            f"{point.rate:g}" + (" (heartbeats only)" if point.rate == 0 else ""),
+            f"{point.events / point.sim_seconds:,.0f}",
+            f"{point.events_per_s(False):,.0f}",
+            f"{point.events_per_s(True):,.0f}",
+            f"{point.realtime(False):,.0f}x",
+            f"{point.realtime(True):,.0f}x",
+        )
+    console.print(table)
 
 
 # -- reporting ----------------------------------------------------------------
@@ -640,6 +728,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also run the workload under cProfile and print the top 25 functions",
     )
+    parser.add_argument(
+        "--no-sweep",
+        action="store_true",
+        help="skip the lighter loads (heartbeats only, 10 and 100 commands/s)",
+    )
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.rate <= 0 or args.nodes < 1:
         parser.error("--seconds and --rate must be positive and --nodes at least 1")
@@ -658,6 +751,7 @@ def main(argv: list[str] | None = None) -> int:
         # Checkers on first: its peak memory is then the process's own (ru_maxrss only grows).
         on = run_workload(**workload, checkers=True, progress=progress, label="checkers on")
         off = run_workload(**workload, checkers=False, progress=progress, label="checkers off")
+        points = [] if args.no_sweep else sweep(nodes=args.nodes, seed=args.seed, progress=progress)
         profiled = None
         if profiler is not None:
             profiled = run_workload(
@@ -665,6 +759,8 @@ def main(argv: list[str] | None = None) -> int:
             )
     floor_after = floor()
     report(on, off, floor_before, floor_after)
+    if points:
+        report_sweep(points, on, off)
     if profiler is not None:
         console.print(
             "[yellow]The profile comes from a third, profiled run (checkers on); cProfile "

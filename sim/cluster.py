@@ -14,7 +14,7 @@ from raft.bugs import check_bugs
 from raft.node import READ_MODES
 from sim.checkers import SafetyViolation, Violation, make_checkers
 from sim.journal import STEP, Action, Call, Journal, Step
-from sim.trace import TraceEvent
+from sim.trace import Trace, TraceEvent
 from sim.views import AdminHandle, NodeView, ReadHandle, SubmitHandle
 from sim.world import World, WorldSettings
 
@@ -153,7 +153,7 @@ class Cluster:
         )
         self._ids = [f"n{i}" for i in range(1, n + 1)]
         logs = _initial_logs(initial_logs or {}, self._ids)
-        self._trace: list[TraceEvent] = []
+        self._trace = Trace()
         self._strict = bool(strict)
         self._world = World(
             self._ids, seed, self.settings, self._trace, logs, make_checkers(checkers)

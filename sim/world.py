@@ -44,9 +44,7 @@ from sim.events import DELIVER, FLUSH, TIMER, EventQueue
 from sim.network import Network
 from sim.proposals import AdminRequest, Proposal, ReadRequest
 from sim.rng import RandomStreams
-from sim.trace import TraceEvent
-
-_tuple_new = tuple.__new__
+from sim.trace import Trace
 
 
 @attrs.frozen(kw_only=True)
@@ -69,7 +67,7 @@ class World:
         node_ids: list[str],
         seed: int,
         settings: WorldSettings,
-        trace: list[TraceEvent],
+        trace: Trace,
         initial_logs: dict[str, list[LogEntry]] | None = None,
         checkers: Sequence[Checker] | None = None,
     ) -> None:
@@ -337,9 +335,7 @@ class World:
     ) -> None:
         trace = self.trace
         index = self.trace_offset + len(trace)
-        # tuple.__new__ builds the NamedTuple without a call to its Python-level
-        # __new__: the trace grows by several events per event, so it shows.
-        trace.append(_tuple_new(TraceEvent, (index, self.now, node, component, kind, text, msg_id)))
+        trace.add((index, self.now, node, component, kind, text, msg_id))
 
     def trim_history(self, keep: int) -> None:
         """Forget all but the last `keep` trace events and applied commands per node,
