@@ -651,7 +651,14 @@ LAYERS = (
     ("network (sim/network.py, sim/rng.py)", ("sim/network.py", "sim/rng.py")),
     (
         "engine and trace (sim/world.py, events, journal, cluster)",
-        ("sim/world.py", "sim/events.py", "sim/journal.py", "sim/cluster.py", "sim/views.py"),
+        (
+            "sim/world.py",
+            "sim/trace.py",
+            "sim/events.py",
+            "sim/journal.py",
+            "sim/cluster.py",
+            "sim/views.py",
+        ),
     ),
     ("builtins (len, list.append, tuple.__new__, heapq, ...)", ("~", "<built-in", "<method")),
 )

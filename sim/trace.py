@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple, overload
 
 
@@ -56,14 +56,25 @@ class Trace(Sequence[TraceEvent]):
     `del trace[i:]` and `del trace[:i]`.
     """
 
-    __slots__ = ("_rows",)
+    __slots__ = ("_rows", "add")
 
     def __init__(self, events: Sequence[TraceEvent] = ()) -> None:
         self._rows: list[tuple] = [tuple(event) for event in events]
+        # add(row): append one event given as a plain tuple in TraceEvent's field
+        # order. The list's own append, bound once: the engine calls it several
+        # times per event, and a Python-level method would be a call more each time.
+        self.add: Callable[[tuple], None] = self._rows.append
 
-    def add(self, row: tuple) -> None:
-        """Append one event given as a plain tuple in TraceEvent's field order."""
-        self._rows.append(row)
+    @classmethod
+    def _of_rows(cls, rows: list[tuple]) -> Trace:
+        trace = cls()
+        trace._rows.extend(rows)
+        return trace
+
+    def __reduce__(self) -> tuple:
+        # Copies and pickles rebuild `add` on the new list (a copied bound method
+        # would still append to the old one).
+        return (Trace._of_rows, (self._rows,))
 
     def __len__(self) -> int:
         return len(self._rows)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import gc
+import pickle
 
 from sim import Cluster
 from sim.trace import Trace, TraceEvent
@@ -40,3 +42,11 @@ def test_the_garbage_collector_stops_tracking_a_clusters_trace():
     assert len(rows) > 50
     assert not any(gc.is_tracked(row) for row in rows)
     assert gc.is_tracked(TraceEvent(0, 0, None, "Node", "note", "x"))
+
+
+def test_a_copy_is_a_trace_of_its_own():
+    trace = Trace(events(3))
+    for twin in (copy.deepcopy(trace), copy.copy(trace), pickle.loads(pickle.dumps(trace))):
+        assert twin == trace
+        twin.add(tuple(events(4)[3]))
+        assert len(twin) == 4 and len(trace) == 3
