@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple, overload
 
@@ -38,6 +39,11 @@ class TraceEvent(NamedTuple):
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready dict (for saving traces)."""
         return self._asdict()
+
+
+# Row -> TraceEvent without a Python-level call (`run()` hands back every event it added).
+_event = tuple.__new__
+_as_event = functools.partial(tuple.__new__, TraceEvent)
 
 
 class Trace(Sequence[TraceEvent]):
@@ -87,17 +93,17 @@ class Trace(Sequence[TraceEvent]):
 
     def __getitem__(self, index: int | slice) -> TraceEvent | list[TraceEvent]:
         if isinstance(index, slice):
-            return [TraceEvent._make(row) for row in self._rows[index]]
-        return TraceEvent._make(self._rows[index])
+            return [_event(TraceEvent, row) for row in self._rows[index]]
+        return _event(TraceEvent, self._rows[index])
 
     def __delitem__(self, index: slice) -> None:
         del self._rows[index]
 
     def __iter__(self) -> Iterator[TraceEvent]:
-        return map(TraceEvent._make, self._rows)
+        return map(_as_event, self._rows)
 
     def __reversed__(self) -> Iterator[TraceEvent]:
-        return map(TraceEvent._make, reversed(self._rows))
+        return map(_as_event, reversed(self._rows))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Trace):
