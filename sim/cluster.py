@@ -262,7 +262,7 @@ class Cluster:
         else:
             # The common case, and the hot loop: nothing recorded to replay and
             # no violation to stop at, so steps need no checks between them.
-            self._journal.record_steps(self._world.step, target, self._trace)
+            self._journal.record_steps(self._world.step, target, self._trace.rows)
         self._world.advance_to(target)
 
     def _step_before(self, limit: int) -> bool:

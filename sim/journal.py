@@ -16,7 +16,7 @@ replays them, until the caller does something different, which drops them
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 
 import attrs
 
@@ -72,7 +72,7 @@ class Journal:
             assert self._marks[self.cursor] == trace_length, "replay diverged from the record"
         self.cursor += 1
 
-    def record_steps(self, step: Callable[[int], bool], limit: int, trace: list) -> None:
+    def record_steps(self, step: Callable[[int], bool], limit: int, trace: Sized) -> None:
         """Take steps while `step(limit)` takes one, recording each (the hot loop of `run`).
 
         Only for the present: the caller checked there is no recorded future.

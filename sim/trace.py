@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple, overload
 
 
@@ -58,32 +58,29 @@ class Trace(Sequence[TraceEvent]):
     when one is read.
 
     Read it as a sequence (`len`, indexing, slicing, iteration). The engine
-    adds rows with `add`, and time travel and bounded history cut it with
-    `del trace[i:]` and `del trace[:i]`.
+    appends rows to `rows` itself, and counts them there: the trace grows
+    several times per event, and a Python-level `append` or `__len__` would
+    be a call more each time. Time travel and bounded history cut the trace
+    with `del trace[i:]` and `del trace[:i]`.
     """
 
-    __slots__ = ("_rows", "add")
+    __slots__ = ("rows",)
 
     def __init__(self, events: Sequence[TraceEvent] = ()) -> None:
-        self._rows: list[tuple] = [tuple(event) for event in events]
-        # add(row): append one event given as a plain tuple in TraceEvent's field
-        # order. The list's own append, bound once: the engine calls it several
-        # times per event, and a Python-level method would be a call more each time.
-        self.add: Callable[[tuple], None] = self._rows.append
+        # Plain tuples in TraceEvent's field order.
+        self.rows: list[tuple] = [tuple(event) for event in events]
 
     @classmethod
     def _of_rows(cls, rows: list[tuple]) -> Trace:
         trace = cls()
-        trace._rows.extend(rows)
+        trace.rows.extend(rows)
         return trace
 
     def __reduce__(self) -> tuple:
-        # Copies and pickles rebuild `add` on the new list (a copied bound method
-        # would still append to the old one).
-        return (Trace._of_rows, (self._rows,))
+        return (Trace._of_rows, (self.rows,))
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self.rows)
 
     @overload
     def __getitem__(self, index: int) -> TraceEvent: ...
@@ -93,21 +90,21 @@ class Trace(Sequence[TraceEvent]):
 
     def __getitem__(self, index: int | slice) -> TraceEvent | list[TraceEvent]:
         if isinstance(index, slice):
-            return [_event(TraceEvent, row) for row in self._rows[index]]
-        return _event(TraceEvent, self._rows[index])
+            return [_event(TraceEvent, row) for row in self.rows[index]]
+        return _event(TraceEvent, self.rows[index])
 
     def __delitem__(self, index: slice) -> None:
-        del self._rows[index]
+        del self.rows[index]
 
     def __iter__(self) -> Iterator[TraceEvent]:
-        return map(_as_event, self._rows)
+        return map(_as_event, self.rows)
 
     def __reversed__(self) -> Iterator[TraceEvent]:
-        return map(_as_event, reversed(self._rows))
+        return map(_as_event, reversed(self.rows))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Trace):
-            return self._rows == other._rows
+            return self.rows == other.rows
         if isinstance(other, list):
             return list(self) == other
         return NotImplemented

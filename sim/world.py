@@ -333,9 +333,8 @@ class World:
     def _record(
         self, node: str | None, component: str, kind: str, text: str, msg_id: int | None = None
     ) -> None:
-        trace = self.trace
-        index = self.trace_offset + len(trace)
-        trace.add((index, self.now, node, component, kind, text, msg_id))
+        rows = self.trace.rows
+        rows.append((self.trace_offset + len(rows), self.now, node, component, kind, text, msg_id))
 
     def trim_history(self, keep: int) -> None:
         """Forget all but the last `keep` trace events and applied commands per node,

@@ -38,7 +38,7 @@ def test_the_garbage_collector_stops_tracking_a_clusters_trace():
     c = Cluster(3, seed=1)
     c.run(0.5)
     gc.collect()
-    rows = c.trace._rows  # noqa: SLF001 - the storage is what this test is about
+    rows = c.trace.rows
     assert len(rows) > 50
     assert not any(gc.is_tracked(row) for row in rows)
     assert gc.is_tracked(TraceEvent(0, 0, None, "Node", "note", "x"))
@@ -48,5 +48,5 @@ def test_a_copy_is_a_trace_of_its_own():
     trace = Trace(events(3))
     for twin in (copy.deepcopy(trace), copy.copy(trace), pickle.loads(pickle.dumps(trace))):
         assert twin == trace
-        twin.add(tuple(events(4)[3]))
+        twin.rows.append(tuple(events(4)[3]))
         assert len(twin) == 4 and len(trace) == 3
