@@ -263,12 +263,13 @@ def test_bad_input_is_one_line_and_exit_code_2(args: list[str], message: str) ->
     assert message.removeprefix("raftsim fuzz: ") in line
 
 
-@pytest.mark.parametrize("seed", [245, 20489, 41484, 42213])
+@pytest.mark.parametrize("seed", [245, 20489, 41484, 42213, 50226])
 def test_seeds_that_once_found_simulator_bugs_now_pass(seed: int) -> None:
     """245: a Replicator stuck in SNAPSHOT state (tests/test_replicator.py); 20489: the
     membership catch-up timer met a peer that had caught up and then fell behind;
     41484 and 42213: a checker matched an answer to the wrong request (a duplicate, or
-    a request of an older term with the same number)."""
+    a request of an older term with the same number); 50226: the liveness check waited
+    for a server that a membership change still under way went on to remove."""
     nodes = "3" if seed == 245 else "5"
     result = raftsim(
         "fuzz", "--seeds", "1", "--first-seed", str(seed), "--duration", "10", "--nodes", nodes

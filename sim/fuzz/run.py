@@ -32,6 +32,7 @@ import attrs
 
 from sim.cluster import Cluster
 from sim.fuzz.schedule import BASE_LATENCY_US, NETWORK, SHAPES, Action, Schedule
+from sim.scenario.conditions import Who
 from sim.views import AdminHandle, SubmitHandle
 
 T = TypeVar("T")
@@ -452,17 +453,21 @@ class _Executor:
         if not rec.until("leader exists", _has_leader, bound):
             self.fail(NO_LEADER, f"no leader within {duration_text(bound)} after healing")
         final = self.final_write(round(settings.commit_bound * 1_000_000))
-        # The members are those of the configuration the final write committed under.
         assert final.node is not None and final.index is not None
-        members = list(cluster.nodes[final.node].members.members)
         catchup = round(settings.catchup_bound * 1_000_000)
         index = final.index
+        # Who must catch up: the members of the leader's configuration at each
+        # moment. A membership change still under way may yet remove a server,
+        # and Raft promises a removed server nothing (found by seed 50226).
+        members = Who(members=True)
 
         def caught_up(c: Cluster) -> bool:
-            return all(c.nodes[m].last_applied >= index for m in members)
+            return all(c.nodes[m].last_applied >= index for m in members.nodes(c))
 
-        if not rec.until(f"applied {index} on {','.join(members)}", caught_up, catchup):
-            behind = [m for m in members if cluster.nodes[m].last_applied < index]
+        caught = rec.until(f"applied {index} on members", caught_up, catchup)
+        members_now = members.nodes(cluster)
+        if not caught:
+            behind = [m for m in members_now if cluster.nodes[m].last_applied < index]
             shown = ", ".join(f"{m} at {cluster.nodes[m].last_applied}" for m in behind)
             self.fail(
                 BEHIND, f"members short of index {index} {duration_text(catchup)} later: {shown}"
@@ -470,7 +475,7 @@ class _Executor:
         for key, value, handle in self.writes:
             if handle.outcome != "committed":
                 continue
-            for member in members:
+            for member in members_now:
                 found = cluster.nodes[member].data.get(key)
                 if found != value:
                     self.fail(

@@ -25,20 +25,30 @@ class Who:
     """The nodes a condition or expectation is about.
 
     `ids` None means every running node ("all"); `at_least` K means "any K
-    running nodes" (`on 3 nodes`).
+    running nodes" (`on 3 nodes`); `members` means the members of the
+    leader's configuration as it is at each moment (`on members`: voters,
+    old voters while joint, and learners; every running node while there is
+    no leader). A server removed by a membership change stops counting, as
+    Raft promises it nothing more.
     """
 
     ids: tuple[str, ...] | None = None
     at_least: int | None = None
+    members: bool = False
 
     def nodes(self, cluster: Cluster) -> list[str]:
         if self.ids is not None:
             return list(self.ids)
+        leader = cluster.leader
+        if self.members and leader is not None:
+            return list(cluster.nodes[leader].members.members)
         return [node_id for node_id, view in cluster.nodes.items() if view.running]
 
     def __str__(self) -> str:
         if self.at_least is not None:
             return f"{self.at_least} nodes"
+        if self.members:
+            return "members"
         return "all" if self.ids is None else ",".join(self.ids)
 
 

@@ -161,6 +161,8 @@ class Parser:
         return ids
 
     def who(self, word: str) -> cond.Who:
+        if word == "members":
+            return cond.Who(members=True)
         return cond.Who(None) if word == "all" else cond.Who(self.nodes_in(word))
 
     def new_node(self, word: str) -> str:
