@@ -85,12 +85,10 @@ class Journal:
                 pass
             return
         actions, marks = self.actions, self._marks
-        taken = 0
         while step(limit):
             actions.append(STEP)
             marks.append(len(trace))
-            taken += 1
-        self.cursor += taken
+            self.cursor += 1  # per step, so that an exception leaves the journal consistent
 
     def action_at(self, position: int) -> Action | None:
         """The action recorded at `position` (None when the journal is off)."""
