@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 
 import attrs
+from click.testing import CliRunner, Result
 
 from raft import (
     ELECTION_TIMER,
@@ -31,6 +32,7 @@ from raft import (
     VoteResponse,
 )
 from sim import Cluster
+from sim.cli import main
 
 # -- a raft.Node driven by hand ---------------------------------------------
 
@@ -381,3 +383,21 @@ def visible_state(c: Cluster) -> dict:
             for node_id, v in c.nodes.items()
         },
     }
+
+
+# -- the command line ----------------------------------------------------------
+
+
+def raftsim(*args: str) -> Result:
+    """Run the `raftsim` command in-process with these arguments."""
+    return CliRunner().invoke(main, list(args))
+
+
+def one_line_error(result: Result) -> str:
+    """The single error line a bad input must produce (exit code 2, no traceback)."""
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]

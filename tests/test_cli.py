@@ -12,7 +12,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
+from conftest import one_line_error, raftsim
 
 from sim.cli import main
 from sim.cluster import Cluster
@@ -23,24 +24,10 @@ LIBRARY = ROOT / "scenarios"
 HEADER = "title: A test\nsummary: A scenario written by the tests.\n"
 
 
-def raftsim(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
-
-
 def write(tmp_path: Path, body: str, header: str = HEADER) -> Path:
     path = tmp_path / "story.scenario"
     path.write_text(header + body, encoding="utf-8")
     return path
-
-
-def one_line_error(result: Result) -> str:
-    """The single error line a bad input must produce (exit code 2, no traceback)."""
-    assert result.exit_code == 2, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert "Traceback" not in result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    return lines[0]
 
 
 # -- bad files: one line, file:line, exit code 2 -----------------------------------

@@ -13,10 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from conftest import one_line_error, raftsim
 
 import sim.fuzz.shrink as shrink_module
-from sim.cli import main
 from sim.cluster import Cluster
 from sim.fuzz import (
     Execution,
@@ -33,19 +32,6 @@ from sim.fuzz.run import Result as FuzzResult
 from sim.fuzz.schedule import FAULT_WEIGHTS
 
 SHORT = FuzzSettings(duration=3, nodes=5)
-
-
-def raftsim(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
-
-
-def one_line_error(result: Result) -> str:
-    assert result.exit_code == 2, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert "Traceback" not in result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    return lines[0]
 
 
 def replayable(result: FuzzResult) -> tuple:
