@@ -12,7 +12,7 @@ What it does:
    benchmarks/throughput.py (best of three), so that the Raft event rate can
    also be given as a ratio to it, which survives a noisy machine.
 2. Runs the same seeds as `raftsim fuzz --seeds N --duration T` would
-   (sim.fuzz.run_campaign): once in this process, then across --jobs worker
+   (sim.check.fuzz.run_campaign): once in this process, then across --jobs worker
    processes. Each seed generates its schedule, builds its cluster with every
    checker on, runs the faults, heals, and checks liveness; a seed that fails
    stops at its first violation, so failures make a campaign faster.
@@ -48,7 +48,7 @@ from rich.table import Table  # noqa: E402
 
 from benchmarks.throughput import floor  # noqa: E402
 from raft.bugs import check_bugs  # noqa: E402
-from sim.fuzz import FuzzSettings, Result, run_campaign  # noqa: E402
+from sim.check.fuzz import FuzzSettings, Result, run_campaign  # noqa: E402
 
 console = Console(width=None if sys.stdout.isatty() else 100)
 

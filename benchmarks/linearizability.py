@@ -9,13 +9,13 @@ Run from the repository root:
 What it does (issue 8 asks for "the 10,000-operation history checked in
 under a second"):
 
-1. Generates a history with `sim.history.synthetic_history` (seeded): each
+1. Generates a history with `sim.check.history.synthetic_history` (seeded): each
    client runs one operation at a time on a random key (get, set, append,
    cas, del with small values, so that many orders give the same results);
    every operation takes effect at a random instant inside its interval,
    which makes the history linearizable by construction. A share of the
    operations end unknown (half of those took effect, half did not) or fail.
-2. Checks it with `sim.linearizability.check`, `--repeat` times, and reports
+2. Checks it with `sim.check.linearizability.check`, `--repeat` times, and reports
    the best and the median wall time, states explored and operations per
    second. Generation is not timed.
 3. Checks the same history with one read damaged (a get at the end that
@@ -46,8 +46,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # 
 from rich.table import Table  # noqa: E402
 from throughput import floor, machine  # noqa: E402
 
-from sim.history import History, Operation, Outcome, synthetic_history  # noqa: E402
-from sim.linearizability import DEFAULT_MAX_STATES, CheckResult, check  # noqa: E402
+from sim.check.history import History, Operation, Outcome, synthetic_history  # noqa: E402
+from sim.check.linearizability import DEFAULT_MAX_STATES, CheckResult, check  # noqa: E402
 
 AIM_SECONDS = 1.0  # issue 8: a 10,000-operation history checked in under a second
 

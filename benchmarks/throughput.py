@@ -645,17 +645,20 @@ def report(on: Outcome, off: Outcome, floor_before: float, floor_after: float) -
 
 # Where time goes, by layer: the first pattern a profiled file matches names it.
 LAYERS = (
-    ("checkers (sim/checkers)", ("sim/checkers/",)),
+    ("checkers (sim/check/checkers)", ("sim/check/checkers/",)),
     ("state machine (raft/state_machine.py)", ("raft/state_machine.py",)),
     ("Raft algorithm (rest of raft/)", ("raft/", "<attrs generated")),
-    ("network (sim/network.py, sim/rng.py)", ("sim/network.py", "sim/rng.py")),
     (
-        "engine and trace (sim/world.py, events, journal, cluster)",
+        "network (sim/engine/network.py, sim/engine/rng.py)",
+        ("sim/engine/network.py", "sim/engine/rng.py"),
+    ),
+    (
+        "engine and trace (sim/engine/world.py, events, journal, cluster)",
         (
-            "sim/world.py",
-            "sim/trace.py",
-            "sim/events.py",
-            "sim/journal.py",
+            "sim/engine/world.py",
+            "sim/engine/trace.py",
+            "sim/engine/events.py",
+            "sim/engine/journal.py",
             "sim/cluster.py",
             "sim/views.py",
         ),

@@ -4,7 +4,7 @@ Run from the repository root:  python benchmarks/views.py [--nodes 5 21]
 
 Builds a cluster that has elected a leader and committed a few commands, then
 times (best of --repeats) one frame of `raftsim watch` rendered by rich into
-a 120x40 terminal, and one `sim.notebook.cluster_svg` picture. The aim in issue
+a 120x40 terminal, and one `sim.show.notebook.cluster_svg` picture. The aim in issue
 #8 is under 20 ms a frame.
 """
 
@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from throughput import floor  # noqa: E402
 
 from sim import Cluster  # noqa: E402
-from sim.dashboard import ViewState, dashboard  # noqa: E402
-from sim.notebook import cluster_svg  # noqa: E402
+from sim.show.dashboard import ViewState, dashboard  # noqa: E402
+from sim.show.notebook import cluster_svg  # noqa: E402
 
 
 def best_ms(action, repeats: int) -> float:

@@ -4,7 +4,7 @@
 """
 
 from sim.cluster import Cluster
-from sim.trace import TraceEvent
+from sim.engine.trace import TraceEvent
 from sim.views import NodeView, SubmitHandle
 
 __all__ = ["Cluster", "NodeView", "SubmitHandle", "TraceEvent"]

@@ -16,9 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sim import render
-from sim.demo import run_demo
-from sim.diagram import sequence_diagram
+from sim.engine.trace import TraceEvent
 from sim.scenario import (
     ScenarioError,
     build_cluster,
@@ -29,7 +27,9 @@ from sim.scenario import (
     run_scenario,
 )
 from sim.scenario.values import BadValue, duration_range
-from sim.trace import TraceEvent
+from sim.show import render
+from sim.show.demo import run_demo
+from sim.show.diagram import sequence_diagram
 
 
 def _fail(message: str) -> None:
@@ -259,9 +259,9 @@ def watch(
     # Imported here: only this command needs trio and the terminal.
     import sys
 
-    from sim import live
     from sim.cluster import Cluster
     from sim.scenario.player import ScenarioPlayer
+    from sim.show import live
 
     player = None
     try:
@@ -350,8 +350,8 @@ def fuzz(
     seed failed; 1: some did (each printed with the command that replays it);
     2: bad input."""
     from raft.bugs import check_bugs
-    from sim.fuzz import FuzzSettings
-    from sim.fuzz.report import fuzz as run_fuzz
+    from sim.check.fuzz import FuzzSettings
+    from sim.check.fuzz.report import fuzz as run_fuzz
 
     for name, value, low in (
         ("--seeds", seeds, 1),

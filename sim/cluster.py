@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from raft import Configuration, KVStateMachine, LogEntry, RaftOptions
 from raft.bugs import check_bugs
 from raft.node import READ_MODES
-from sim.checkers import SafetyViolation, Violation, make_checkers
-from sim.journal import STEP, Action, Call, Journal, Step
-from sim.trace import Trace, TraceEvent
+from sim.check.checkers import SafetyViolation, Violation, make_checkers
+from sim.engine.journal import STEP, Action, Call, Journal, Step
+from sim.engine.trace import Trace, TraceEvent
+from sim.engine.world import World, WorldSettings
 from sim.views import AdminHandle, NodeView, ReadHandle, SubmitHandle
-from sim.world import World, WorldSettings
 
 # While replaying, keep a deep copy of the world every this many actions.
 CHECKPOINT_EVERY = 500
@@ -88,7 +88,7 @@ class Cluster:
     pending proposals, and no time travel, so that long runs use bounded memory),
     bugs=() (names from raft.bugs.BUGS: well-known mistakes, switched on),
     checkers="all" (the safety checkers to run: "all", "none", or names from
-    sim.checkers.CHECKERS), strict=False (True: raise SafetyViolation at the
+    sim.check.checkers.CHECKERS), strict=False (True: raise SafetyViolation at the
     first violation, once the step that found it is done and traced).
 
     `initial_logs` starts nodes with logs already on disk, as in the paper's
@@ -217,7 +217,7 @@ class Cluster:
 
     @property
     def violations(self) -> list[Violation]:
-        """Safety violations found so far, checked after every step (see sim.checkers)."""
+        """Safety violations found so far, checked after every step (see sim.check.checkers)."""
         return list(self._world.violations)
 
     # -- time -------------------------------------------------------------
@@ -588,8 +588,8 @@ class Cluster:
                 self._checkpoints[journal.cursor] = self._snapshot_world()
 
     def _repr_html_(self) -> str:
-        """The cluster as a picture in Jupyter (see sim.notebook)."""
-        from sim.notebook import cluster_html
+        """The cluster as a picture in Jupyter (see sim.show.notebook)."""
+        from sim.show.notebook import cluster_html
 
         return cluster_html(self)
 

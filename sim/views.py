@@ -12,8 +12,8 @@ from raft import Configuration, LogEntry, Node
 
 if TYPE_CHECKING:
     from sim.cluster import Cluster
-    from sim.journal import Action
-    from sim.proposals import AdminRequest, Proposal, ReadRequest
+    from sim.engine.journal import Action
+    from sim.engine.proposals import AdminRequest, Proposal, ReadRequest
 
 
 class NodeView:
@@ -189,7 +189,7 @@ class SubmitHandle:
 
     @property
     def outcome(self) -> str:
-        """ "refused", "pending", "committed" or "unknown" (see sim.proposals)."""
+        """ "refused", "pending", "committed" or "unknown" (see sim.engine.proposals)."""
         return self._proposal.outcome
 
     @property

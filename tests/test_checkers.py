@@ -1,4 +1,4 @@
-"""The safety checkers (sim/checkers): each catches a hand-made violation, all stay
+"""The safety checkers (sim/check/checkers): each catches a hand-made violation, all stay
 silent on correct runs under faults, and a strict Cluster stops at the first alarm.
 
 Hand-made violations come two ways: a checker fed by hand with nodes built from a
@@ -26,7 +26,7 @@ from raft import (
     VoteResponse,
 )
 from sim import Cluster
-from sim.checkers import (
+from sim.check.checkers import (
     CHECKERS,
     Checker,
     ElectionSafety,

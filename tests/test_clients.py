@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from sim.clients import Workload
+from sim.check.clients import Workload
+from sim.check.linearizability import Verdict
 from sim.cluster import Cluster
-from sim.linearizability import Verdict
 
 
 def _faulty_run(seed: int, reads: str) -> tuple[Cluster, Workload]:

@@ -1,4 +1,4 @@
-"""The live view's dashboard (sim/dashboard.py): a pure picture of a cluster, sized to fit."""
+"""The live view's dashboard (sim/show/dashboard.py): a pure picture of a cluster, sized to fit."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from rich.cells import cell_len
 from rich.console import Console
 
 from sim import Cluster
-from sim.dashboard import ViewState, compact_ids, dashboard
 from sim.scenario import load
 from sim.scenario.player import ScenarioPlayer
+from sim.show.dashboard import ViewState, compact_ids, dashboard
 
 
 def screen(cluster: Cluster, state: ViewState | None = None, width=80, height=24) -> list[str]:

@@ -1,4 +1,4 @@
-"""sim.diagram: message sequence diagrams are well-formed SVG that show every message."""
+"""sim.show.diagram: message sequence diagrams are well-formed SVG that show every message."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import functools
 import xml.etree.ElementTree as ET
 
 from sim import Cluster
-from sim.diagram import sequence_diagram, short_label
+from sim.show.diagram import sequence_diagram, short_label
 
 SVG = "{http://www.w3.org/2000/svg}"
 

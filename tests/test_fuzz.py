@@ -2,7 +2,7 @@
 correct code, bugs caught with a command that replays them, minimization, and saved
 scenarios that `raftsim run` replays to the same failure.
 
-How a saved scenario ends (sim/fuzz/save.py): a safety violation ends with
+How a saved scenario ends (sim/check/fuzz/save.py): a safety violation ends with
 `expect violation "PROPERTY"`, so the file passes (exit 0) while the bug is there,
 like the library's bug demonstrations; a liveness failure ends with what Raft
 promises after healing, so the file fails (exit 1) at that step.
@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import one_line_error, raftsim
 
-import sim.fuzz.shrink as shrink_module
-from sim.cluster import Cluster
-from sim.fuzz import (
+import sim.check.fuzz.shrink as shrink_module
+from sim.check.fuzz import (
     Execution,
     FuzzSettings,
     execute,
@@ -27,9 +26,10 @@ from sim.fuzz import (
     run_seed,
     scenario_text,
 )
-from sim.fuzz.run import ERROR, LIVENESS, NO_COMMIT, OK, VIOLATION
-from sim.fuzz.run import Result as FuzzResult
-from sim.fuzz.schedule import FAULT_WEIGHTS
+from sim.check.fuzz.run import ERROR, LIVENESS, NO_COMMIT, OK, VIOLATION
+from sim.check.fuzz.run import Result as FuzzResult
+from sim.check.fuzz.schedule import FAULT_WEIGHTS
+from sim.cluster import Cluster
 
 SHORT = FuzzSettings(duration=3, nodes=5)
 

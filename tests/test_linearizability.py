@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.history import History, Operation, Outcome, Recorder, reply_value, synthetic_history
-from sim.linearizability import Verdict, check, check_key
+from sim.check.history import History, Operation, Outcome, Recorder, reply_value, synthetic_history
+from sim.check.linearizability import Verdict, check, check_key
 
 MS = 1_000  # microseconds
 

@@ -1,4 +1,4 @@
-"""The notebook renderers (sim.notebook): pictures that say what the cluster holds.
+"""The notebook renderers (sim.show.notebook): pictures that say what the cluster holds.
 
 The SVG must parse, carry one element per node and per log entry (so it can
 be counted), colour entries by term, and mark what matters: committed or
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from sim import Cluster
-from sim.notebook import (
+from sim.show.notebook import (
     Player,
     Story,
     cluster_svg,

@@ -1,4 +1,4 @@
-"""Named random streams and the network's own `randint` (sim/rng.py)."""
+"""Named random streams and the network's own `randint` (sim/engine/rng.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from sim.rng import RandomStreams, Stream
+from sim.engine.rng import RandomStreams, Stream
 
 
 def test_streams_are_named_and_independent():

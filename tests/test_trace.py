@@ -1,4 +1,4 @@
-"""The trace container (sim/trace.py): a sequence of TraceEvents the GC need not walk."""
+"""The trace container (sim/engine/trace.py): a sequence of TraceEvents the GC need not walk."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import gc
 import pickle
 
 from sim import Cluster
-from sim.trace import Trace, TraceEvent
+from sim.engine.trace import Trace, TraceEvent
 
 
 def events(n: int) -> list[TraceEvent]:

@@ -15,10 +15,10 @@ from rich.console import Console
 from rich.rule import Rule
 from rich.text import Text
 
-from sim import render
 from sim.cluster import Cluster
 from sim.scenario.model import Scenario, ScenarioError, Step, Unmet
 from sim.scenario.steps import Chapter, Expect
+from sim.show import render
 
 INDENT = 4
 

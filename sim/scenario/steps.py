@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from sim import render
 from sim.scenario.conditions import Condition, QuietCondition
 from sim.scenario.expectations import Expectation
 from sim.scenario.model import Step, Unmet
 from sim.scenario.values import show_duration
+from sim.show import render
 
 if TYPE_CHECKING:
     from sim.scenario.runner import Run

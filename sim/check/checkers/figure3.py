@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from raft import AppendLog, LogEntry, Node, Role, SaveSnapshot, TruncateLog, Write
-from sim.checkers.base import NO_VIOLATIONS, Checker, Violation, compaction_horizon
+from sim.check.checkers.base import NO_VIOLATIONS, Checker, Violation, compaction_horizon
 
 LEADER = Role.LEADER
 

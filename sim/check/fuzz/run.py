@@ -6,7 +6,7 @@ resolved against the cluster as it is at that moment ("the leader" becomes
 n3; a restart whose crash did nothing does nothing) and carried out through
 the public Cluster API by a `Recorder`, which writes every call down as the
 scenario step that makes the same call (`crash n3`, `run 412ms`). The steps
-are exactly what a `.scenario` file needs to replay the run (sim.fuzz.save).
+are exactly what a `.scenario` file needs to replay the run (sim.check.fuzz.save).
 
 After the schedule everything heals: partitions and cuts go, the network is
 restored, crashed nodes restart. Then Raft owes us liveness (a leader within
@@ -30,8 +30,8 @@ from typing import TypeVar
 
 import attrs
 
+from sim.check.fuzz.schedule import BASE_LATENCY_US, NETWORK, SHAPES, Action, Schedule
 from sim.cluster import Cluster
-from sim.fuzz.schedule import BASE_LATENCY_US, NETWORK, SHAPES, Action, Schedule
 from sim.scenario.conditions import Who
 from sim.views import AdminHandle, SubmitHandle
 

@@ -20,8 +20,8 @@ Reads go by `reads`: "log" (a `get` through the log), "read_index", "lease"
 (thesis §6.4) or "local" (any node answers from its own state machine:
 unsafe, shows stale reads; sent to a random node).
 
-Everything the clients see goes into a `sim.history.Recorder` (integer µs);
-`check()` runs `sim.linearizability.check` on the history. The workload is
+Everything the clients see goes into a `sim.check.history.Recorder` (integer µs);
+`check()` runs `sim.check.linearizability.check` on the history. The workload is
 driven by polling between short `Cluster.run` calls, and draws its random
 numbers from the world's "workload" stream, so the cluster's other draws
 (timeouts, network) are unaffected by how busy the clients are.
@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import attrs
 
+from sim.check.history import History, Recorder, reply_value
+from sim.check.linearizability import CheckResult, check
 from sim.cluster import Cluster
-from sim.history import History, Recorder, reply_value
-from sim.linearizability import CheckResult, check
 
 READ_MODES = ("log", "read_index", "lease", "local")
 KINDS = (("get", 0.4), ("set", 0.25), ("append", 0.2), ("cas", 0.15))

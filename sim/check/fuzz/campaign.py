@@ -13,8 +13,8 @@ import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
-from sim.fuzz.run import Execution, Result, execute
-from sim.fuzz.schedule import FuzzSettings, generate
+from sim.check.fuzz.run import Execution, Result, execute
+from sim.check.fuzz.schedule import FuzzSettings, generate
 
 
 def run_seed(seed: int, settings: FuzzSettings) -> Execution:

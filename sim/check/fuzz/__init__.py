@@ -8,11 +8,11 @@ asked (`run_campaign`); a failing schedule shrinks to the actions that matter
 (`scenario_text`).
 """
 
-from sim.fuzz.campaign import run_campaign, run_seed
-from sim.fuzz.run import Execution, Result, execute
-from sim.fuzz.save import replay_command, scenario_text
-from sim.fuzz.schedule import Action, FuzzSettings, Schedule, generate
-from sim.fuzz.shrink import Minimized, minimize
+from sim.check.fuzz.campaign import run_campaign, run_seed
+from sim.check.fuzz.run import Execution, Result, execute
+from sim.check.fuzz.save import replay_command, scenario_text
+from sim.check.fuzz.schedule import Action, FuzzSettings, Schedule, generate
+from sim.check.fuzz.shrink import Minimized, minimize
 
 __all__ = [
     "Action",

@@ -29,11 +29,11 @@ import trio
 from rich.console import Console
 from rich.live import Live
 
-from sim import render
 from sim.cluster import Cluster
-from sim.dashboard import ViewState, dashboard
+from sim.engine.trace import TraceEvent
 from sim.scenario.player import ScenarioPlayer
-from sim.trace import TraceEvent
+from sim.show import render
+from sim.show.dashboard import ViewState, dashboard
 from sim.views import AdminHandle
 
 SPEEDS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)

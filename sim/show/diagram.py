@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape, quoteattr
 import attrs
 
 from raft.configuration import sort_ids
-from sim.trace import TraceEvent
+from sim.engine.trace import TraceEvent
 
 LEFT = 84  # room for the time labels
 COLUMN = 170  # distance between lifelines

@@ -38,13 +38,13 @@ from raft import (
     Send,
     SetTimer,
 )
-from sim.checkers import Checker, Violation, default_checkers, overriding
-from sim.disk import Disk
-from sim.events import DELIVER, FLUSH, TIMER, EventQueue
-from sim.network import Network
-from sim.proposals import AdminRequest, Proposal, ReadRequest
-from sim.rng import RandomStreams
-from sim.trace import Trace
+from sim.check.checkers import Checker, Violation, default_checkers, overriding
+from sim.engine.disk import Disk
+from sim.engine.events import DELIVER, FLUSH, TIMER, EventQueue
+from sim.engine.network import Network
+from sim.engine.proposals import AdminRequest, Proposal, ReadRequest
+from sim.engine.rng import RandomStreams
+from sim.engine.trace import Trace
 
 
 @attrs.frozen(kw_only=True)
@@ -119,7 +119,7 @@ class World:
 
     @property
     def checkers(self) -> list[Checker]:
-        """The safety checkers watching this world (sim/checkers)."""
+        """The safety checkers watching this world (sim/check/checkers)."""
         return self._checkers
 
     @checkers.setter

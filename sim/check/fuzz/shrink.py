@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 import attrs
 
-from sim.fuzz.run import Execution, execute
-from sim.fuzz.schedule import Action, Schedule
+from sim.check.fuzz.run import Execution, execute
+from sim.check.fuzz.schedule import Action, Schedule
 
 MAX_RUNS = 400  # tries at most; a minimization cut short still returns a failing schedule
 

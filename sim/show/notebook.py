@@ -1,12 +1,12 @@
 """Pictures and a player for Jupyter: the cluster as SVG, the trace as sentences.
 
-Theory of operation: like `sim.render` for the terminal, every renderer here
+Theory of operation: like `sim.show.render` for the terminal, every renderer here
 is a pure function of what a `Cluster` shows now (its node views, the
 messages on the wire) or of a list of trace events; none changes anything.
 `cluster_svg` draws one box per node (role, term, vote, commit, applied,
 configuration) beside its log, one cell per entry coloured by term, in the
-same palette as the terminal (`sim.render.TERM_COLOURS`). `trace_html` turns
-events into coloured sentences, and `diagram` wraps `sim.diagram`'s message
+same palette as the terminal (`sim.show.render.TERM_COLOURS`). `trace_html` turns
+events into coloured sentences, and `diagram` wraps `sim.show.diagram`'s message
 sequence diagram for display.
 
 `Story` replays a scenario file chapter by chapter (on `ScenarioPlayer`),
@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
 from raft import EntryKind
-from sim.diagram import COLOURS as MESSAGE_COLOURS
-from sim.diagram import OTHER_COLOUR, sequence_diagram
-from sim.render import STORY_KINDS, TERM_COLOURS
-from sim.trace import TraceEvent
+from sim.engine.trace import TraceEvent
+from sim.show.diagram import COLOURS as MESSAGE_COLOURS
+from sim.show.diagram import OTHER_COLOUR, sequence_diagram
+from sim.show.render import STORY_KINDS, TERM_COLOURS
 
 if TYPE_CHECKING:
     from raft import LogEntry
@@ -56,7 +56,7 @@ __all__ = [
 
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 
-# The terminal's role styles (sim.render.ROLE_STYLES: green, yellow, cyan, magenta),
+# The terminal's role styles (sim.show.render.ROLE_STYLES: green, yellow, cyan, magenta),
 # as fills dark enough to carry white text; "down" is a crashed node.
 ROLE_COLOURS = {
     "leader": "#1e8449",
@@ -67,7 +67,7 @@ ROLE_COLOURS = {
     "down": "#922b21",
 }
 
-# The terminal's component styles (sim.render.COMPONENT_STYLES) as CSS.
+# The terminal's component styles (sim.show.render.COMPONENT_STYLES) as CSS.
 COMPONENT_COLOURS = {
     "Node": "color:#117a8b",
     "LogManager": "color:#1f4e9c",
@@ -500,7 +500,7 @@ def diagram(
     heartbeats: bool = True,
     title: str | None = None,
 ) -> HTMLText:
-    """A message sequence diagram (sim.diagram) of `source` between `start` and `end` (s).
+    """A message sequence diagram (sim.show.diagram) of `source` between `start` and `end` (s).
 
     `source` is a list of trace events, a Cluster (its whole trace) or a
     Story (the events of its last chapter).

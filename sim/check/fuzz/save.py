@@ -1,6 +1,6 @@
 """A fuzz run written as a scenario file that `raftsim run` replays.
 
-The file is the run's recorded steps (sim.fuzz.run.Recorder) under a header
+The file is the run's recorded steps (sim.check.fuzz.run.Recorder) under a header
 that says which seed found what, with consecutive `run` steps merged (running
 300ms then 200ms with no call in between is running 500ms). How it ends
 depends on what broke:
@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import attrs
 
-from sim.fuzz.run import ERROR, LIVENESS, VIOLATION, Execution, Line, duration_text
-from sim.fuzz.schedule import Schedule
+from sim.check.fuzz.run import ERROR, LIVENESS, VIOLATION, Execution, Line, duration_text
+from sim.check.fuzz.schedule import Schedule
 
 
 def replay_command(schedule: Schedule) -> str:

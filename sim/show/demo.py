@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.rule import Rule
 
-from sim import render
 from sim.cluster import Cluster
+from sim.show import render
 
 
 class Narrator:

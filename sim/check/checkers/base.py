@@ -15,7 +15,7 @@ import attrs
 from raft import DurableState, Message, Node, Write
 
 if TYPE_CHECKING:
-    from sim.world import World
+    from sim.engine.world import World
 
 NO_VIOLATIONS: tuple[Violation, ...] = ()
 

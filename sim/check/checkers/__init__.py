@@ -10,16 +10,16 @@ the world records it in the trace as an alarm and carries on, so a learner can
 watch the damage (a strict Cluster raises `SafetyViolation` instead).
 
 The checkers cover the five properties of the Raft paper's Figure 3
-(sim/checkers/figure3.py) and the Figure 2 rules they rest on
-(sim/checkers/figure2.py). `CHECKERS` names them for `Cluster(checkers=...)`.
+(sim/check/checkers/figure3.py) and the Figure 2 rules they rest on
+(sim/check/checkers/figure2.py). `CHECKERS` names them for `Cluster(checkers=...)`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sim.checkers.base import Checker, SafetyViolation, Violation, overriding
-from sim.checkers.figure2 import (
+from sim.check.checkers.base import Checker, SafetyViolation, Violation, overriding
+from sim.check.checkers.figure2 import (
     FollowerAcknowledgements,
     IndexOrder,
     LeaderCommitRule,
@@ -29,7 +29,7 @@ from sim.checkers.figure2 import (
     TermsNeverDecrease,
     UpToDateVote,
 )
-from sim.checkers.figure3 import (
+from sim.check.checkers.figure3 import (
     ElectionSafety,
     LeaderAppendOnly,
     LeaderCompleteness,

@@ -1,7 +1,7 @@
 """What `raftsim fuzz` shows: a progress bar, a summary table, each failure with
 the command that replays it, and minimized schedules.
 
-A view only: it runs the campaign through sim.fuzz and prints what comes back.
+A view only: it runs the campaign through sim.check.fuzz and prints what comes back.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from sim.fuzz.campaign import run_campaign, run_seed
-from sim.fuzz.run import ERROR, LIVENESS, VIOLATION, Result
-from sim.fuzz.save import replay_command, scenario_text
-from sim.fuzz.schedule import FuzzSettings, generate
-from sim.fuzz.shrink import minimize
+from sim.check.fuzz.campaign import run_campaign, run_seed
+from sim.check.fuzz.run import ERROR, LIVENESS, VIOLATION, Result
+from sim.check.fuzz.save import replay_command, scenario_text
+from sim.check.fuzz.schedule import FuzzSettings, generate
+from sim.check.fuzz.shrink import minimize
 
 MINIMIZE_AT_MOST = 5  # failing seeds minimized per campaign (each costs up to hundreds of runs)
 

@@ -5,9 +5,9 @@ Theory of operation: a schedule is drawn from its seed's own random stream
 how the cluster draws its numbers never changes the schedule, and the other
 way round. It says *what* happens and *when* (on a millisecond grid), not to
 *whom*: "crash the leader", "split the network, key 17". Who that is gets
-decided when the action runs (sim.fuzz.run), from the cluster as it is at that
+decided when the action runs (sim.check.fuzz.run), from the cluster as it is at that
 moment. So any subset of a schedule is still a valid schedule, which is what
-minimization (sim.fuzz.shrink) needs.
+minimization (sim.check.fuzz.shrink) needs.
 
 Some actions are windows (`lasts_us` > 0): a partition, a latency spike or a
 loss rate that holds for a while and is then undone.
@@ -19,7 +19,7 @@ import random
 
 import attrs
 
-from sim.rng import RandomStreams
+from sim.engine.rng import RandomStreams
 
 # Kinds of faults and how often each is drawn, relative to the others.
 FAULT_WEIGHTS: dict[str, float] = {

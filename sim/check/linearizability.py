@@ -52,7 +52,7 @@ Equal times: A precedes B only if A completed strictly before B was invoked;
 an operation invoked at the very microsecond another completed overlaps it.
 
 The sequential model is the KV store of `raft/state_machine.py` plus append
-(see `sim/history.py` for what each operation returns): set, get, del,
+(see `sim/check/history.py` for what each operation returns): set, get, del,
 append (concatenate; an absent key counts as ""), and cas.
 """
 
@@ -63,7 +63,7 @@ from collections.abc import Callable, Iterable
 
 import attrs
 
-from sim.history import History, Operation, Outcome
+from sim.check.history import History, Operation, Outcome
 
 DEFAULT_MAX_STATES = 1_000_000  # per key: about 3 to 10 s of CPython
 

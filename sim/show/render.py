@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from raft import EntryKind
-from sim.trace import TraceEvent
+from sim.engine.trace import TraceEvent
 
 if TYPE_CHECKING:
     from sim.cluster import Cluster

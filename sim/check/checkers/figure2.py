@@ -45,7 +45,7 @@ from raft import (
     Write,
 )
 from raft.quorum import majority
-from sim.checkers.base import (
+from sim.check.checkers.base import (
     COMPACTED,
     NO_VIOLATIONS,
     Checker,

@@ -27,8 +27,8 @@ from rich.table import Table
 from rich.text import Text
 
 from raft import EntryKind
-from sim import render
-from sim.trace import TraceEvent
+from sim.engine.trace import TraceEvent
+from sim.show import render
 
 if TYPE_CHECKING:
     from sim.cluster import Cluster

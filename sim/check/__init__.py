@@ -1,0 +1,1 @@
+"""Checking: safety checkers, client histories, linearizability, simulated clients, fuzzing."""

@@ -1,0 +1,1 @@
+"""What people look at: terminal rendering, the live dashboard, diagrams, notebook pictures."""
