@@ -190,7 +190,7 @@ def run_workload(
     gc.collect()
     out.rss_before_kb = _rss_kb()
     cluster = Cluster(nodes, seed=seed, checkers="all" if checkers else "none")
-    out.checkers = [type(c).__name__ for c in cluster._world.checkers]
+    out.checkers = [type(c).__name__ for c in cluster._world.observers]
 
     # Untimed: the first election.
     start = time.perf_counter()

@@ -6,20 +6,29 @@ time travel (`Cluster.goto`), always showing the state of the moment.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from raft import Configuration, LogEntry, Node
 
 if TYPE_CHECKING:
-    from sim.cluster import Cluster
-    from sim.engine.journal import Action
+    from sim.engine.journal import Action, Journal
     from sim.engine.proposals import AdminRequest, Proposal, ReadRequest
+    from sim.engine.world import World
+
+
+class Timeline(Protocol):
+    """What a view reads of its `Cluster`: the world of the moment (a new object
+    after time travel, so views look it up on every access) and the journal that
+    says whether a request's moment has come yet."""
+
+    _world: World
+    _journal: Journal
 
 
 class NodeView:
     """What one node holds now (the last state it had, if it is down)."""
 
-    def __init__(self, cluster: Cluster, node_id: str) -> None:
+    def __init__(self, cluster: Timeline, node_id: str) -> None:
         self._cluster = cluster
         self.id = node_id
 
@@ -134,7 +143,7 @@ class SubmitHandle:
     """The answer to `Cluster.submit`, kept up to date as the cluster runs."""
 
     def __init__(
-        self, cluster: Cluster, proposal_id: int, position: int, action: Action | None
+        self, cluster: Timeline, proposal_id: int, position: int, action: Action | None
     ) -> None:
         self._cluster = cluster
         self._id = proposal_id
@@ -212,7 +221,7 @@ class AdminHandle:
     """
 
     def __init__(
-        self, cluster: Cluster, request_id: int, position: int, action: Action | None
+        self, cluster: Timeline, request_id: int, position: int, action: Action | None
     ) -> None:
         self._cluster = cluster
         self._id = request_id
@@ -265,7 +274,7 @@ class ReadHandle:
     """
 
     def __init__(
-        self, cluster: Cluster, read_id: int, position: int, action: Action | None
+        self, cluster: Timeline, read_id: int, position: int, action: Action | None
     ) -> None:
         self._cluster = cluster
         self._id = read_id

@@ -408,10 +408,10 @@ def test_strict_mode_raises_at_the_first_violation_after_tracing_it():
 
 
 def test_checkers_can_be_chosen_or_switched_off():
-    assert [type(c) for c in Cluster(3, checkers="none")._world.checkers] == []
-    chosen = Cluster(3, checkers=["election_safety", "log_matching"])._world.checkers
+    assert [type(c) for c in Cluster(3, checkers="none")._world.observers] == []
+    chosen = Cluster(3, checkers=["election_safety", "log_matching"])._world.observers
     assert [type(c) for c in chosen] == [ElectionSafety, LogMatching]
-    assert len(Cluster(3)._world.checkers) == len(CHECKERS)
+    assert len(Cluster(3)._world.observers) == len(CHECKERS)
     quiet = Cluster(3, seed=1, **QUIET, bugs=["double_vote"], checkers="none")
     quiet.timeout("n1")
     quiet.timeout("n2")
@@ -440,7 +440,7 @@ def test_checkers_forget_what_snapshots_compacted_on_every_disk():
         c.submit(f"set k{i % 10} {i}")
         c.run(0.001)
     c.run(0.5)
-    checkers = {type(k): k for k in c._world.checkers}
+    checkers = {type(k): k for k in c._world.observers}
     assert c.violations == []
     assert len(checkers[StateMachineSafety]._applied) < 1200
     assert len(checkers[LogMatching]._seen) < 1200

@@ -14,7 +14,6 @@ when they surface; they never count as a step.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from heapq import heappop
 
@@ -38,11 +37,12 @@ from raft import (
     Send,
     SetTimer,
 )
-from sim.check.checkers import Checker, Violation, default_checkers, overriding
 from sim.engine.disk import Disk
 from sim.engine.events import DELIVER, FLUSH, TIMER, EventQueue
+from sim.engine.faults import NetworkControls
 from sim.engine.network import Network
-from sim.engine.proposals import AdminRequest, Proposal, ReadRequest
+from sim.engine.observer import Observer, Violation, overriding
+from sim.engine.requests import RequestDesk
 from sim.engine.rng import RandomStreams
 from sim.engine.trace import Trace
 
@@ -59,8 +59,14 @@ class WorldSettings:
     reorder: bool = False
 
 
-class World:
-    """Nodes, network, disks and timers, advanced one event at a time."""
+class World(NetworkControls, RequestDesk):
+    """Nodes, network, disks and timers, advanced one event at a time.
+
+    The verbs that inject faults live in `NetworkControls` (sim/engine/faults.py),
+    those of clients and administrators in `RequestDesk` (sim/engine/requests.py);
+    this class is the engine they share: the clock, the heap, and carrying out
+    what nodes ask for.
+    """
 
     def __init__(
         self,
@@ -69,7 +75,7 @@ class World:
         settings: WorldSettings,
         trace: Trace,
         initial_logs: dict[str, list[LogEntry]] | None = None,
-        checkers: Sequence[Checker] | None = None,
+        observers: Sequence[Observer] = (),
     ) -> None:
         self.now = 0
         self.settings = settings
@@ -91,23 +97,12 @@ class World:
         self.running: dict[str, bool] = {}
         self.disks: dict[str, Disk] = {}
         self.events_processed = 0
-        # Proposals by id; with `forget_settled`, only those still pending are kept.
-        self.proposals: dict[int, Proposal] = {}
-        self._next_proposal = 0
-        self.forget_settled = False
-        self._settled_ids: deque[int] = deque()  # with forget_settled: the recent ones kept
         self.trace_offset = 0  # trace events dropped from the front by trim_history
-        self._keep_settled = 10_000
-        self.admin_requests: list[AdminRequest] = []
-        self._tickets: dict[tuple[str, int], AdminRequest] = {}
-        self.reads: list[ReadRequest] = []
-        self._read_tickets: dict[tuple[str, int], ReadRequest] = {}
+        self._open_desk()
         self.violations: list[Violation] = []
-        self.checkers = default_checkers() if checkers is None else list(checkers)
+        self.observers = observers
         self._timer_tokens: dict[tuple[str, str], int] = {}
         self._next_token = 0
-        self._pending: dict[str, deque[Proposal]] = {}
-        self._awaiting_result: dict[tuple[str, int], Proposal] = {}
         initial_logs = initial_logs or {}
         # Preloaded logs tell a history in which some leader reached the highest
         # term present; every node starts there, so the next leader's term is new.
@@ -118,23 +113,23 @@ class World:
             self._boot(node_id)
 
     @property
-    def checkers(self) -> list[Checker]:
-        """The safety checkers watching this world (sim/check/checkers)."""
-        return self._checkers
+    def observers(self) -> list[Observer]:
+        """What watches this world through its hooks: in a Cluster, the safety checkers."""
+        return self._observers
 
-    @checkers.setter
-    def checkers(self, checkers: Sequence[Checker]) -> None:
-        self._checkers = list(checkers)
-        for checker in self._checkers:
-            checker.attach(self)
-        # Per hook, only the checkers that override it: an unused hook costs nothing.
-        self._after_input = overriding(checkers, "after_input")
-        self._on_applied = overriding(checkers, "on_applied")
-        self._on_send = overriding(checkers, "on_send")
-        self._on_deliver = overriding(checkers, "on_deliver")
-        self._on_write = overriding(checkers, "on_write")
-        self._on_durable = overriding(checkers, "on_durable")
-        self._on_start = overriding(checkers, "on_start")
+    @observers.setter
+    def observers(self, observers: Sequence[Observer]) -> None:
+        self._observers = list(observers)
+        for observer in self._observers:
+            observer.attach(self)
+        # Per hook, only the observers that override it: an unused hook costs nothing.
+        self._after_input = overriding(observers, "after_input")
+        self._on_applied = overriding(observers, "on_applied")
+        self._on_send = overriding(observers, "on_send")
+        self._on_deliver = overriding(observers, "on_deliver")
+        self._on_write = overriding(observers, "on_write")
+        self._on_durable = overriding(observers, "on_durable")
+        self._on_start = overriding(observers, "on_start")
 
     # -- the engine -------------------------------------------------------
 
@@ -220,8 +215,8 @@ class World:
             msg_id,
         )
         node = self.nodes[msg.dst]
-        for checker in self._on_deliver:
-            found = checker.on_deliver(msg, node, self.now)
+        for observer in self._on_deliver:
+            found = observer.on_deliver(msg, node, self.now)
             if found:
                 self._alarm(found)
         node.receive(msg, self.now)
@@ -236,8 +231,8 @@ class World:
 
     def _flush(self, node_id: str) -> None:
         last_seq, writes = self.disks[node_id].flush()
-        for checker in self._on_durable:
-            found = checker.on_durable(node_id, writes, self.now)
+        for observer in self._on_durable:
+            found = observer.on_durable(node_id, writes, self.now)
             if found:
                 self._alarm(found)
         self._record(
@@ -260,8 +255,8 @@ class World:
             elif kind is Send:
                 self._send(out.message)
             elif kind is Persist:
-                for checker in self._on_write:
-                    found = checker.on_write(node, out.write, self.now)
+                for observer in self._on_write:
+                    found = observer.on_write(node, out.write, self.now)
                     if found:
                         self._alarm(found)
                 disk = self.disks[node_id]
@@ -291,16 +286,16 @@ class World:
                 proposal = self._awaiting_result.pop((node_id, out.index), None)
                 if proposal is not None and proposal.term == out.term:
                     proposal.result = out.result
-                for checker in self._on_applied:
-                    found = checker.on_applied(node_id, out.index, out.term, out.command, self.now)
+                for observer in self._on_applied:
+                    found = observer.on_applied(node_id, out.index, out.term, out.command, self.now)
                     if found:
                         self._alarm(found)
             else:
                 raise TypeError(f"unknown output {out!r}")
         if self._pending.get(node_id):
             self._settle(node_id)
-        for checker in self._after_input:
-            found = checker.after_input(node, self.now)
+        for observer in self._after_input:
+            found = observer.after_input(node, self.now)
             if found:
                 self._alarm(found)
 
@@ -310,8 +305,8 @@ class World:
             self._record(None, "Checker", "violation", f"SAFETY VIOLATION: {violation}")
 
     def _send(self, msg: Message) -> None:
-        for checker in self._on_send:
-            found = checker.on_send(msg, self.now)
+        for observer in self._on_send:
+            found = observer.on_send(msg, self.now)
             if found:
                 self._alarm(found)
         flights, reason = self.network.send(msg, self.now)
@@ -363,8 +358,8 @@ class World:
         self.nodes[node_id] = node
         self.running[node_id] = True
         node.start(self.now)
-        for checker in self._on_start:
-            found = checker.on_start(node, self.now)
+        for observer in self._on_start:
+            found = observer.on_start(node, self.now)
             if found:
                 self._alarm(found)
         self._carry_out(node_id, node)
@@ -423,94 +418,6 @@ class World:
         self._carry_out(node_id, node)
         return done
 
-    # -- the network ------------------------------------------------------
-
-    def partition(self, *groups: tuple[str, ...]) -> None:
-        """Replace any partition with these groups (the rest form one more)."""
-        self.network.partition(groups, self.nodes)
-        shown = " | ".join("{" + ",".join(g) + "}" for g in self.network.groups)
-        self._record(None, "Network", "partition", f"network partitioned: {shown}")
-
-    def heal(self) -> None:
-        """Remove partitions and cuts; latency, loss and duplication stay."""
-        self.network.heal()
-        self._record(None, "Network", "heal", "network healed: every link works again")
-
-    def cut(self, src: str, dst: str) -> None:
-        """Lose every message from `src` to `dst` (one way)."""
-        self.network.cuts.add((src, dst))
-        self._record(src, "Network", "cut", f"link {src} -> {dst} cut (one way)")
-
-    def set_network(
-        self,
-        drop: float | None,
-        duplicate: float | None,
-        latency: tuple[int, int] | None,
-        reorder: bool | None,
-    ) -> None:
-        """Change the settings given (None keeps a setting as it is)."""
-        network = self.network
-        if drop is not None:
-            network.drop = drop
-        if duplicate is not None:
-            network.duplicate = duplicate
-        if latency is not None:
-            network.latency = latency
-        if reorder is not None:
-            network.reorder = reorder
-        low, high = network.latency
-        self._record(
-            None,
-            "Network",
-            "settings",
-            f"network: drop {network.drop:g}, duplicate {network.duplicate:g}, "
-            f"latency {low / 1000:g}-{high / 1000:g} ms, "
-            f"{'reordering' if network.reorder else 'FIFO'} links",
-        )
-
-    # -- admin requests (through the leader) --------------------------------
-
-    def change_members(self, voters: tuple[str, ...], learners: tuple[str, ...]) -> AdminRequest:
-        """Ask the leader to change the configuration (Raft §6, thesis §4)."""
-        for node_id in (*voters, *learners):
-            if node_id not in self.nodes:
-                self._create_node(node_id)
-        return self._admin(
-            "membership",
-            self.leader(),
-            lambda node: node.change_members(voters, learners, self.now),
-        )
-
-    def transfer_leadership(self, target: str | None) -> AdminRequest:
-        """Ask the leader to hand over to `target` (None: the most up-to-date voter)."""
-        return self._admin(
-            "transfer", self.leader(), lambda node: node.transfer_leadership(target, self.now)
-        )
-
-    def snapshot(self, node_id: str) -> AdminRequest:
-        """Ask a node to snapshot what it has applied and compact its log."""
-        return self._admin("snapshot", node_id, lambda node: node.take_snapshot(self.now))
-
-    def _admin(self, kind: str, node_id: str | None, ask) -> AdminRequest:
-        request = AdminRequest(id=len(self.admin_requests), kind=kind, node=node_id, accepted=False)
-        self.admin_requests.append(request)
-        if node_id is None or not self.running[node_id]:
-            why = "no leader is known" if node_id is None else f"{node_id} is down"
-            request.outcome, request.reason = "refused", why
-            self._record(node_id, "Client", "refused", f"admin: {kind} refused: {why}")
-            return request
-        node = self.nodes[node_id]
-        answer = ask(node)
-        request.accepted, request.reason = answer.accepted, answer.reason
-        if not answer.accepted:
-            request.outcome = "refused"
-        elif answer.done:
-            request.outcome = "done"
-        else:
-            self._tickets[(node_id, answer.ticket)] = request
-        self._carry_out(node_id, node)
-        return request
-
     def _create_node(self, node_id: str) -> None:
         """A brand-new server with an empty disk, which knows the current configuration."""
         leader = self.leader()
@@ -521,143 +428,6 @@ class World:
             node_id, "Cluster", "create", f"new server {node_id} starts with an empty disk"
         )
         self._boot(node_id)
-
-    def hold(self, src: str, dst: str) -> None:
-        """Hold messages from src to dst as they arrive, until released."""
-        self.network.held_links.add((src, dst))
-        self._record(src, "Network", "hold", f"link {src} -> {dst} held: messages wait on it")
-
-    def release(self, src: str, dst: str) -> None:
-        """Stop holding src -> dst; the messages held there arrive now, in order."""
-        self.network.held_links.discard((src, dst))
-        waiting = sorted(
-            (f for f in self.network.held.values() if (f.message.src, f.message.dst) == (src, dst)),
-            key=lambda f: f.msg_id,
-        )
-        self._record(
-            src,
-            "Network",
-            "release",
-            f"link {src} -> {dst} released: {len(waiting)} held message(s) arrive now",
-        )
-        for flight in waiting:
-            self.queue.push(self.now, DELIVER, flight.msg_id)
-
-    def deliver(self, msg_id: int) -> None:
-        """Deliver a message in flight now, ahead of its time (held or not)."""
-        flight = self.network.in_flight[msg_id]
-        self._record(
-            flight.message.dst,
-            "Network",
-            "deliver",
-            f"{flight.message.src} -> {flight.message.dst} {flight.text} delivered now "
-            "(by request)",
-            msg_id,
-        )
-        self._deliver(msg_id, forced=True)
-
-    def drop(self, msg_id: int) -> None:
-        """Lose a message in flight."""
-        flight = self.network.land(msg_id)
-        assert flight is not None
-        self.network.held.pop(msg_id, None)
-        msg = flight.message
-        self._record(
-            msg.dst,
-            "Network",
-            "discard",
-            f"{msg.src} -> {msg.dst} {flight.text} lost: dropped by request",
-            msg_id,
-        )
-
-    # -- clients ----------------------------------------------------------
-
-    def submit(self, command: str, to: str | None) -> Proposal:
-        """A client proposal to `to` (or the current leader)."""
-        target = to if to is not None else self.leader()
-        proposal = Proposal(id=self._next_proposal, command=command, node=target, accepted=False)
-        self._next_proposal += 1
-        self.proposals[proposal.id] = proposal
-        self._record(target, "Client", "submit", f"client -> {target or '?'}: {command!r}")
-        if target is None:
-            proposal.outcome, proposal.reason = "refused", "no leader is known"
-            self._record(None, "Client", "refused", f"client: {command!r} refused: no leader")
-            self._settled(proposal)
-            return proposal
-        if not self.running[target]:
-            proposal.outcome, proposal.reason = "refused", f"{target} is down"
-            self._record(
-                target, "Client", "refused", f"client: {command!r} refused: {target} is down"
-            )
-            self._settled(proposal)
-            return proposal
-        node = self.nodes[target]
-        answer = node.propose(command, self.now)
-        proposal.accepted = answer.accepted
-        proposal.index, proposal.term = answer.index, answer.term
-        proposal.reason, proposal.leader_hint = answer.reason, answer.leader_hint
-        if answer.accepted:
-            assert answer.index is not None
-            self._pending.setdefault(target, deque()).append(proposal)
-            self._awaiting_result[(target, answer.index)] = proposal
-        else:
-            proposal.outcome = "refused"
-            self._settled(proposal)
-        self._carry_out(target, node)
-        return proposal
-
-    def _settled(self, proposal: Proposal) -> None:
-        """A proposal's outcome is final; without history, forget the oldest settled ones."""
-        if self.forget_settled:
-            self._settled_ids.append(proposal.id)
-            if len(self._settled_ids) > self._keep_settled:
-                del self.proposals[self._settled_ids.popleft()]
-
-    def read(self, key: str, mode: str, to: str | None) -> ReadRequest:
-        """A client reads `key` outside the log from `to` (or the current leader)."""
-        target = to if to is not None else self.leader()
-        read = ReadRequest(id=len(self.reads), key=key, mode=mode, node=target, accepted=False)
-        self.reads.append(read)
-        self._record(target, "Client", "read", f"client -> {target or '?'}: read {key} ({mode})")
-        if target is None or not self.running[target]:
-            why = "no leader is known" if target is None else f"{target} is down"
-            read.outcome, read.reason = "refused", why
-            self._record(target, "Client", "refused", f"client: read {key} refused: {why}")
-            return read
-        node = self.nodes[target]
-        answer = node.read(key, mode, self.now)
-        read.accepted, read.reason = answer.accepted, answer.reason
-        if answer.accepted:
-            self._read_tickets[(target, answer.ticket)] = read
-        else:
-            read.outcome = "refused"
-            read.leader_hint = node.leader_id if node.leader_id != target else None
-        self._carry_out(target, node)
-        return read
-
-    def _settle(self, node_id: str) -> None:
-        """Resolve proposals accepted by `node_id` that committed, or can no longer be known."""
-        pending = self._pending.get(node_id)
-        if not pending:
-            return
-        node = self.nodes[node_id]
-        if (
-            not self.running[node_id]
-            or node.role is not Role.LEADER
-            or node.term != pending[0].term
-        ):
-            why = "crashed" if not self.running[node_id] else "stepped down"
-            for proposal in pending:
-                proposal.outcome = "unknown"
-                proposal.reason = f"leader {why} before it knew the entry committed"
-                self._awaiting_result.pop((node_id, proposal.index), None)
-                self._settled(proposal)
-            pending.clear()
-            return
-        while pending and pending[0].index <= node.commit_index:
-            proposal = pending.popleft()
-            proposal.outcome = "committed"
-            self._settled(proposal)
 
     def leader(self) -> str | None:
         """The running leader with the highest term, if any."""
