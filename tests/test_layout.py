@@ -1,4 +1,4 @@
-"""The house rules of the code base: small modules, rooms that show the architecture, no import circles.
+"""House rules: small modules, rooms that show the architecture, no import circles.
 
 A reader who knows the Raft paper and sofa-jraft should find each part by its folder
 (see README, "How it is built"); these tests keep that true as the code grows.
