@@ -9,9 +9,10 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from raft import Configuration, KVStateMachine, LogEntry, RaftOptions
+from raft import Configuration, KVStateMachine, RaftOptions
 from raft.bugs import check_bugs
 from raft.node import READ_MODES
+from sim import arguments as arg
 from sim.check.checkers import SafetyViolation, Violation, make_checkers
 from sim.engine.journal import STEP, Action, Call, Journal, Step
 from sim.engine.trace import Trace, TraceEvent
@@ -22,49 +23,6 @@ from sim.views import AdminHandle, NodeView, ReadHandle, SubmitHandle
 CHECKPOINT_EVERY = 500
 # With keep_history=False: trace events (and applied commands per node) kept.
 KEEP_RECENT = 10_000
-
-
-def _us(seconds: float, what: str) -> int:
-    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
-        raise ValueError(f"{what} must be a non-negative number of seconds, got {seconds!r}")
-    return round(seconds * 1_000_000)
-
-
-def _us_range(pair: Sequence[float], what: str) -> tuple[int, int]:
-    if not isinstance(pair, Sequence) or len(pair) != 2:
-        raise ValueError(f"{what} must be a (low, high) pair of seconds, got {pair!r}")
-    low, high = _us(pair[0], what), _us(pair[1], what)
-    if low > high:
-        raise ValueError(f"{what}: low {pair[0]} is above high {pair[1]}")
-    return low, high
-
-
-def _probability(value: float, what: str) -> float:
-    if not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(f"{what} must be a probability between 0 and 1, got {value!r}")
-    return float(value)
-
-
-def _initial_logs(
-    logs: Mapping[str, Sequence[int | tuple[int, str]]], ids: list[str]
-) -> dict[str, list[LogEntry]]:
-    result = {}
-    for node_id, items in logs.items():
-        if node_id not in ids:
-            raise ValueError(f"initial_logs names unknown node {node_id!r}")
-        entries, last_term = [], 0
-        for index, item in enumerate(items, start=1):
-            term, command = item if isinstance(item, tuple) else (item, f"set x{index} {index}")
-            if not isinstance(term, int) or term < 1 or term < last_term:
-                raise ValueError(
-                    f"initial_logs[{node_id!r}] entry {index}: terms must be positive "
-                    f"and never decrease, got {term!r}"
-                )
-            KVStateMachine.parse(command)
-            entries.append(LogEntry(index=index, term=term, command=command))
-            last_term = term
-        result[node_id] = entries
-    return result
 
 
 def _membership_mode(mode: str) -> bool:
@@ -124,44 +82,46 @@ class Cluster:
         strict: bool = False,
         keep_history: bool = True,
     ) -> None:
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"a cluster needs at least one node, got n={n!r}")
+        arg.count(n, "n (the number of nodes)", minimum=1, maximum=arg.MAX_NODES)
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise ValueError(f"seed must be an integer, got {seed!r}")
         raft = RaftOptions(
-            election_timeout=_us_range(election_timeout, "election_timeout"),
-            heartbeat_interval=_us(heartbeat, "heartbeat"),
-            rpc_timeout=_us(rpc_timeout, "rpc_timeout"),
-            pre_vote=bool(pre_vote),
-            max_inflight=max_inflight,
-            max_entries_per_request=max_entries_per_request,
-            check_quorum=bool(check_quorum),
+            election_timeout=arg.seconds_range(election_timeout, "election_timeout"),
+            heartbeat_interval=arg.seconds(heartbeat, "heartbeat"),
+            rpc_timeout=arg.seconds(rpc_timeout, "rpc_timeout"),
+            pre_vote=arg.flag(pre_vote, "pre_vote"),
+            max_inflight=arg.count(max_inflight, "max_inflight", minimum=1),
+            max_entries_per_request=arg.count(
+                max_entries_per_request, "max_entries_per_request", minimum=1
+            ),
+            check_quorum=arg.flag(check_quorum, "check_quorum"),
             single_server_changes=_membership_mode(membership),
-            catchup_margin=catchup_margin,
-            catchup_timeout=_us(catchup_timeout, "catchup_timeout"),
-            snapshot_interval=snapshot_interval,
-            bugs=check_bugs([bugs] if isinstance(bugs, str) else bugs),
+            catchup_margin=arg.count(catchup_margin, "catchup_margin"),
+            catchup_timeout=arg.seconds(catchup_timeout, "catchup_timeout"),
+            snapshot_interval=arg.count(snapshot_interval, "snapshot_interval"),
+            bugs=check_bugs(arg.words(bugs, "bugs")),
         )
         self.seed = seed
         self.settings = WorldSettings(
             raft=raft,
-            latency=_us_range(latency, "latency"),
-            drop=_probability(drop, "drop"),
-            duplicate=_probability(duplicate, "duplicate"),
-            flush_delay=_us(flush_delay, "flush_delay"),
-            reorder=bool(reorder),
+            latency=arg.seconds_range(latency, "latency"),
+            drop=arg.probability(drop, "drop"),
+            duplicate=arg.probability(duplicate, "duplicate"),
+            flush_delay=arg.seconds(flush_delay, "flush_delay"),
+            reorder=arg.flag(reorder, "reorder"),
         )
         self._ids = [f"n{i}" for i in range(1, n + 1)]
-        logs = _initial_logs(initial_logs or {}, self._ids)
-        self._trace = Trace()
-        self._strict = bool(strict)
-        self._world = World(
-            self._ids, seed, self.settings, self._trace, logs, make_checkers(checkers)
+        logs = arg.initial_logs(initial_logs or {}, self._ids)
+        chosen_checkers = make_checkers(
+            checkers if isinstance(checkers, str) else arg.words(checkers, "checkers")
         )
+        self._trace = Trace()
+        self._strict = arg.flag(strict, "strict")
+        self._world = World(self._ids, seed, self.settings, self._trace, logs, chosen_checkers)
         self._raise_if_strict(0)
         self._journal = Journal(len(self._trace))
         # Long runs can keep only recent history, so that memory stays bounded.
-        self._journal.enabled = self._keep_history = bool(keep_history)
+        self._journal.enabled = self._keep_history = arg.flag(keep_history, "keep_history")
         self._world.forget_settled = not self._keep_history
         self._checkpoints: dict[int, World] = {0: self._snapshot_world()}
         self._views: dict[str, NodeView] = {}
@@ -234,7 +194,7 @@ class Cluster:
         """Advance simulated time by `seconds`; returns the trace events added."""
         self._trim_history()
         start = len(self._trace)
-        target = self._world.now + _us(seconds, "run duration")
+        target = self._world.now + arg.seconds(seconds, "run duration")
         self._run_to(target)
         return self._trace[start:]
 
@@ -243,8 +203,10 @@ class Cluster:
 
         Returns True when it holds, False if `timeout` simulated seconds pass first.
         """
+        if not callable(predicate):
+            raise ValueError(f"run_until needs a function of the cluster, got {predicate!r}")
         self._trim_history()
-        deadline = self._world.now + _us(timeout, "timeout")
+        deadline = self._world.now + arg.seconds(timeout, "timeout")
         while not predicate(self):
             if not self._step_before(deadline):
                 self._world.advance_to(deadline)
@@ -297,7 +259,7 @@ class Cluster:
         self._check_id(node_id)
         if not self._world.running[node_id]:
             raise ValueError(f"{node_id} is down")
-        return self._call("expire_election_timer", node_id, _us(after, "after"))
+        return self._call("expire_election_timer", node_id, arg.seconds(after, "after"))
 
     # -- clients ----------------------------------------------------------
 
@@ -390,16 +352,7 @@ class Cluster:
         return self.nodes[leader].members if leader else self._world.initial_configuration
 
     def _new_ids(self, ids: Iterable[str]) -> list[str]:
-        ids = list(ids) if not isinstance(ids, str) else [ids]
-        for node_id in ids:
-            if (
-                not isinstance(node_id, str)
-                or not node_id
-                or node_id != node_id.strip()
-                or (" " in node_id)
-            ):
-                raise ValueError(f"a node id must be a non-empty word, got {node_id!r}")
-        return ids
+        return arg.words(ids, "node ids")
 
     # -- faults -----------------------------------------------------------
 
@@ -425,6 +378,8 @@ class Cluster:
             raise ValueError("a node cannot be in two partition groups")
         if not frozen:
             raise ValueError("partition needs at least one group of nodes")
+        if not all(frozen):
+            raise ValueError("a partition group cannot be empty (heal() removes a partition)")
         self._call("partition", *frozen)
 
     def isolate(self, node_id: str) -> None:
@@ -454,10 +409,10 @@ class Cluster:
         """Change loss and duplication probabilities, the latency range (seconds),
         and whether messages on one link may overtake each other."""
         args = (
-            None if drop is None else _probability(drop, "drop"),
-            None if duplicate is None else _probability(duplicate, "duplicate"),
-            None if latency is None else _us_range(latency, "latency"),
-            None if reorder is None else bool(reorder),
+            None if drop is None else arg.probability(drop, "drop"),
+            None if duplicate is None else arg.probability(duplicate, "duplicate"),
+            None if latency is None else arg.seconds_range(latency, "latency"),
+            None if reorder is None else arg.flag(reorder, "reorder"),
         )
         self._call("set_network", *args)
 
@@ -490,7 +445,7 @@ class Cluster:
             raise ValueError("a link needs two different nodes")
 
     def _check_flight(self, msg_id: int) -> None:
-        if msg_id not in self._world.network.in_flight:
+        if not isinstance(msg_id, int) or msg_id not in self._world.network.in_flight:
             raise ValueError(f"no message {msg_id!r} is in flight (see Cluster.in_flight)")
 
     # -- time travel ------------------------------------------------------
@@ -517,8 +472,7 @@ class Cluster:
         to the initial state.
         """
         self._check_time_travel()
-        if not isinstance(index, int) or index < 0:
-            raise ValueError(f"goto needs a trace index >= 0, got {index!r}")
+        arg.count(index, "goto's trace index")
         self._seek(self._journal.position_for(index))
 
     # -- internals ----------------------------------------------------------
@@ -530,14 +484,16 @@ class Cluster:
             )
 
     def _check_id(self, node_id: str) -> str:
+        if not isinstance(node_id, str):
+            raise ValueError(f"a node id must be a string such as 'n1', got {node_id!r}")
         if node_id not in self._world.nodes:
             known = ", ".join(self._world.nodes)
             raise ValueError(f"unknown node {node_id!r} (this cluster has {known})")
         return node_id
 
     def _check_ids(self, ids: Iterable[str]) -> list[str]:
-        if isinstance(ids, str):
-            raise ValueError(f"expected a list of node ids, got the string {ids!r}")
+        if isinstance(ids, str) or not isinstance(ids, Iterable):
+            raise ValueError(f"expected a list of node ids, got {ids!r}")
         return [self._check_id(node_id) for node_id in ids]
 
     def _call(self, name: str, *args: object):

@@ -12,13 +12,14 @@ or steps down first, since the entry may still commit under the next leader.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from raft import Role
 from sim.engine.proposals import AdminRequest, Proposal, ReadRequest
 
 if TYPE_CHECKING:
-    from raft import Node
+    from raft import AdminAnswer, Configuration, Node
 
 
 class RequestDesk:
@@ -41,7 +42,7 @@ class RequestDesk:
 
         def _carry_out(self, node_id: str, node: Node) -> None: ...
 
-        def _create_node(self, node_id: str) -> None: ...
+        def _create_node(self, node_id: str, configuration: Configuration) -> None: ...
 
         def leader(self) -> str | None: ...
 
@@ -62,14 +63,20 @@ class RequestDesk:
         self._awaiting_result: dict[tuple[str, int], Proposal] = {}
 
     def change_members(self, voters: tuple[str, ...], learners: tuple[str, ...]) -> AdminRequest:
-        """Ask the leader to change the configuration (Raft §6, thesis §4)."""
-        for node_id in (*voters, *learners):
-            if node_id not in self.nodes:
-                self._create_node(node_id)
+        """Ask the leader to change the configuration (Raft §6, thesis §4).
+
+        Servers new to the cluster are created only once the leader accepts, so
+        a refused change leaves no server behind. They start believing the
+        configuration of the moment before the change, which excludes them.
+        """
+        leader = self.leader()
+        before = self.nodes[leader].configuration if leader else self.initial_configuration
+        new = [node_id for node_id in (*voters, *learners) if node_id not in self.nodes]
         return self._admin(
             "membership",
-            self.leader(),
+            leader,
             lambda node: node.change_members(voters, learners, self.now),
+            on_accept=lambda: [self._create_node(node_id, before) for node_id in new],
         )
 
     def transfer_leadership(self, target: str | None) -> AdminRequest:
@@ -82,7 +89,13 @@ class RequestDesk:
         """Ask a node to snapshot what it has applied and compact its log."""
         return self._admin("snapshot", node_id, lambda node: node.take_snapshot(self.now))
 
-    def _admin(self, kind: str, node_id: str | None, ask) -> AdminRequest:
+    def _admin(
+        self,
+        kind: str,
+        node_id: str | None,
+        ask: Callable[[Node], AdminAnswer],
+        on_accept: Callable[[], object] | None = None,
+    ) -> AdminRequest:
         request = AdminRequest(id=len(self.admin_requests), kind=kind, node=node_id, accepted=False)
         self.admin_requests.append(request)
         if node_id is None or not self.running[node_id]:
@@ -93,6 +106,9 @@ class RequestDesk:
         node = self.nodes[node_id]
         answer = ask(node)
         request.accepted, request.reason = answer.accepted, answer.reason
+        if answer.accepted and on_accept is not None:
+            # Before the node's outputs are carried out: they may be messages to these.
+            on_accept()
         if not answer.accepted:
             request.outcome = "refused"
         elif answer.done:

@@ -418,11 +418,9 @@ class World(NetworkControls, RequestDesk):
         self._carry_out(node_id, node)
         return done
 
-    def _create_node(self, node_id: str) -> None:
-        """A brand-new server with an empty disk, which knows the current configuration."""
-        leader = self.leader()
-        conf = self.nodes[leader].configuration if leader else self.initial_configuration
-        self._initial_confs[node_id] = conf
+    def _create_node(self, node_id: str, configuration: Configuration) -> None:
+        """A brand-new server with an empty disk, which believes `configuration`."""
+        self._initial_confs[node_id] = configuration
         self.disks[node_id] = Disk()
         self._record(
             node_id, "Cluster", "create", f"new server {node_id} starts with an empty disk"
