@@ -16,7 +16,7 @@ from sim.scenario.values import show_duration
 
 if TYPE_CHECKING:
     from sim.cluster import Cluster
-    from sim.scenario.runner import Run
+    from sim.scenario.context import RunContext
     from sim.views import NodeView
 
 
@@ -55,14 +55,14 @@ class Who:
 class Condition:
     """Something `run until` can wait for."""
 
-    def predicate(self, run: Run) -> Callable[[Cluster], bool]:
+    def predicate(self, run: RunContext) -> Callable[[Cluster], bool]:
         """A function of the cluster, bound at the start of the step."""
         raise NotImplementedError
 
     def describe(self) -> str:
         raise NotImplementedError
 
-    def actual(self, run: Run) -> str:
+    def actual(self, run: RunContext) -> str:
         raise NotImplementedError
 
 
@@ -73,7 +73,7 @@ class LeaderCondition(Condition):
     mode: str
     node: str | None = None
 
-    def predicate(self, run: Run) -> Callable[[Cluster], bool]:
+    def predicate(self, run: RunContext) -> Callable[[Cluster], bool]:
         if self.mode == "exists":
             return lambda c: c.leader is not None
         if self.mode == "none":
@@ -90,7 +90,7 @@ class LeaderCondition(Condition):
             "new": "a new leader",
         }.get(self.mode, f"leader {self.node}")
 
-    def actual(self, run: Run) -> str:
+    def actual(self, run: RunContext) -> str:
         return describe_leader(run.cluster)
 
 
@@ -126,7 +126,7 @@ class ProgressCondition(Condition):
         measure = PROGRESS[self.kind][1]
         return {node: measure(cluster.nodes[node]) for node in self.who.nodes(cluster)}
 
-    def predicate(self, run: Run) -> Callable[[Cluster], bool]:
+    def predicate(self, run: RunContext) -> Callable[[Cluster], bool]:
         index, at_least = self.index, self.who.at_least
         if at_least is not None:
             return lambda c: sum(v >= index for v in self._values(c).values()) >= at_least
@@ -135,7 +135,7 @@ class ProgressCondition(Condition):
     def describe(self) -> str:
         return f"index {self.index} {self.kind} on {self.who}"
 
-    def actual(self, run: Run) -> str:
+    def actual(self, run: RunContext) -> str:
         values = self._values(run.cluster)
         shown = ", ".join(f"{node} {value}" for node, value in values.items())
         return f"{PROGRESS[self.kind][0]}: {shown}"
@@ -148,7 +148,7 @@ class TermCondition(Condition):
     term: int
     who: Who | None = None
 
-    def predicate(self, run: Run) -> Callable[[Cluster], bool]:
+    def predicate(self, run: RunContext) -> Callable[[Cluster], bool]:
         term, who = self.term, self.who
         if who is None:
             return lambda c: any(v.term >= term for v in c.nodes.values() if v.running)
@@ -157,7 +157,7 @@ class TermCondition(Condition):
     def describe(self) -> str:
         return f"term {self.term}" + (f" on {self.who}" if self.who else "")
 
-    def actual(self, run: Run) -> str:
+    def actual(self, run: RunContext) -> str:
         cluster = run.cluster
         nodes = self.who.nodes(cluster) if self.who else list(cluster.nodes)
         return "terms: " + ", ".join(f"{n} {cluster.nodes[n].term}" for n in nodes)
@@ -170,13 +170,13 @@ class RoleCondition(Condition):
     node: str
     role: str
 
-    def predicate(self, run: Run) -> Callable[[Cluster], bool]:
+    def predicate(self, run: RunContext) -> Callable[[Cluster], bool]:
         return lambda c: role_of(c.nodes[self.node]) == self.role
 
     def describe(self) -> str:
         return f"{self.node} {self.role}"
 
-    def actual(self, run: Run) -> str:
+    def actual(self, run: RunContext) -> str:
         return f"{self.node} {role_of(run.cluster.nodes[self.node])}"
 
 
@@ -191,7 +191,7 @@ class MembersCondition(Condition):
     configuration: str
     who: Who
 
-    def predicate(self, run: Run) -> Callable[[Cluster], bool]:
+    def predicate(self, run: RunContext) -> Callable[[Cluster], bool]:
         return lambda c: all(
             str(c.nodes[n].members) == self.configuration for n in self.who.nodes(c)
         )
@@ -199,7 +199,7 @@ class MembersCondition(Condition):
     def describe(self) -> str:
         return f"configuration {self.configuration} on {self.who}"
 
-    def actual(self, run: Run) -> str:
+    def actual(self, run: RunContext) -> str:
         cluster = run.cluster
         return "; ".join(f"{n} {cluster.nodes[n].members}" for n in self.who.nodes(cluster))
 
@@ -216,7 +216,7 @@ class QuietCondition(Condition):
     def describe(self) -> str:
         return f"{show_duration(self.seconds)} without a story event"
 
-    def actual(self, run: Run) -> str:
+    def actual(self, run: RunContext) -> str:
         return "events kept happening"
 
 
@@ -227,14 +227,14 @@ class OutcomeCondition(Condition):
     name: str
     outcome: str
 
-    def predicate(self, run: Run) -> Callable[[Cluster], bool]:
+    def predicate(self, run: RunContext) -> Callable[[Cluster], bool]:
         handle = run.handles[self.name]
         return lambda c: handle.outcome == self.outcome
 
     def describe(self) -> str:
         return f"{self.name} {self.outcome}"
 
-    def actual(self, run: Run) -> str:
+    def actual(self, run: RunContext) -> str:
         return f"{self.name} {run.handles[self.name].outcome}"
 
 
@@ -244,14 +244,14 @@ class ViolationCondition(Condition):
 
     property: str | None = None
 
-    def predicate(self, run: Run) -> Callable[[Cluster], bool]:
+    def predicate(self, run: RunContext) -> Callable[[Cluster], bool]:
         wanted = self.property
         return lambda c: any(wanted in (None, v.property) for v in c.violations)
 
     def describe(self) -> str:
         return f"a {self.property} violation" if self.property else "a safety violation"
 
-    def actual(self, run: Run) -> str:
+    def actual(self, run: RunContext) -> str:
         return describe_violations(run.cluster)
 
 

@@ -16,14 +16,14 @@ from sim.scenario.conditions import Who, describe_leader, describe_violations, r
 from sim.scenario.model import Unmet
 
 if TYPE_CHECKING:
-    from sim.scenario.runner import Run
+    from sim.scenario.context import RunContext
     from sim.views import NodeView
 
 
 class Expectation:
     """One checkable claim about the cluster."""
 
-    def check(self, run: Run) -> None:
+    def check(self, run: RunContext) -> None:
         """Return if the claim holds; raise `Unmet(expected, actual)` if not."""
         raise NotImplementedError
 
@@ -35,7 +35,7 @@ class LeaderIs(Expectation):
     node: str | None  # None with exists=False: no leader
     exists: bool = False
 
-    def check(self, run: Run) -> None:
+    def check(self, run: RunContext) -> None:
         leader = run.cluster.leader
         if self.exists:
             ok, expected = leader is not None, "a leader"
@@ -61,7 +61,7 @@ class PerNode(Expectation):
     def show(self, value: object) -> str:
         return str(value)
 
-    def check(self, run: Run) -> None:
+    def check(self, run: RunContext) -> None:
         cluster = run.cluster
         nodes = self.who.nodes(cluster)
         actual = {node: self.measure(cluster.nodes[node]) for node in nodes}
@@ -199,7 +199,7 @@ class HandleIs(Expectation):
     attribute: str
     value: object
 
-    def check(self, run: Run) -> None:
+    def check(self, run: RunContext) -> None:
         handle = run.handles[self.name]
         actual = getattr(handle, self.attribute)
         if actual == self.value:
@@ -216,7 +216,7 @@ class HandleIs(Expectation):
 class NoViolations(Expectation):
     """`expect no violations`: the safety checkers found nothing so far."""
 
-    def check(self, run: Run) -> None:
+    def check(self, run: RunContext) -> None:
         if run.cluster.violations:
             raise Unmet("no safety violation", describe_violations(run.cluster))
 
@@ -227,6 +227,6 @@ class ViolationSeen(Expectation):
 
     property: str
 
-    def check(self, run: Run) -> None:
+    def check(self, run: RunContext) -> None:
         if not any(v.property == self.property for v in run.cluster.violations):
             raise Unmet(f"a {self.property} violation", describe_violations(run.cluster))

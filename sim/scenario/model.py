@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 if TYPE_CHECKING:
-    from sim.scenario.runner import Run
+    from sim.scenario.context import RunContext
 
 
 class ScenarioError(Exception):
@@ -55,7 +55,7 @@ class Step:
     number: int | None = None
     chapter: str | None = None
 
-    def execute(self, run: Run) -> None:
+    def execute(self, run: RunContext) -> None:
         raise NotImplementedError
 
 

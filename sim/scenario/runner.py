@@ -70,7 +70,10 @@ def last_step(scenario: Scenario, until: str) -> int:
 
 
 class Run:
-    """The state of one replay, and the narrator that prints it."""
+    """The state of one replay, and the narrator that prints it.
+
+    Steps see it as a `RunContext` (sim/scenario/context.py).
+    """
 
     def __init__(self, scenario: Scenario, console: Console, *, verbose: bool, quiet: bool) -> None:
         self.scenario = scenario

@@ -18,7 +18,7 @@ from sim.scenario.values import show_duration
 from sim.show import render
 
 if TYPE_CHECKING:
-    from sim.scenario.runner import Run
+    from sim.scenario.context import RunContext
 
 
 @attrs.frozen(kw_only=True)
@@ -27,7 +27,7 @@ class Narrate(Step):
 
     text: str
 
-    def execute(self, run: Run) -> None:
+    def execute(self, run: RunContext) -> None:
         run.narrate(self.text)
 
 
@@ -37,7 +37,7 @@ class Chapter(Step):
 
     title: str
 
-    def execute(self, run: Run) -> None:
+    def execute(self, run: RunContext) -> None:
         run.heading(self.title)
 
 
@@ -45,7 +45,7 @@ class Chapter(Step):
 class Pause(Step):
     """`pause`: a stop point for the live view and notebooks; `run` shows the cluster."""
 
-    def execute(self, run: Run) -> None:
+    def execute(self, run: RunContext) -> None:
         run.show_state()
 
 
@@ -55,7 +55,7 @@ class RunFor(Step):
 
     seconds: float
 
-    def execute(self, run: Run) -> None:
+    def execute(self, run: RunContext) -> None:
         run.cluster.run(self.seconds)
 
 
@@ -66,7 +66,7 @@ class RunUntil(Step):
     condition: Condition
     timeout: float
 
-    def execute(self, run: Run) -> None:
+    def execute(self, run: RunContext) -> None:
         cluster = run.cluster
         if isinstance(self.condition, QuietCondition):
             reached = self._until_quiet(run, self.condition.seconds)
@@ -79,7 +79,7 @@ class RunUntil(Step):
             )
         run.note(f"-> {self.condition.describe()} at {cluster.now:.4f}s")
 
-    def _until_quiet(self, run: Run, seconds: float) -> bool:
+    def _until_quiet(self, run: RunContext, seconds: float) -> bool:
         """Run until `seconds` pass with no story event; False if the timeout comes first."""
         cluster = run.cluster
         now = round(cluster.now * 1e6)
@@ -102,7 +102,7 @@ class RunUntil(Step):
 class Crash(Step):
     node: str
 
-    def execute(self, run: Run) -> None:
+    def execute(self, run: RunContext) -> None:
         run.cluster.crash(self.node)
 
 
@@ -110,7 +110,7 @@ class Crash(Step):
 class Restart(Step):
     node: str
 
-    def execute(self, run: Run) -> None:
+    def execute(self, run: RunContext) -> None:
         run.cluster.restart(self.node)
 
 
@@ -120,7 +120,7 @@ class Partition(Step):
 
     groups: tuple[tuple[str, ...], ...]
 
-    def execute(self, run: Run) -> None:
+    def execute(self, run: RunContext) -> None:
         run.cluster.partition(*self.groups)
 
 
@@ -128,7 +128,7 @@ class Partition(Step):
 class Isolate(Step):
     node: str
 
-    def execute(self, run: Run) -> None:
+    def execute(self, run: RunContext) -> None:
         run.cluster.isolate(self.node)
 
 
@@ -139,7 +139,7 @@ class Cut(Step):
     src: str
     dst: str
 
-    def execute(self, run: Run) -> None:
+    def execute(self, run: RunContext) -> None:
         run.cluster.cut(self.src, self.dst)
 
 
@@ -150,7 +150,7 @@ class Hold(Step):
     src: str
     dst: str
 
-    def execute(self, run: Run) -> None:
+    def execute(self, run: RunContext) -> None:
         run.cluster.hold(self.src, self.dst)
 
 
@@ -161,7 +161,7 @@ class Release(Step):
     src: str
     dst: str
 
-    def execute(self, run: Run) -> None:
+    def execute(self, run: RunContext) -> None:
         run.cluster.release(self.src, self.dst)
 
 
@@ -173,7 +173,7 @@ class DeliverMessage(Step):
     dst: str
     message_type: str | None
 
-    def execute(self, run: Run) -> None:
+    def execute(self, run: RunContext) -> None:
         run.cluster.deliver(_oldest(run, self.src, self.dst, self.message_type))
 
 
@@ -185,11 +185,11 @@ class DropMessage(Step):
     dst: str
     message_type: str | None
 
-    def execute(self, run: Run) -> None:
+    def execute(self, run: RunContext) -> None:
         run.cluster.drop(_oldest(run, self.src, self.dst, self.message_type))
 
 
-def _oldest(run: Run, src: str, dst: str, message_type: str | None) -> int:
+def _oldest(run: RunContext, src: str, dst: str, message_type: str | None) -> int:
     for flight in run.cluster.in_flight:  # oldest first
         message = flight.message
         if (message.src, message.dst) == (src, dst) and message_type in (None, message.name):
@@ -200,7 +200,7 @@ def _oldest(run: Run, src: str, dst: str, message_type: str | None) -> int:
 
 @attrs.frozen(kw_only=True)
 class Heal(Step):
-    def execute(self, run: Run) -> None:
+    def execute(self, run: RunContext) -> None:
         run.cluster.heal()
 
 
@@ -210,7 +210,7 @@ class Network(Step):
 
     options: dict[str, object]
 
-    def execute(self, run: Run) -> None:
+    def execute(self, run: RunContext) -> None:
         run.cluster.set_network(**self.options)
 
 
@@ -222,7 +222,7 @@ class Submit(Step):
     to: str | None
     name: str | None
 
-    def execute(self, run: Run) -> None:
+    def execute(self, run: RunContext) -> None:
         handle = run.cluster.submit(self.command, to=self.to)
         if self.name is not None:
             run.handles[self.name] = handle
@@ -235,7 +235,7 @@ class Timeout(Step):
     node: str
     after: float
 
-    def execute(self, run: Run) -> None:
+    def execute(self, run: RunContext) -> None:
         run.cluster.timeout(self.node, self.after)
 
 
@@ -255,7 +255,7 @@ class Request(Step):
     name: str | None
     replace: tuple[str, str] | None = None
 
-    def execute(self, run: Run) -> None:
+    def execute(self, run: RunContext) -> None:
         cluster = run.cluster
         args, options = self.args, self.options
         if self.replace is not None:
@@ -281,6 +281,6 @@ class Expect(Step):
 
     expectation: Expectation
 
-    def execute(self, run: Run) -> None:
+    def execute(self, run: RunContext) -> None:
         self.expectation.check(run)
         run.passed += 1
