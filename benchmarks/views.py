@@ -4,8 +4,8 @@ Run from the repository root:  python benchmarks/views.py [--nodes 5 21]
 
 Builds a cluster that has elected a leader and committed a few commands, then
 times (best of --repeats) one frame of `raftsim watch` rendered by rich into
-a 120x40 terminal, and one `sim.show.notebook.cluster_svg` picture. The aim in issue
-#8 is under 20 ms a frame.
+a 120x40 terminal, and one `sim.show.notebook.cluster_svg` picture. The aim
+(docs/DESIGN.md) is under 20 ms a frame.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """sim: the simulated world around raft's nodes, and the tools to watch it.
 
-`Cluster` is the front door (see DESIGN.md, "Public API").
+`Cluster` is the front door (see docs/DESIGN.md, "Public API").
 """
 
 from sim.cluster import Cluster

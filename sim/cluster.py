@@ -1,6 +1,6 @@
 """`Cluster`: the front door shared by the CLI, notebooks and tests.
 
-See DESIGN.md ("Public API") for the contract. Times given to and returned by
+See docs/DESIGN.md ("Public API") for the contract. Times given to and returned by
 the API are in seconds (floats); the world inside counts integer microseconds.
 """
 

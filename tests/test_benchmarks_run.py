@@ -1,4 +1,4 @@
-"""Each benchmark still runs with one command (issue #8), at a tiny size.
+"""Each benchmark still runs with one command, at a tiny size.
 
 Nothing here is timed: the scripts print their figures, and these tests only
 check that they finish, exit 0 and print the tables they promise.

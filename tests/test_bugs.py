@@ -1,4 +1,4 @@
-"""Every bug switch (raft/bugs.py) is caught by the safety checkers (issue #4).
+"""Every bug switch (raft/bugs.py) is caught by the safety checkers.
 
 Each bug gets a short, deterministic story that makes it bite, told with the
 Cluster API; the test names the property the checkers must report, and the

@@ -1,4 +1,4 @@
-"""The fault campaign (`raftsim fuzz`, issue #4): determinism, a clean campaign on the
+"""The fault campaign (`raftsim fuzz`): determinism, a clean campaign on the
 correct code, bugs caught with a command that replays them, minimization, and saved
 scenarios that `raftsim run` replays to the same failure.
 

@@ -1,6 +1,6 @@
 """Random fault schedules: safety throughout, convergence once the faults stop.
 
-A bounded, seeded campaign (issue #4 grows it into `raftsim fuzz`): crashes,
+A bounded, seeded campaign (`raftsim fuzz` grows it): crashes,
 restarts, partitions, one-way cuts, loss, duplication and reordering, with
 client writes sent to random nodes, and varied timing and pipeline settings.
 Afterwards everything heals, and Raft must (Figure 3, §5.4.3) agree: one

@@ -73,8 +73,8 @@ def test_every_transcript_belongs_to_a_scenario() -> None:
     assert stale == set(), f"transcripts without a scenario: {sorted(stale)}"
 
 
-def test_the_library_has_the_stories_of_issue_5() -> None:
-    """The stories the scenario issue asks for (a bug demonstration waits for bug switches)."""
+def test_the_library_has_the_promised_stories() -> None:
+    """The stories the README promises (a bug demonstration among them)."""
     names = {p.stem for p in SCENARIOS}
     assert {
         "leader-election",

@@ -1,6 +1,6 @@
 """End to end: `raftsim watch` in a real terminal (tmux), driven with keys, read off the screen.
 
-The issue's promise: a newcomer runs `raftsim watch`, sees an election happen,
+The promise: a newcomer runs `raftsim watch`, sees an election happen,
 crashes the leader with two keys, sees the new leader, and `q` leaves the
 terminal clean. Timeouts here are generous wall-clock limits for a real
 terminal, not timing assertions.
