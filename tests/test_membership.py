@@ -285,8 +285,38 @@ def test_a_second_change_is_refused_as_busy_while_one_runs():
     assert first.accepted
     assert not second.accepted and second.outcome == "refused"
     assert "busy" in second.reason and "membership change" in second.reason
+    assert "n5" not in c.nodes, "a refused change must not leave its new server behind"
     finish(c, first)
     assert_members_agree(c, ["n1", "n2", "n3", "n4"])
+
+
+def test_a_change_refused_for_want_of_a_leader_creates_no_server():
+    c = Cluster(3, seed=9)
+    handle = c.add_node("n7")
+    assert handle.outcome == "refused" and handle.reason == "no leader is known"
+    assert list(c.nodes) == ["n1", "n2", "n3"]
+    assert not any("n7" in e.text for e in c.trace[-3:] if e.kind != "refused")
+    with_leader(c)
+    finish(c, c.add_node("n7"))
+    assert_members_agree(c, ["n1", "n2", "n3", "n7"])
+    assert c.violations == []
+
+
+def test_a_server_added_under_a_partition_joins_the_group_of_the_unnamed():
+    """Nodes not named in a partition form one more group, and so do servers created later."""
+    c = Cluster(4, seed=1)
+    leader = with_leader(c)
+    c.run(0.3)
+    outsider = others(c, leader)[0]
+    c.isolate(outsider)
+    finish(c, c.add_node("n5"))
+    inside = sorted({"n1", "n2", "n3", "n4", "n5"} - {outsider})
+    c.run(0.2)
+    assert sorted(c.partitions) == sorted([[outsider], inside])
+    leader = c.leader
+    assert leader in inside and c.nodes[leader].members.voters == ("n1", "n2", "n3", "n4", "n5")
+    assert c.nodes["n5"].commit_index == c.nodes[leader].commit_index
+    assert c.violations == []
 
 
 def test_a_catch_up_that_times_out_fails_and_leaves_the_configuration_unchanged():

@@ -49,6 +49,7 @@ class Network:
         self._link_clear: dict[tuple[str, str], int] = {}
         # node -> group number; nodes in different groups cannot talk. Empty: no partition.
         self._groups: dict[str, int] = {}
+        self._rest = 0
         self.cuts: set[tuple[str, str]] = set()
         self.in_flight: dict[int, Flight] = {}
         # Links held by request: messages arriving there wait (still in flight)
@@ -65,9 +66,15 @@ class Network:
         for number, group in enumerate(groups):
             for node in group:
                 self._groups[node] = number
-        rest = len(self._groups) and max(self._groups.values()) + 1
+        # The group of every node not named, including servers created later.
+        self._rest = len(self._groups) and max(self._groups.values()) + 1
         for node in everyone:
-            self._groups.setdefault(node, rest)
+            self._groups.setdefault(node, self._rest)
+
+    def join(self, node: str) -> None:
+        """A server new to the cluster: under a partition, it joins the group of the unnamed."""
+        if self._groups:
+            self._groups.setdefault(node, self._rest)
 
     def heal(self) -> None:
         """Remove partitions and cuts (latency, drop and duplicate settings stay)."""

@@ -422,6 +422,7 @@ class World(NetworkControls, RequestDesk):
         """A brand-new server with an empty disk, which believes `configuration`."""
         self._initial_confs[node_id] = configuration
         self.disks[node_id] = Disk()
+        self.network.join(node_id)
         self._record(
             node_id, "Cluster", "create", f"new server {node_id} starts with an empty disk"
         )
