@@ -1,4 +1,4 @@
-"""The fault campaign behind `raftsim fuzz` .
+"""The fault campaign behind `raftsim fuzz`.
 
 A seed gives a schedule of timed faults and client writes (`generate`); a
 run carries it out on a Cluster, heals everything and judges safety and
