@@ -30,10 +30,9 @@ def test_driving_a_cluster(run_examples):
     ns = run_examples[0]
     c = ns["c"]
     # The block ends by travelling back to trace index 120, before the write committed.
-    assert ns["h"].accepted and len(c.trace) >= 120
-    assert any("committed" in e.text for e in c.trace)
+    assert ns["h"].accepted and 100 < len(c.trace) <= 120
     with pytest.raises(LookupError, match="undone by time travel"):
-        ns["r"].outcome  # the read was made after trace index 120
+        _ = ns["r"].outcome  # the read was made after trace index 120
     assert c.violations == []
 
 
