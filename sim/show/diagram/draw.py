@@ -1,62 +1,50 @@
-"""Message sequence (Lamport) diagrams of a trace, as SVG text.
+"""A sequence diagram written out as SVG: the header, then what `layout` placed.
 
-Theory of operation: one vertical lifeline per node, time running downward,
-one arrow per message from its send to its delivery (a send and its delivery
-share `TraceEvent.msg_id`). A message that is lost ends in a cross before
-the receiver's lifeline; one still on the wire at the end of the window runs
-off the bottom, dashed. Node events worth seeing (elections, crashes,
-truncations, the leader's commits) are marks on the lifelines, and network
-changes (partitions, cuts, healing) are lines across the whole diagram.
-
-Time is drawn by rows, not to scale: each distinct moment gets a row, and a
-long silence is drawn as a break labelled with its length. Otherwise a
-two-second run with millisecond messages would be either unreadably dense
-or mostly empty. `sequence_diagram` is a pure function: events in, SVG out.
+Every label is drawn exactly where the layout put it, with the same size,
+weight and anchor the layout measured, so the boxes it kept apart are the
+boxes a reader sees.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from xml.sax.saxutils import escape, quoteattr
 
+import attrs
+
 from sim.engine.trace import TraceEvent
+from sim.show.diagram.geometry import Text, text_width, wrap
+from sim.show.diagram.layout import (
+    COLUMN,
+    LEFT,
+    MARK_SIZE,
+    NOTE_SIZE,
+    NOTE_WIDTH,
+    Layout,
+    columns,
+    lay_out,
+    note_lane,
+    note_lines,
+)
 from sim.show.diagram.model import (
     COLOURS,
     LOST_COLOUR,
     OTHER_COLOUR,
     Arrow,
+    Band,
     Mark,
     collect,
     family_of,
-    short_label,
 )
 
-LEFT = 84  # room for the time labels
-COLUMN = 170  # distance between lifelines
-TOP = 92  # title, legend and node names
-ROW = 18  # one row per distinct moment
-BREAK = 26  # extra room for a long silence
-SILENCE_US = 20_000  # a gap longer than this is drawn as a break
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
-
-
-def _rows(times: Iterable[int]) -> tuple[dict[int, float], list[tuple[float, int]], float]:
-    """y for every distinct time, the breaks (y, silence in µs) and the bottom y."""
-    y = float(TOP + ROW)
-    rows: dict[int, float] = {}
-    breaks: list[tuple[float, int]] = []
-    previous: int | None = None
-    for time in sorted(set(times)):
-        if previous is not None:
-            gap = time - previous
-            if gap > SILENCE_US:
-                breaks.append((y + BREAK / 2, gap))
-                y += BREAK
-            y += ROW
-        rows[time] = y
-        previous = time
-    return rows, breaks, y + ROW
+MARGIN = 12
+TITLE_SIZE, SMALL = 14, 10
+EXPLAIN = (
+    "dashed: a reply · x: lost on the way · open head on the bottom line: still on the wire · "
+    "time runs down, not to scale (a busy moment takes several rows) · "
+    "hover over an arrow for the full message"
+)
 
 
 def _seconds(time_us: int) -> str:
@@ -65,6 +53,18 @@ def _seconds(time_us: int) -> str:
 
 def _silence(gap_us: int) -> str:
     return f"{gap_us / 1000:.1f} ms" if gap_us < 1_000_000 else f"{gap_us / 1e6:.2f} s"
+
+
+def _text(t: Text, colour: str, extra: str = "") -> str:
+    """A `<text>` drawn as measured: size, weight, anchor and halo as in `t`."""
+    attrs_ = f'x="{t.x:.1f}" y="{t.y:.1f}" font-size="{t.size:g}" fill="{colour}"'
+    if t.bold:
+        attrs_ += ' font-weight="bold"'
+    if t.anchor != "start":
+        attrs_ += f' text-anchor="{t.anchor}"'
+    if t.halo:
+        attrs_ += f' stroke="white" stroke-width="{t.halo:g}" paint-order="stroke"'
+    return f"<text {attrs_}{extra}>{escape(t.text)}</text>"
 
 
 def sequence_diagram(
@@ -80,7 +80,8 @@ def sequence_diagram(
 
     `nodes` fixes the lifelines and their order (default: every node the
     events mention). With `heartbeats` False, heartbeats and their replies
-    are left out. Messages sent before `start` are not drawn.
+    are left out. Messages sent before `start` are not drawn; those still on
+    the wire at `end` stop at the bottom edge.
     """
     low = None if start is None else round(start * 1e6)
     high = None if end is None else round(end * 1e6)
@@ -93,26 +94,28 @@ def sequence_diagram(
     if not heartbeats:
         arrows = [a for a in arrows if family_of(a.text) != "Heartbeat"]
     lifelines = list(nodes) if nodes is not None else seen
-    column = {node: LEFT + COLUMN // 2 + i * COLUMN for i, node in enumerate(lifelines)}
+    column = columns(lifelines)
     arrows = [a for a in arrows if a.src in column and a.dst in column]
     marks = [m for m in marks if m.node in column]
-    times = [a.sent for a in arrows] + [a.ended for a in arrows if a.ended is not None]
-    times += [m.time for m in marks] + [b.time for b in bands]
-    rows, breaks, bottom = _rows(times)
-    span = f"{_seconds(window[0].time_us)} to {_seconds(window[-1].time_us)}" if window else "empty"
-    heading = f"{title + ': ' if title else ''}{span}"
-    delivered = sum(a.fate == "delivered" for a in arrows)
-    lost = sum(a.fate == "lost" for a in arrows)
-    legend = [(f"{delivered} delivered, {lost} lost", OTHER_COLOUR)]
-    legend += [(family, colour) for family, colour in COLOURS.items()]
-    # Text widths are estimated (no font metrics here): about 6 px a character at 10 px.
-    legend_width = sum(14 + 6 * len(label) for label, _ in legend)
-    width = max(LEFT + COLUMN * max(len(lifelines), 1) + 40, legend_width + 24, 9 * len(heading))
-    height = bottom + 40
+    if high is not None:
+        arrows = _landing_later(arrows, events, high)
 
-    out: list[str] = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height:.0f}" '
-        f'viewBox="0 0 {width} {height:.0f}" font-family="{FONT}" font-size="11">',
+    if window:
+        span = f"{_seconds(window[0].time_us if low is None else low)} to "
+        span += _seconds(window[-1].time_us if high is None else high)
+    else:
+        span = "empty"
+    heading = f"{title or 'Message sequence diagram'}: {span}"
+    width = _body_width(lifelines, marks, bands)
+    header, top = _header(heading, arrows, width)
+    layout = lay_out(arrows, marks, bands, lifelines, top + 4)
+    width = max(width, layout.right + MARGIN, *(_right(t) + MARGIN for t, _ in header))
+    in_flight = any(a.ended is None for a in arrows)
+    height = layout.bottom + (30 if in_flight else 22)
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="{FONT}" font-size="11">',
         "<defs>",
     ]
     for name, colour in [*COLOURS.items(), ("other", OTHER_COLOUR)]:
@@ -120,122 +123,185 @@ def sequence_diagram(
             f'<marker id="head-{name}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
             f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
             f'fill="{colour}"/></marker>'
+            f'<marker id="open-{name}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+            f'markerHeight="7" orient="auto"><path d="M1,1 L9,5 L1,9" fill="none" '
+            f'stroke="{colour}" stroke-width="1.6"/></marker>'
         )
     out.append("</defs>")
-    out.append(f'<rect width="{width}" height="{height:.0f}" fill="white"/>')
-
-    out.append(f'<text x="12" y="20" font-size="14" font-weight="bold">{escape(heading)}</text>')
-    x = 12
-    for label, colour in legend:
-        out.append(f'<text x="{x}" y="38" fill="{colour}" font-size="10">{escape(label)}</text>')
-        x += 14 + 6 * len(label)
-    out.append(
-        '<text x="12" y="52" font-size="10" fill="#555">dashed: a reply; x: lost on the way; '
-        "one row per moment something happened (not to scale); hover for the full message</text>"
-    )
-
-    _draw_lifelines(out, lifelines, column, marks, rows, bottom)
-    for y, gap in breaks:
+    out.append(f'<rect width="{width:.0f}" height="{height:.0f}" fill="white"/>')
+    out += [_text(t, colour) for t, colour in header]
+    _draw_lifelines(out, lifelines, column, marks, layout, top)
+    _draw_time(out, layout, width)
+    if in_flight:
+        x2 = max(column.values()) + 30
         out.append(
-            f'<line x1="{LEFT - 70}" x2="{width - 20}" y1="{y:.1f}" y2="{y:.1f}" '
-            'stroke="#d0d3d4" stroke-dasharray="2 4"/>'
+            f'<line x1="{LEFT}" x2="{x2:.1f}" y1="{layout.bottom:.1f}" y2="{layout.bottom:.1f}" '
+            'stroke="#b3b6b7" stroke-dasharray="1 3"/>'
         )
-        out.append(
-            f'<text x="{LEFT - 74}" y="{y + 4:.1f}" font-size="9" fill="#7f8c8d">'
-            f"... {escape(_silence(gap))}</text>"
-        )
-    previous_label = ""
-    for time, y in rows.items():
-        # Moments closer than the label's precision share one label.
-        if _seconds(time) == previous_label:
-            continue
-        previous_label = _seconds(time)
-        out.append(
-            f'<text x="{LEFT - 8}" y="{y + 3:.1f}" font-size="9" fill="#7f8c8d" '
-            f'text-anchor="end">{_seconds(time)}</text>'
-        )
-    for band in bands:
-        y = rows[band.time]
-        out.append(
-            f'<g class="network"><line x1="{LEFT}" x2="{width - 20}" y1="{y:.1f}" y2="{y:.1f}" '
-            f'stroke="{band.colour}" stroke-width="1.5" stroke-dasharray="8 4"/>'
-            f'<text x="{LEFT + 4}" y="{y - 3:.1f}" font-size="10" fill="{band.colour}">'
-            f"{escape(band.label)}</text></g>"
-        )
-    for arrow in arrows:
-        out.append(_arrow(arrow, column, rows, bottom))
-    for mark in marks:
-        out.append(_mark_svg(mark, column, rows))
+        end_label = _seconds(high) if high is not None else "end"
+        out.append(_text(Text(LEFT - 8, layout.bottom + 3, end_label, 9, anchor="end"), "#7f8c8d"))
+    for i, band in enumerate(bands):
+        out.append(_band_svg(band, *layout.notes[i], width))
+    for i, arrow in enumerate(arrows):
+        out.append(_arrow_svg(arrow, i, layout))
+    for i, mark in enumerate(marks):
+        y, label = layout.marks[i]
+        out.append(_mark_svg(mark, column[mark.node], y, label))
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _landing_later(arrows: list[Arrow], events: Sequence[TraceEvent], high: int) -> list[Arrow]:
+    """Messages in flight at the window's end, told when they land (or are lost) after it."""
+    later = {
+        e.msg_id: e
+        for e in events
+        if e.time_us > high and e.kind in ("receive", "drop") and e.msg_id is not None
+    }
+    result = []
+    for arrow in arrows:
+        landing = later.get(arrow.msg_id) if arrow.ended is None else None
+        if landing is not None:
+            verb = "lands" if landing.kind == "receive" else "is lost"
+            arrow = attrs.evolve(
+                arrow, why=f"{verb} at {_seconds(landing.time_us)}, after the window"
+            )
+        result.append(arrow)
+    return result
+
+
+def _right(t: Text) -> float:
+    return t.box().x2
+
+
+def _body_width(lifelines: Sequence[str], marks: Sequence[Mark], bands: Sequence[Band]) -> float:
+    """Wide enough for the lifelines, the notes' lane, and marks right of the last lifeline."""
+    column = columns(lifelines)
+    width = LEFT + COLUMN * max(len(lifelines), 1) + 20
+    if bands:
+        widest = max(text_width(line, NOTE_SIZE) for b in bands for line in note_lines(b))
+        width = max(width, note_lane(column) + min(widest, NOTE_WIDTH) + 16)
+    if lifelines:
+        last = lifelines[-1]
+        labels = [text_width(m.label, MARK_SIZE, True) for m in marks if m.node == last]
+        width = max(width, column[last] + 8 + max(labels, default=0) + 16)
+    return max(width, 480)
+
+
+def _header(
+    heading: str, arrows: Sequence[Arrow], width: float
+) -> tuple[list[tuple[Text, str]], float]:
+    """The title, the colour legend and the explanation, wrapped to `width`; and their bottom."""
+    room = width - 2 * MARGIN
+    lines: list[tuple[Text, str]] = []
+    y = 6.0
+    for line in wrap(heading, TITLE_SIZE, room, bold=True):
+        y += 18
+        lines.append((Text(MARGIN, y, line, TITLE_SIZE, bold=True), "black"))
+    delivered = sum(a.fate == "delivered" for a in arrows)
+    lost = sum(a.fate == "lost" for a in arrows)
+    legend = [(f"{delivered} delivered, {lost} lost", OTHER_COLOUR), *COLOURS.items()]
+    x, y = float(MARGIN), y + 18
+    for label, colour in legend:
+        if x > MARGIN and x + text_width(label, SMALL) > width - MARGIN:
+            x, y = float(MARGIN), y + 14
+        lines.append((Text(x, y, label, SMALL), colour))
+        x += text_width(label, SMALL) + 14
+    for line in wrap(EXPLAIN, SMALL, room):
+        y += 14
+        lines.append((Text(MARGIN, y, line, SMALL), "#555"))
+    return lines, y + 40
 
 
 def _draw_lifelines(
     out: list[str],
     lifelines: Sequence[str],
-    column: dict[str, int],
+    column: dict[str, float],
     marks: Sequence[Mark],
-    rows: dict[int, float],
-    bottom: float,
+    layout: Layout,
+    top: float,
 ) -> None:
     for node in lifelines:
         x = column[node]
         out.append(
             f'<g class="lifeline" data-node={quoteattr(node)}>'
-            f'<rect x="{x - 28}" y="{TOP - 24}" width="56" height="20" rx="4" fill="#eaf2f8" '
-            f'stroke="#5d6d7e"/><text x="{x}" y="{TOP - 9}" text-anchor="middle" '
-            f'font-weight="bold">{escape(node)}</text>'
-            f'<line x1="{x}" x2="{x}" y1="{TOP - 4}" y2="{bottom:.1f}" stroke="#5d6d7e" '
-            'stroke-width="1.2"/></g>'
+            f'<rect x="{x - 28:.1f}" y="{top - 20:.1f}" width="56" height="20" rx="4" '
+            f'fill="#eaf2f8" stroke="#5d6d7e"/><text x="{x:.1f}" y="{top - 6:.1f}" '
+            f'text-anchor="middle" font-weight="bold">{escape(node)}</text>'
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top:.1f}" y2="{layout.bottom:.1f}" '
+            'stroke="#5d6d7e" stroke-width="1.2"/></g>'
         )
         # While a node is down its lifeline is drawn faint red.
         down_since: float | None = None
-        for mark in (m for m in marks if m.node == node):
+        for i, mark in enumerate(marks):
+            if mark.node != node:
+                continue
+            y = layout.marks[i][0]
             if mark.label == "CRASH":
-                down_since = rows[mark.time]
+                down_since = y
             elif mark.label == "restart":
-                top = down_since if down_since is not None else TOP - 4
-                out.append(_down(x, top, rows[mark.time]))
+                out.append(_down(x, top if down_since is None else down_since, y))
                 down_since = None
         if down_since is not None:
-            out.append(_down(x, down_since, bottom))
+            out.append(_down(x, down_since, layout.bottom))
 
 
-def _down(x: int, y1: float, y2: float) -> str:
+def _down(x: float, y1: float, y2: float) -> str:
     return (
-        f'<line x1="{x}" x2="{x}" y1="{y1:.1f}" y2="{y2:.1f}" stroke="#f5b7b1" '
+        f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y1:.1f}" y2="{y2:.1f}" stroke="#f5b7b1" '
         'stroke-width="6" opacity="0.8"/>'
     )
 
 
-def _arrow(arrow: Arrow, column: dict[str, int], rows: dict[int, float], bottom: float) -> str:
+def _draw_time(out: list[str], layout: Layout, width: float) -> None:
+    """The time axis: each moment's first row, and the breaks for long silences."""
+    for y, gap in layout.breaks:
+        out.append(
+            f'<line x1="{LEFT - 70}" x2="{width - MARGIN:.1f}" y1="{y:.1f}" y2="{y:.1f}" '
+            'stroke="#d0d3d4" stroke-dasharray="2 4"/>'
+        )
+        label = Text(LEFT - 74, y + 4, f"... {_silence(gap)}", 9)
+        out.append(_text(label, "#7f8c8d"))
+    previous = ""
+    for y, time in layout.ticks:
+        # Moments closer than the label's precision share one label.
+        if _seconds(time) == previous:
+            continue
+        previous = _seconds(time)
+        out.append(_text(Text(LEFT - 8, y + 3, previous, 9, anchor="end"), "#7f8c8d"))
+
+
+def _band_svg(band: Band, y: float, lines: list[Text], width: float) -> str:
+    parts = [
+        f'<g class="network"><title>{escape(band.label)}</title>'
+        f'<line x1="{LEFT}" x2="{width - MARGIN:.1f}" y1="{y:.1f}" y2="{y:.1f}" '
+        f'stroke="{band.colour}" stroke-width="1.5" stroke-dasharray="8 4"/>'
+    ]
+    parts += [_text(line, band.colour) for line in lines]
+    return "".join(parts) + "</g>"
+
+
+def _arrow_svg(arrow: Arrow, i: int, layout: Layout) -> str:
     family = family_of(arrow.text)
     colour = COLOURS.get(family, OTHER_COLOUR)
     head = family if family in COLOURS else "other"
-    x1, y1 = column[arrow.src], rows[arrow.sent]
-    x2 = column[arrow.dst]
-    if arrow.fate == "in flight":
-        x2, y2 = x1 + (x2 - x1) * 0.5, bottom
-    elif arrow.fate == "lost" and arrow.ended == arrow.sent:
-        # Refused at the sender: a short stub towards the receiver.
-        x2, y2 = x1 + (x2 - x1) * 0.3, y1 + ROW * 0.6
-    else:
-        y2 = rows[arrow.ended]  # type: ignore[index]
-        if arrow.fate == "lost":
-            x2 = x1 + (x2 - x1) * 0.85
-            y2 = y1 + (y2 - y1) * 0.85
+    x1, y1 = layout.column[arrow.src], layout.starts[i]
+    x2, y2 = layout.ends[i]
     dash = ' stroke-dasharray="5 3"' if "Response" in arrow.text.split("(")[0] else ""
     if arrow.fate == "in flight":
         dash = ' stroke-dasharray="2 3"'
+        marker = f' marker-end="url(#open-{head})"'
+    else:
+        marker = "" if arrow.fate == "lost" else f' marker-end="url(#head-{head})"'
     ended = "" if arrow.ended is None else f" {arrow.fate} at {_seconds(arrow.ended)}"
     why = f" ({arrow.why})" if arrow.why else ""
+    if arrow.fate == "in flight" and not arrow.why:
+        why = " (still on the wire at the end)"
     tooltip = f"{arrow.src} -> {arrow.dst} {arrow.text}: sent at {_seconds(arrow.sent)}{ended}{why}"
     parts = [
         f'<g class="message {arrow.fate.replace(" ", "-")}"><title>{escape(tooltip)}</title>',
-        f'<line x1="{x1}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{colour}" '
-        f'stroke-width="1.3"{dash}'
-        + ("" if arrow.fate == "lost" else f' marker-end="url(#head-{head})"')
-        + "/>",
+        f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{colour}" '
+        f'stroke-width="1.3"{dash}{marker}/>',
     ]
     if arrow.fate == "lost":
         parts.append(
@@ -243,29 +309,15 @@ def _arrow(arrow: Arrow, column: dict[str, int], rows: dict[int, float], bottom:
             f'M{x2 - 5:.1f},{y2 + 5:.1f} L{x2 + 5:.1f},{y2 - 5:.1f}" stroke="{LOST_COLOUR}" '
             'stroke-width="2"/>'
         )
-    if arrow.fate == "lost" and arrow.ended == arrow.sent:
-        parts.append("</g>")  # a stub has no room for a label: the tooltip says it all
-        return "".join(parts)
-    # The label sits on the arrow, a third of the way along, turned to follow it.
-    lx, ly = x1 + (x2 - x1) / 3, y1 + (y2 - y1) / 3
-    angle = math.degrees(math.atan2(y2 - y1, x2 - x1))
-    if angle > 90 or angle < -90:
-        angle += 180
-    parts.append(
-        f'<text x="{lx:.1f}" y="{ly - 2:.1f}" font-size="9" fill="{colour}" text-anchor="middle" '
-        f'transform="rotate({angle:.1f} {lx:.1f} {ly:.1f})" stroke="white" stroke-width="3" '
-        f'paint-order="stroke">{escape(short_label(arrow.text))}</text>'
-    )
+    if i in layout.labels:  # a stub refused at the sender has none: its tooltip says it all
+        parts.append(_text(layout.labels[i], colour))
     parts.append("</g>")
     return "".join(parts)
 
 
-def _mark_svg(mark: Mark, column: dict[str, int], rows: dict[int, float]) -> str:
-    x, y = column[mark.node], rows[mark.time]
+def _mark_svg(mark: Mark, x: float, y: float, label: Text) -> str:
     return (
         f'<g class="mark"><title>{escape(mark.text)}</title>'
-        f'<circle cx="{x}" cy="{y:.1f}" r="4" fill="{mark.colour}"/>'
-        f'<text x="{x + 7}" y="{y + 4:.1f}" font-size="10" font-weight="bold" '
-        f'fill="{mark.colour}" stroke="white" stroke-width="3" paint-order="stroke">'
-        f"{escape(mark.label)}</text></g>"
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{mark.colour}"/>'
+        f"{_text(label, mark.colour)}</g>"
     )
