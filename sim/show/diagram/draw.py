@@ -138,7 +138,7 @@ def sequence_diagram(
             f'<line x1="{LEFT}" x2="{x2:.1f}" y1="{layout.bottom:.1f}" y2="{layout.bottom:.1f}" '
             'stroke="#b3b6b7" stroke-dasharray="1 3"/>'
         )
-        end_label = _seconds(high) if high is not None else "end"
+        end_label = "window end" if high is not None else "end"
         out.append(_text(Text(LEFT - 8, layout.bottom + 3, end_label, 9, anchor="end"), "#7f8c8d"))
     for i, band in enumerate(bands):
         out.append(_band_svg(band, *layout.notes[i], width))

@@ -126,6 +126,7 @@ class _Placer:
         self.out = Layout(column)
         self.first = min(column.values(), default=LEFT)
         self.lane = note_lane(column)
+        self.leaving = Obstacles()  # where arrows start: their lines run there
 
     def _side(self, i: int) -> int:
         arrow = self.arrows[i]
@@ -176,6 +177,8 @@ class _Placer:
             labels = [
                 mark_label(mark, x, y, side) for side in (1, -1) if x > self.first or side > 0
             ]
+            # Rather the side no arrow has just left by: its line would cross the label.
+            labels.sort(key=lambda label: self.leaving.hit(label.box()))
             return [
                 _Shape({mark.node: "point"}, (dot, label.box()), ((out.marks, i, (y, label)),))
                 for label in labels
@@ -256,6 +259,9 @@ class _Placer:
             occupied, exclusive = True, shape.exclusive
             for table, index, value in shape.record:
                 table[index] = value
+            if item.kind in ("send", "stub"):
+                x, side = out.column[self.arrows[item.indexes[0]].src], self._side(item.indexes[0])
+                self.leaving.add(Box(min(x, x + 60 * side), y, max(x, x + 60 * side), y + 2 * ROW))
             if new_moment:
                 if silence and last is not None:
                     out.breaks.append(((last + y) / 2, gap))
