@@ -55,7 +55,7 @@ def _silence(gap_us: int) -> str:
     return f"{gap_us / 1000:.1f} ms" if gap_us < 1_000_000 else f"{gap_us / 1e6:.2f} s"
 
 
-def _text(t: Text, colour: str, extra: str = "") -> str:
+def _text(t: Text, colour: str) -> str:
     """A `<text>` drawn as measured: size, weight, anchor and halo as in `t`."""
     attrs_ = f'x="{t.x:.1f}" y="{t.y:.1f}" font-size="{t.size:g}" fill="{colour}"'
     if t.bold:
@@ -64,7 +64,7 @@ def _text(t: Text, colour: str, extra: str = "") -> str:
         attrs_ += f' text-anchor="{t.anchor}"'
     if t.halo:
         attrs_ += f' stroke="white" stroke-width="{t.halo:g}" paint-order="stroke"'
-    return f"<text {attrs_}{extra}>{escape(t.text)}</text>"
+    return f"<text {attrs_}>{escape(t.text)}</text>"
 
 
 def sequence_diagram(
