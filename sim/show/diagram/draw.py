@@ -200,7 +200,9 @@ def _header(
         lines.append((Text(MARGIN, y, line, TITLE_SIZE, bold=True), "black"))
     delivered = sum(a.fate == "delivered" for a in arrows)
     lost = sum(a.fate == "lost" for a in arrows)
-    legend = [(f"{delivered} delivered, {lost} lost", OTHER_COLOUR), *COLOURS.items()]
+    flying = sum(a.fate == "in flight" for a in arrows)
+    counts = f"{delivered} delivered, {lost} lost" + (f", {flying} on the wire" if flying else "")
+    legend = [(counts, OTHER_COLOUR), *COLOURS.items()]
     x, y = float(MARGIN), y + 18
     for label, colour in legend:
         if x > MARGIN and x + text_width(label, SMALL) > width - MARGIN:
