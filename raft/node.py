@@ -38,7 +38,6 @@ timeout without news. Each arming draws a new random timeout.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -59,6 +58,7 @@ from raft.messages import (
     TimeoutNow,
     VoteResponse,
 )
+from raft.node_view import Role
 from raft.options import RaftOptions
 from raft.outputs import Outbox, Output
 from raft.quorum import VoteResult
@@ -71,13 +71,6 @@ from raft.transfer import TRANSFER_TIMER, LeadershipTransfer
 ELECTION_TIMER = "election"
 HEARTBEAT_TIMER = "heartbeat"
 CHECK_QUORUM_TIMER = "check_quorum"
-
-
-class Role(enum.Enum):
-    FOLLOWER = "follower"
-    CANDIDATE = "candidate"
-    LEADER = "leader"
-    LEARNER = "learner"
 
 
 class RandomSource(Protocol):
