@@ -12,15 +12,16 @@ Inputs: `start` (boot or restart from durable state), `receive` (a message),
 lease or local, see `read`), and admin requests: `change_members`,
 `transfer_leadership`, `take_snapshot`, `expire_election_timer`.
 
-Leader-only work lives in its own parts, as in jraft: ConfigurationCtx
-(membership change, raft/membership.py), LeadershipTransfer
-(raft/transfer.py); snapshots in SnapshotExecutor (raft/snapshot_executor.py).
-A node that is not a voter in its configuration (a learner, a new node not yet
-added, a removed one) never campaigns.
+The work lives in parts, as in jraft, each seeing the node only through a
+Protocol (raft/node_view.py): the Election (timer, PreVote, votes, the lease,
+raft/election.py); on the leader ConfigurationCtx (membership change,
+raft/membership.py) and LeadershipTransfer (raft/transfer.py); snapshots in
+SnapshotExecutor (raft/snapshot_executor.py). The node routes each input to
+its part. A node that is not a voter in its configuration (a learner, a new
+node not yet added, a removed one) never campaigns.
 
-Roles change only in `_become_follower`, `_become_candidate` and
-`_become_leader`. PreVote (thesis §9.6) runs while still a follower, as in
-jraft, and is visible as `pre_voting`.
+Roles change only in `become_follower`, `become_candidate` and
+`become_leader`; the parts call them, and only they assign `role`.
 
 Durability (Figure 2, "Persistent state ... updated on stable storage before
 responding to RPCs"): no message leaves while the latest term/vote write is
@@ -29,22 +30,24 @@ vouches for; until then messages wait in `_after_flush`. So a vote is on disk
 before it is granted, and a term a node has told anyone survives its crash.
 The leader counts its own entries towards a commit only once its flush
 completes (jraft's LogManager).
-
-Election timer (jraft's way, paper's timing): hearing from the leader does not
-re-arm the timer; it moves `_timer_start`. When the timer fires early, it is
-re-armed for the remaining time, so a follower campaigns only after a full
-timeout without news. Each arming draws a new random timeout.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 
 from raft.ballot_box import BallotBox
 from raft.configuration import Configuration
+from raft.election import (
+    CHECK_QUORUM_TIMER,
+    ELECTION_TIMER,
+    Election,
+    RandomSource,
+    is_pre_vote_traffic,
+)
 from raft.log_entry import EntryKind, LogEntry
 from raft.log_manager import LogManager
 from raft.membership import CATCHUP_TIMER, ConfigurationCtx
@@ -60,7 +63,7 @@ from raft.messages import (
 )
 from raft.node_view import Role
 from raft.options import RaftOptions
-from raft.outputs import Outbox, Output
+from raft.outputs import Outbox, Output, ms
 from raft.quorum import VoteResult
 from raft.replicator import Replicator
 from raft.snapshot_executor import SnapshotExecutor
@@ -68,15 +71,7 @@ from raft.state_machine import FSMCaller, KVStateMachine, StateMachine
 from raft.storage import DurableState, SaveHardState
 from raft.transfer import TRANSFER_TIMER, LeadershipTransfer
 
-ELECTION_TIMER = "election"
 HEARTBEAT_TIMER = "heartbeat"
-CHECK_QUORUM_TIMER = "check_quorum"
-
-
-class RandomSource(Protocol):
-    """The one random operation a node needs; the world passes a seeded stream."""
-
-    def randrange(self, start: int, stop: int) -> int: ...
 
 
 @attrs.frozen
@@ -119,10 +114,6 @@ class AdminAnswer:
     done: bool = False
 
 
-def _ms(us: int) -> str:
-    return f"{us / 1000:g} ms"
-
-
 class Node:
     """One Raft server."""
 
@@ -139,7 +130,6 @@ class Node:
         durable = durable or DurableState()
         self.id = node_id
         self.options = options
-        self._rng = rng
         self._initial_conf = initial_configuration
         self.outbox = Outbox(node_id)
         # Persistent state (Figure 2), as last written; see storage.py for what is durable.
@@ -162,23 +152,24 @@ class Node:
         self.role = Role.FOLLOWER
         self.leader_id: str | None = None
         self.replicators: dict[str, Replicator] = {}
-        self.pre_voting = False
-        self._votes: dict[str, bool] = {}
-        self._campaign_seq: int | None = None  # write that must be durable before RequestVotes
         self._after_flush: list[tuple[int, Message, int | None]] = []
         self._hard_state_seq = 0  # write seq of the latest SaveHardState
         self._durable_seq = 0  # every write up to this seq is durable
         self._leader_first_index = 0  # first index of our term while leader
         self._leader_started = False
-        self._timer_start = 0
-        self._election_timeout = 0
-        self._heard_at: int | None = None  # last message from the current leader
-        self._campaign_transfer = False  # this campaign was asked for by TimeoutNow
-        self._timer_forced = False  # the running election timer was set by request
-        # When a node that had lived before (a term on disk) started again.
-        self._restarted_at: int | None = None
+        self.election = Election(self, rng)
         self.membership = ConfigurationCtx(self)
         self.transfer = LeadershipTransfer(self)
+        # Which part handles each message type (one dictionary lookup per message).
+        self._handlers: dict[type, Callable[[Any, int], None]] = {
+            RequestVote: self.election.on_request_vote,
+            VoteResponse: self.election.on_vote_response,
+            TimeoutNow: self.election.on_timeout_now,
+            AppendEntries: self._on_append_entries,
+            AppendEntriesResponse: self._on_append_entries_response,
+            InstallSnapshot: self._on_install_snapshot,
+            InstallSnapshotResponse: self._on_install_snapshot_response,
+        }
         self._next_ticket = 0
         self._read_round = 0  # the latest ReadIndex round begun
         self._reads: list[PendingRead] = []
@@ -211,7 +202,12 @@ class Node:
         """When the election timer will expire if nothing is heard (None on a leader)."""
         if self.role is Role.LEADER:
             return None
-        return self._timer_start + self._election_timeout
+        return self.election.deadline
+
+    @property
+    def pre_voting(self) -> bool:
+        """True while this follower asks for pre-votes before campaigning (thesis §9.6)."""
+        return self.election.pre_voting
 
     def take_outputs(self) -> list[Output]:
         """Drain the outputs produced by the inputs given so far."""
@@ -223,7 +219,7 @@ class Node:
         """Boot, or restart from the durable state given to the constructor."""
         snapshot = f", {self.log.snapshot}" if self.log.snapshot else ""
         if self.term > 0:
-            self._restarted_at = now
+            self.election.restarted_at = now
         self.role = self._follower_role()
         self.note(
             "start",
@@ -231,34 +227,34 @@ class Node:
             f"log up to {self.log.last_index}@{self.log.last_term}{snapshot}, "
             f"configuration {self.configuration})",
         )
-        self._arm_election_timer(now)
+        self.election.arm_timer(now)
 
     def receive(self, msg: Message, now: int) -> None:
         """A message arrived."""
         kind = type(msg)
-        if kind is RequestVote and self._ignores_disruptive_vote(msg, now):
+        if kind is RequestVote and self.election.ignores_disruptive_vote(msg, now):
             return
-        if msg.term > self.term and not self._is_pre_vote_traffic(msg):
+        if msg.term > self.term and not is_pre_vote_traffic(msg):
             leader = msg.src if isinstance(msg, (AppendEntries, InstallSnapshot)) else None
             self.note(
                 "term",
                 f"sees term {msg.term} > {self.term} in {msg.name} from {msg.src} "
                 f"-> follower of term {msg.term} (Raft §5.1)",
             )
-            self._become_follower(msg.term, leader, now)
-        handler = _MESSAGE_HANDLERS.get(kind)
+            self.become_follower(msg.term, leader, now)
+        handler = self._handlers.get(kind)
         if handler is None:
             raise TypeError(f"unknown message {msg!r}")
-        handler(self, msg, now)
+        handler(msg, now)
 
     def fire(self, timer: str, now: int) -> None:
         """A timer set through `SetTimer` expired."""
         if timer == ELECTION_TIMER:
-            self._on_election_timer(now)
+            self.election.on_timer(now)
         elif timer == HEARTBEAT_TIMER:
             self._on_heartbeat_timer(now)
         elif timer == CHECK_QUORUM_TIMER:
-            self._on_check_quorum_timer(now)
+            self.election.on_check_quorum_timer(now)
         elif timer == CATCHUP_TIMER:
             self.membership.on_catchup_timer(now)
         elif timer == TRANSFER_TIMER:
@@ -271,9 +267,7 @@ class Node:
         self._durable_seq = seq
         if self.log.on_flushed(seq) and self.role is Role.LEADER:
             self.ballot_box.commit_at(self.id, self.log.durable_index, now)
-        if self._campaign_seq is not None and seq >= self._campaign_seq:
-            self._campaign_seq = None
-            self._send_vote_requests(now)
+        self.election.on_persisted(seq, now)
         if self._after_flush:
             ready = [item for item in self._after_flush if item[0] <= seq]
             self._after_flush = [item for item in self._after_flush if item[0] > seq]
@@ -289,11 +283,7 @@ class Node:
         """
         if self.role is Role.LEADER:
             return False
-        self._timer_start = now
-        self._election_timeout = delay
-        self._timer_forced = True
-        self.note("timer", f"election timer set to expire in {_ms(delay)} (by request)")
-        self.outbox.set_timer(ELECTION_TIMER, delay)
+        self.election.expire_timer(delay, now)
         return True
 
     def propose(self, command: str, now: int) -> ProposeResult:
@@ -399,14 +389,14 @@ class Node:
             self.note(
                 "read",
                 f"lease read of {key}: a quorum answered within "
-                f"{_ms(self._lease_window)}, so no other leader can exist yet: read index "
+                f"{ms(self._lease_window)}, so no other leader can exist yet: read index "
                 f"{read.read_index} (commit index), no heartbeat round",
             )
         else:
             if mode == "lease":
                 self.note(
                     "read",
-                    f"lease read of {key}: no quorum answered within {_ms(self._lease_window)}, "
+                    f"lease read of {key}: no quorum answered within {ms(self._lease_window)}, "
                     "the lease has lapsed: falls back to ReadIndex",
                 )
             self._read_round += 1
@@ -502,49 +492,47 @@ class Node:
 
     # -- role changes (the only places `role` is assigned) ----------------
 
-    def _become_follower(self, term: int, leader: str | None, now: int) -> None:
+    def become_follower(self, term: int, leader: str | None, now: int) -> None:
         """Follow (or, if only a learner in our configuration, learn from) `leader`."""
         was, old_term = self.role, self.term
         if term > self.term:
             self.term, self.voted_for = term, None
-            self._save_hard_state()
+            self.save_hard_state()
         if was is Role.LEADER:
             self._stop_leading(old_term, now)
-        self._campaign_seq = None
-        self.pre_voting = False
+        self.election.stop_campaign()
         self.role = self._follower_role()
         self.leader_id = leader
         if leader is not None:
-            self._heard_at = now
+            self.election.heard_at = now
         if was not in (Role.FOLLOWER, Role.LEARNER):
-            self._arm_election_timer(now)
+            self.election.arm_timer(now)
 
-    def _become_candidate(self, now: int, *, transfer: bool = False) -> None:
+    def become_candidate(self, now: int, *, transfer: bool = False) -> None:
+        """Campaign for the next term (`transfer`: asked to by the leader, thesis §3.10)."""
         if self.role is Role.LEADER or not self.is_voter:
             raise AssertionError(f"a {self.role.value} that is not a voter cannot campaign")
-        self._campaign_transfer = transfer
-        self.pre_voting = False
         self.role = Role.CANDIDATE
         self.leader_id = None
         self.term += 1
         self.voted_for = self.id
         # Save term and vote before asking anyone (jraft): a crash must not forget them.
-        self._campaign_seq = self._save_hard_state()
-        self._votes = {}
+        self.election.begin_campaign(self.save_hard_state(), transfer=transfer)
         self.note(
             "campaign",
             f"becomes candidate for term {self.term}, votes for itself; "
             f"asks for votes once term and vote are on disk",
         )
-        self._arm_election_timer(now)
+        self.election.arm_timer(now)
 
-    def _become_leader(self, now: int) -> None:
+    def become_leader(self, now: int) -> None:
+        """A candidate won its election: take over replication (Raft §5.3)."""
         if self.role is not Role.CANDIDATE:
             raise AssertionError(f"only a candidate can become leader, not a {self.role.value}")
         self.role = Role.LEADER
         self.leader_id = self.id
         conf = self.configuration
-        granted = [v for v in conf.all_voters if self._votes.get(v)]
+        granted = [v for v in conf.all_voters if self.election.votes.get(v)]
         self.note(
             "leader",
             f"becomes leader of term {self.term} with votes from {', '.join(granted)} "
@@ -574,7 +562,7 @@ class Node:
             self.membership.resume_joint(conf, entry.index)
         self.outbox.set_timer(HEARTBEAT_TIMER, self.options.heartbeat_interval)
         if self.options.check_quorum:
-            self.outbox.set_timer(CHECK_QUORUM_TIMER, self._check_quorum_period)
+            self.outbox.set_timer(CHECK_QUORUM_TIMER, self.election.check_quorum_period)
 
     def _stop_leading(self, old_term: int, now: int) -> None:
         self.note("leader", f"stops leading term {old_term}")
@@ -597,185 +585,8 @@ class Node:
     def _sync_follower_role(self, now: int) -> None:
         """Our configuration changed: a learner promoted to voter follows, and vice versa."""
         if self.role in (Role.FOLLOWER, Role.LEARNER) and self.role is not self._follower_role():
-            self._become_follower(self.term, self.leader_id, now)
+            self.become_follower(self.term, self.leader_id, now)
             self.note("membership", f"is now a {self.role.value} in {self.configuration}")
-
-    # -- elections (Raft §5.2, §5.4.1; PreVote: thesis §9.6) --------------
-
-    def _on_election_timer(self, now: int) -> None:
-        if self.role is Role.LEADER:
-            return
-        deadline = self._timer_start + self._election_timeout
-        if deadline > now:
-            # Heard from the leader since the timer was armed: wait a full timeout from then.
-            self.note(
-                "timer",
-                f"heard from {self.leader_id or 'a candidate'} {_ms(now - self._timer_start)} "
-                f"ago: election timer re-armed for {_ms(deadline - now)}",
-            )
-            self.outbox.set_timer(ELECTION_TIMER, deadline - now)
-            return
-        if not self.is_voter:
-            # Learners, new nodes not yet added and removed nodes never campaign (jraft).
-            self._arm_election_timer(now)
-            return
-        if self._timer_forced:
-            reason = "its timer was made to expire (by request)"
-        elif self.role is Role.CANDIDATE:
-            reason = f"election for term {self.term} timed out without a quorum of votes"
-        elif self.leader_id is not None and self._heard_at is not None:
-            reason = f"nothing from leader {self.leader_id} for {_ms(now - self._heard_at)}"
-        else:
-            reason = f"no leader heard for {_ms(now - self._timer_start)}"
-        if self.options.pre_vote:
-            self._start_pre_vote(now, reason)
-        else:
-            self.note("timeout", f"election timeout: {reason}")
-            self._become_candidate(now)
-
-    def _start_pre_vote(self, now: int, reason: str) -> None:
-        if self.role is Role.CANDIDATE:
-            self._become_follower(self.term, None, now)  # re-arms the timer
-        else:
-            self._arm_election_timer(now)
-        self.pre_voting = True
-        self.leader_id = None
-        self._votes = {self.id: True}
-        self.note(
-            "timeout",
-            f"election timeout: {reason} -> pre-vote for term {self.term + 1} "
-            f"(own term stays {self.term})",
-        )
-        self._broadcast_vote_request(pre_vote=True)
-        self._count_votes(now)
-
-    def _send_vote_requests(self, now: int) -> None:
-        if self.role is not Role.CANDIDATE:
-            return
-        self._votes[self.id] = True
-        self._broadcast_vote_request(pre_vote=False)
-        self._count_votes(now)
-
-    def _broadcast_vote_request(self, *, pre_vote: bool) -> None:
-        term = self.term + 1 if pre_vote else self.term
-        for peer in self.configuration.all_voters:
-            if peer != self.id:
-                self._send(
-                    RequestVote(
-                        src=self.id,
-                        dst=peer,
-                        term=term,
-                        last_log_index=self.log.last_index,
-                        last_log_term=self.log.last_term,
-                        pre_vote=pre_vote,
-                        leadership_transfer=self._campaign_transfer and not pre_vote,
-                    )
-                )
-
-    def _on_request_vote(self, msg: RequestVote, now: int) -> None:
-        kind = "pre-vote" if msg.pre_vote else "vote"
-        refusal = self._vote_refusal(msg, now)
-        if refusal is not None:
-            self.note("vote", f"refuses {kind} to {msg.src} for term {msg.term}: {refusal}")
-            self._reply_vote(msg, granted=False)
-            return
-        if msg.pre_vote:
-            self.note(
-                "vote",
-                f"grants pre-vote to {msg.src} for term {msg.term}: its log "
-                f"({msg.last_log_index}@{msg.last_log_term}) is at least as up-to-date as ours "
-                f"({self.log.last_index}@{self.log.last_term}) and no leader is alive",
-            )
-            self._reply_vote(msg, granted=True)
-            return
-        self.voted_for = msg.src
-        seq = self._save_hard_state()
-        self._timer_start = now  # Raft §5.2: granting a vote resets the election timer.
-        self.note(
-            "vote",
-            f"grants vote to {msg.src} for term {msg.term}: its log "
-            f"({msg.last_log_index}@{msg.last_log_term}) is at least as up-to-date as ours "
-            f"({self.log.last_index}@{self.log.last_term}); replies once the vote is on disk",
-        )
-        reply = VoteResponse(src=self.id, dst=msg.src, term=self.term, granted=True)
-        if "vote_before_persist" in self._bugs:
-            self.outbox.send(reply)  # BUG SWITCH vote_before_persist
-            return
-        self._after_flush.append((seq, reply, None))
-
-    def _vote_refusal(self, msg: RequestVote, now: int) -> str | None:
-        """Why we will not vote for the sender, or None if we will."""
-        if msg.term < self.term:
-            return f"its term {msg.term} < our term {self.term}"
-        if not self.log.is_up_to_date(msg.last_log_term, msg.last_log_index) and (
-            "vote_without_log_check" not in self._bugs  # BUG SWITCH vote_without_log_check
-        ):
-            ours, theirs = (
-                (self.log.last_term, self.log.last_index),
-                (
-                    msg.last_log_term,
-                    msg.last_log_index,
-                ),
-            )
-            if theirs[0] != ours[0]:
-                why = f"candidate's last log term {theirs[0]} < {ours[0]}"
-            else:
-                why = f"candidate's log ends at {theirs[1]} < {ours[1]} (same last term)"
-            return f"{why} (Raft §5.4.1)"
-        if msg.pre_vote:
-            if self.role is Role.LEADER:
-                return "we are the leader and alive"
-            if self._leader_alive(now):
-                return f"leader {self.leader_id} was heard {_ms(now - self._heard_at)} ago"
-            if msg.term > self.term:
-                return None
-        # A real vote (or a pre-vote for the term we are in): one vote per term.
-        # BUG SWITCH double_vote skips this rule.
-        if self.voted_for not in (None, msg.src) and "double_vote" not in self._bugs:
-            return f"already voted for {self.voted_for} in term {self.term}"
-        return None
-
-    def _reply_vote(self, msg: RequestVote, *, granted: bool) -> None:
-        # A granted pre-vote echoes the term asked for; a refusal tells our term.
-        term = msg.term if (msg.pre_vote and granted) else self.term
-        self._send(
-            VoteResponse(
-                src=self.id, dst=msg.src, term=term, granted=granted, pre_vote=msg.pre_vote
-            )
-        )
-
-    def _on_vote_response(self, msg: VoteResponse, now: int) -> None:
-        if msg.pre_vote:
-            if not self.pre_voting or msg.term != self.term + 1:
-                return
-        elif self.role is not Role.CANDIDATE or msg.term != self.term:
-            return
-        if self.configuration.vote_result(self._votes) is not VoteResult.PENDING:
-            return  # already decided; late answers change nothing
-        self._votes[msg.src] = msg.granted
-        self._count_votes(now)
-
-    def _count_votes(self, now: int) -> None:
-        conf = self.configuration
-        result = conf.vote_result(self._votes)
-        if result is VoteResult.PENDING:
-            return
-        granted = [v for v in conf.all_voters if self._votes.get(v)]
-        if self.pre_voting:
-            self.pre_voting = False
-            if result is VoteResult.WON:
-                self.note(
-                    "pre-vote",
-                    f"pre-vote won with {', '.join(granted)} (quorum {conf.quorum_text()}): "
-                    "starts a real election",
-                )
-                self._become_candidate(now)
-            else:
-                self.note("pre-vote", f"pre-vote for term {self.term + 1} lost: stays follower")
-        elif result is VoteResult.WON:
-            self._become_leader(now)
-        else:
-            self.note("vote", f"lost the election for term {self.term}: waits for a timeout")
 
     # -- log replication, follower side (Raft §5.3) -----------------------
 
@@ -808,9 +619,9 @@ class Node:
         reply = self._append_reply(msg, success=True, match_index=last_new)
         # BUG SWITCH ack_before_flush acknowledges at once.
         if self.log.durable_index >= last_new or "ack_before_flush" in self._bugs:
-            self._send(reply)
+            self.send(reply)
         else:
-            self._after_flush.append((self.outbox.write_seq, reply, self.log.term_at(last_new)))
+            self.send_when_durable(self.outbox.write_seq, reply, self.log.term_at(last_new))
 
     def _reject_mismatch(self, msg: AppendEntries, prev_term: int | None) -> None:
         index = msg.prev_log_index
@@ -884,18 +695,29 @@ class Node:
         )
 
     def _reply_append(self, msg: AppendEntries, **fields: object) -> None:
-        self._send(self._append_reply(msg, **fields))
+        self.send(self._append_reply(msg, **fields))
 
-    def _save_hard_state(self) -> int:
+    def save_hard_state(self) -> int:
+        """Persist term and vote; returns the write's sequence number."""
         self._hard_state_seq = self.outbox.persist(SaveHardState(self.term, self.voted_for))
         return self._hard_state_seq
 
-    def _send(self, message: Message) -> None:
+    def send(self, message: Message) -> None:
         """Send now, or once the latest term and vote are durable (Figure 2)."""
         if self._hard_state_seq > self._durable_seq:
             self._after_flush.append((self._hard_state_seq, message, None))
         else:
             self.outbox.send(message)
+
+    def send_when_durable(
+        self, seq: int, message: Message, expected_term: int | None = None
+    ) -> None:
+        """Send once write `seq` is durable (Figure 2: a vote, an acknowledgement).
+
+        An acknowledgement of entries up to one of `expected_term` is dropped
+        if, by then, that entry was replaced or is no longer durable.
+        """
+        self._after_flush.append((seq, message, expected_term))
 
     def _send_after_flush(self, message: Message, expected_term: int | None) -> None:
         # An acknowledgement vouches for (match_index, term): if a later leader has
@@ -972,32 +794,6 @@ class Node:
             self.membership.on_committed(commit_index, now)
         self._check_reads(now)
 
-    # -- CheckQuorum (thesis §6.2) ------------------------------------------
-
-    @property
-    def _check_quorum_period(self) -> int:
-        return self.options.election_timeout[0] // 2
-
-    def _on_check_quorum_timer(self, now: int) -> None:
-        """Step down if a quorum has not answered within the minimum election timeout."""
-        if self.role is not Role.LEADER:
-            return
-        window = self.options.election_timeout[0]
-        heard = {self.id: True}
-        for peer, replicator in self.replicators.items():
-            heard[peer] = now - replicator.last_response_at < window
-        conf = self.configuration
-        if conf.vote_result(heard) is VoteResult.WON:
-            self.outbox.set_timer(CHECK_QUORUM_TIMER, self._check_quorum_period)
-            return
-        answered = [v for v in conf.all_voters if heard.get(v)]
-        self.note(
-            "check-quorum",
-            f"CheckQuorum: only {', '.join(answered)} answered within {_ms(window)} "
-            f"(needs {conf.quorum_text()}): steps down",
-        )
-        self._become_follower(self.term, None, now)
-
     # -- snapshots, follower side (Raft §7, Figure 13) ------------------------
 
     def _on_install_snapshot(self, msg: InstallSnapshot, now: int) -> None:
@@ -1013,7 +809,7 @@ class Node:
 
         if msg.term < self.term:
             self.note("stale", f"rejects {msg.name} from {msg.src}: term {msg.term} < {self.term}")
-            self._send(reply(False))
+            self.send(reply(False))
             return
         self._hear_from_leader(msg, now)
         snapshot = msg.snapshot
@@ -1023,62 +819,14 @@ class Node:
                 f"already has committed entries up to {self.commit_index}: ignores {snapshot}",
                 component="SnapshotExecutor",
             )
-            self._send(reply(True, min(snapshot.last_index, self.log.durable_index)))
+            self.send(reply(True, min(snapshot.last_index, self.log.durable_index)))
             return
         seq = self.snapshots.install(snapshot, msg.src)
         self.ballot_box.set_last_committed_index(snapshot.last_index, now)
         self._sync_follower_role(now)
-        self._after_flush.append((seq, reply(True, snapshot.last_index), None))
+        self.send_when_durable(seq, reply(True, snapshot.last_index))
 
     # -- leadership transfer and membership (thesis §3.10, §4) ---------------
-
-    def _on_timeout_now(self, msg: TimeoutNow, now: int) -> None:
-        if msg.term != self.term or self.role is not Role.FOLLOWER or not self.is_voter:
-            self.note("transfer", f"ignores TimeoutNow from {msg.src} (term {msg.term})")
-            return
-        self.note(
-            "transfer",
-            f"told by leader {msg.src} to take over: campaigns at once, without PreVote "
-            "(thesis §3.10)",
-        )
-        self._become_candidate(now, transfer=True)
-
-    def _ignores_disruptive_vote(self, msg: Message, now: int) -> bool:
-        """Thesis §4.2.3: ignore RequestVote while we know a leader is alive.
-
-        A removed or partitioned server cannot then depose a working leader by
-        raising its term. Requests sent on a leader's behalf (TimeoutNow) pass.
-        As in etcd, this comes with CheckQuorum: both rest on the leader's
-        lease, and without CheckQuorum a leader cut off from its followers would
-        keep that lease forever.
-        """
-        if (
-            not self.options.check_quorum
-            or not isinstance(msg, RequestVote)
-            or msg.pre_vote
-            or msg.leadership_transfer
-            or msg.term <= self.term
-        ):
-            return False
-        # A node that restarted has forgotten when it last heard from the leader; a
-        # leader's lease (and lease reads) may still rely on it, so it waits one
-        # minimum election timeout before voting.
-        restarted = self._restarted_at is not None and (
-            now - self._restarted_at < self.options.election_timeout[0]
-        )
-        if self.role is Role.LEADER:
-            leader = "we lead"
-        elif self._leader_alive(now):
-            leader = f"leader {self.leader_id} is alive"
-        elif restarted:
-            leader = "we restarted less than an election timeout ago and a lease may hold"
-        else:
-            return False
-        self.note(
-            "vote",
-            f"ignores RequestVote from {msg.src} for term {msg.term}: {leader} (thesis §4.2.3)",
-        )
-        return True
 
     def sync_replicators(self, members: tuple[str, ...], now: int) -> None:
         """Leader: keep exactly one replicator per member other than ourselves."""
@@ -1125,15 +873,11 @@ class Node:
         if successor is not None:
             self.send(TimeoutNow(src=self.id, dst=successor, term=self.term))
             self.note("membership", f"wakes {successor} with TimeoutNow to lead next")
-        self._become_follower(self.term, None, now)
+        self.become_follower(self.term, None, now)
 
     def finished(self, ticket: int, ok: bool, reason: str) -> None:
         """An accepted admin request ended."""
         self.outbox.finished(ticket, ok, reason)
-
-    def send(self, message: Message) -> None:
-        """Send a message (held until our term and vote are durable)."""
-        self._send(message)
 
     def _change_refusal(self, new: Configuration) -> str | None:
         refusal = self._busy_refusal()
@@ -1177,51 +921,11 @@ class Node:
                 f"learns that {msg.src} leads term {msg.term} -> {self.role.value} "
                 "becomes follower (Raft §5.2)",
             )
-            self._become_follower(msg.term, msg.src, now)
-        if self.pre_voting:
-            self.pre_voting = False
-            self.note("pre-vote", f"hears from leader {msg.src}: abandons its pre-vote")
+            self.become_follower(msg.term, msg.src, now)
         self.leader_id = msg.src
-        self._heard_at = now
-        self._timer_start = now
+        self.election.heard_from_leader(msg.src, now)
 
     # -- helpers ----------------------------------------------------------
 
-    def _is_pre_vote_traffic(self, msg: Message) -> bool:
-        # A pre-vote request asks about a term nobody holds yet, and a granted
-        # pre-vote echoes it: neither may raise anyone's term.
-        if isinstance(msg, RequestVote):
-            return msg.pre_vote
-        return isinstance(msg, VoteResponse) and msg.pre_vote and msg.granted
-
-    def _leader_alive(self, now: int) -> bool:
-        return (
-            self.leader_id is not None
-            and self._heard_at is not None
-            and now - self._heard_at < self.options.election_timeout[0]
-        )
-
-    def _draw_timeout(self) -> int:
-        low, high = self.options.election_timeout
-        return self._rng.randrange(low, high)
-
-    def _arm_election_timer(self, now: int) -> None:
-        self._timer_forced = False
-        self._timer_start = now
-        self._election_timeout = self._draw_timeout()
-        self.outbox.set_timer(ELECTION_TIMER, self._election_timeout)
-
     def note(self, kind: str, text: str, component: str = "Node") -> None:
         self.outbox.note(component, kind, text)
-
-
-# Which Node method handles each message type (one dictionary lookup per message).
-_MESSAGE_HANDLERS: dict[type, Callable[[Node, Any, int], None]] = {
-    RequestVote: Node._on_request_vote,
-    VoteResponse: Node._on_vote_response,
-    AppendEntries: Node._on_append_entries,
-    AppendEntriesResponse: Node._on_append_entries_response,
-    InstallSnapshot: Node._on_install_snapshot,
-    InstallSnapshotResponse: Node._on_install_snapshot_response,
-    TimeoutNow: Node._on_timeout_now,
-}

@@ -93,3 +93,35 @@ class LeadingNode(NodeCore, Protocol):
     def after_membership_change(self, now: int) -> None:
         """A change is done: a leader that is no longer a voter hands over."""
         ...
+
+
+class ElectingNode(NodeCore, Protocol):
+    """A node as its Election sees it: what a campaign reads, and the role changes it asks."""
+
+    @property
+    def role(self) -> Role: ...
+
+    @property
+    def is_voter(self) -> bool: ...
+
+    @property
+    def replicators(self) -> Mapping[str, Replicator]: ...
+
+    leader_id: str | None  # forgotten when a pre-vote begins
+    voted_for: str | None  # set when a vote is granted, then saved
+
+    def save_hard_state(self) -> int:
+        """Persist term and vote; returns the write's sequence number."""
+        ...
+
+    def send_when_durable(
+        self, seq: int, message: Message, expected_term: int | None = None
+    ) -> None:
+        """Send once write `seq` is durable (a vote, an acknowledgement)."""
+        ...
+
+    def become_follower(self, term: int, leader: str | None, now: int) -> None: ...
+
+    def become_candidate(self, now: int, *, transfer: bool = False) -> None: ...
+
+    def become_leader(self, now: int) -> None: ...
