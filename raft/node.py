@@ -13,12 +13,13 @@ lease or local, see `read`), and admin requests: `change_members`,
 `transfer_leadership`, `take_snapshot`, `expire_election_timer`.
 
 The work lives in parts, as in jraft, each seeing the node only through a
-Protocol (raft/node_view.py): the Election (timer, PreVote, votes, the lease,
-raft/election.py); on the leader ConfigurationCtx (membership change,
-raft/membership.py) and LeadershipTransfer (raft/transfer.py); snapshots in
-SnapshotExecutor (raft/snapshot_executor.py). The node routes each input to
-its part. A node that is not a voter in its configuration (a learner, a new
-node not yet added, a removed one) never campaigns.
+Protocol (raft/node_view.py): the Election (timer, PreVote, votes, the lease;
+raft/election.py), the Follower (AppendEntries; raft/follower.py), on the
+leader ConfigurationCtx (membership change; raft/membership.py) and
+LeadershipTransfer (raft/transfer.py), and SnapshotExecutor
+(raft/snapshot_executor.py). The node routes each input to its part. A node
+that is not a voter in its configuration (a learner, a new node not yet
+added, a removed one) never campaigns.
 
 Roles change only in `become_follower`, `become_candidate` and
 `become_leader`; the parts call them, and only they assign `role`.
@@ -48,6 +49,7 @@ from raft.election import (
     RandomSource,
     is_pre_vote_traffic,
 )
+from raft.follower import Follower
 from raft.log_entry import EntryKind, LogEntry
 from raft.log_manager import LogManager
 from raft.membership import CATCHUP_TIMER, ConfigurationCtx
@@ -145,7 +147,6 @@ class Node:
             initial_configuration=initial_configuration,
         )
         self.ballot_box = BallotBox(self.outbox, self._on_committed, options.bugs)
-        self._bugs = options.bugs
         # A snapshot holds only committed entries.
         self.ballot_box.commit_index = self.log.snapshot_index
         # Volatile state.
@@ -158,6 +159,7 @@ class Node:
         self._leader_first_index = 0  # first index of our term while leader
         self._leader_started = False
         self.election = Election(self, rng)
+        self.follower = Follower(self)
         self.membership = ConfigurationCtx(self)
         self.transfer = LeadershipTransfer(self)
         # Which part handles each message type (one dictionary lookup per message).
@@ -165,7 +167,7 @@ class Node:
             RequestVote: self.election.on_request_vote,
             VoteResponse: self.election.on_vote_response,
             TimeoutNow: self.election.on_timeout_now,
-            AppendEntries: self._on_append_entries,
+            AppendEntries: self.follower.on_append_entries,
             AppendEntriesResponse: self._on_append_entries_response,
             InstallSnapshot: self._on_install_snapshot,
             InstallSnapshotResponse: self._on_install_snapshot_response,
@@ -582,120 +584,26 @@ class Node:
             return Role.LEARNER
         return Role.FOLLOWER
 
-    def _sync_follower_role(self, now: int) -> None:
+    def sync_follower_role(self, now: int) -> None:
         """Our configuration changed: a learner promoted to voter follows, and vice versa."""
         if self.role in (Role.FOLLOWER, Role.LEARNER) and self.role is not self._follower_role():
             self.become_follower(self.term, self.leader_id, now)
             self.note("membership", f"is now a {self.role.value} in {self.configuration}")
 
-    # -- log replication, follower side (Raft §5.3) -----------------------
-
-    def _on_append_entries(self, msg: AppendEntries, now: int) -> None:
-        # BUG SWITCH accept_stale_term skips this rule.
-        if msg.term < self.term and "accept_stale_term" not in self._bugs:
-            self.note("stale", f"rejects {msg.name} from {msg.src}: term {msg.term} < {self.term}")
-            self._reply_append(msg, success=False)
-            return
-        self._hear_from_leader(msg, now)
-        if msg.heartbeat:
-            # Safe without a log check: the leader sends min(commit, our match index),
-            # an index up to which our log is known to match its own.
-            self.ballot_box.set_last_committed_index(
-                min(msg.leader_commit, self.log.last_index), now
-            )
-            self._reply_append(msg, success=True)
-            return
-        # Entries up to our snapshot are committed, hence identical to the leader's.
-        if msg.prev_log_index >= self.log.snapshot_index:
-            prev_term = self.log.term_at(msg.prev_log_index)
-            if prev_term != msg.prev_log_term:
-                self._reject_mismatch(msg, prev_term)
-                return
-        last_new = self._merge_entries(msg)
-        self._sync_follower_role(now)
-        self.ballot_box.set_last_committed_index(min(msg.leader_commit, last_new), now)
-        if "apply_before_commit" in self._bugs:
-            self.fsm.on_committed(self.log.last_index)  # BUG SWITCH apply_before_commit
-        reply = self._append_reply(msg, success=True, match_index=last_new)
-        # BUG SWITCH ack_before_flush acknowledges at once.
-        if self.log.durable_index >= last_new or "ack_before_flush" in self._bugs:
-            self.send(reply)
-        else:
-            self.send_when_durable(self.outbox.write_seq, reply, self.log.term_at(last_new))
-
-    def _reject_mismatch(self, msg: AppendEntries, prev_term: int | None) -> None:
-        index = msg.prev_log_index
-        if prev_term is None:
+    def hear_from_leader(self, msg: Message, now: int) -> None:
+        """A current-term message from the leader: follow it and reset the election timer."""
+        if self.role not in (Role.FOLLOWER, Role.LEARNER):
+            # A candidate of the same term learns that someone else won (Raft §5.2).
             self.note(
-                "reject",
-                f"rejects entries after {index} from {msg.src}: our log ends at "
-                f"{self.log.last_index} (Raft §5.3 consistency check)",
+                "term",
+                f"learns that {msg.src} leads term {msg.term} -> {self.role.value} "
+                "becomes follower (Raft §5.2)",
             )
-            self._reply_append(msg, success=False, conflict_index=self.log.last_index + 1)
-            return
-        first = self.log.first_index_of_term(index)
-        self.note(
-            "reject",
-            f"rejects entries after {index} from {msg.src}: our entry {index} has term "
-            f"{prev_term}, leader's has {msg.prev_log_term} (Raft §5.3 consistency check)",
-        )
-        self._reply_append(msg, success=False, conflict_index=first, conflict_term=prev_term)
+            self.become_follower(msg.term, msg.src, now)
+        self.leader_id = msg.src
+        self.election.heard_from_leader(msg.src, now)
 
-    def _merge_entries(self, msg: AppendEntries) -> int:
-        """Append what is new, truncating a conflicting suffix; returns the last index sent."""
-        new: list[LogEntry] = []
-        for entry in msg.entries:
-            if new:
-                new.append(entry)
-                continue
-            if entry.index <= self.log.snapshot_index:
-                continue  # in our snapshot already
-            ours = self.log.term_at(entry.index)
-            if ours == entry.term:
-                continue  # already have it (Log Matching): keep, never truncate a match
-            if ours is not None and "no_truncate" in self._bugs:
-                continue  # BUG SWITCH no_truncate: keeps our conflicting entry
-            if ours is not None:
-                # Invariant: committed entries are never truncated (Leader Completeness).
-                # Only a switched-on bug can break it; the checkers then report it.
-                assert entry.index > self.commit_index or self._bugs, "conflict below commit"
-                self.note(
-                    "truncate",
-                    f"entry {entry.index} has term {ours}, leader's has {entry.term}: "
-                    f"deletes entries {entry.index}..{self.log.last_index} (Raft §5.3)",
-                    component="LogManager",
-                )
-                self.log.truncate_suffix(entry.index)
-            new.append(entry)
-        if new:
-            self.log.append(tuple(new))
-            span = (
-                f"entry {new[0].index}"
-                if len(new) == 1
-                else f"entries {new[0].index}..{new[-1].index}"
-            )
-            self.note(
-                "append",
-                f"appends {span} from {msg.src} (term {new[-1].term}); acknowledges once on disk",
-                component="LogManager",
-            )
-        return msg.prev_log_index + len(msg.entries)
-
-    def _append_reply(self, msg: AppendEntries, **fields: object) -> AppendEntriesResponse:
-        return AppendEntriesResponse(
-            src=self.id,
-            dst=msg.src,
-            term=self.term,
-            seq=msg.seq,
-            heartbeat=msg.heartbeat,
-            read_round=msg.read_round,
-            rejected_index=msg.prev_log_index,
-            last_log_index=self.log.last_index,
-            **fields,  # type: ignore[arg-type]
-        )
-
-    def _reply_append(self, msg: AppendEntries, **fields: object) -> None:
-        self.send(self._append_reply(msg, **fields))
+    # -- durability (Figure 2) ---------------------------------------------
 
     def save_hard_state(self) -> int:
         """Persist term and vote; returns the write's sequence number."""
@@ -811,7 +719,7 @@ class Node:
             self.note("stale", f"rejects {msg.name} from {msg.src}: term {msg.term} < {self.term}")
             self.send(reply(False))
             return
-        self._hear_from_leader(msg, now)
+        self.hear_from_leader(msg, now)
         snapshot = msg.snapshot
         if snapshot.last_index <= self.commit_index:
             self.note(
@@ -823,7 +731,7 @@ class Node:
             return
         seq = self.snapshots.install(snapshot, msg.src)
         self.ballot_box.set_last_committed_index(snapshot.last_index, now)
-        self._sync_follower_role(now)
+        self.sync_follower_role(now)
         self.send_when_durable(seq, reply(True, snapshot.last_index))
 
     # -- leadership transfer and membership (thesis §3.10, §4) ---------------
@@ -911,19 +819,6 @@ class Node:
     def _new_ticket(self) -> int:
         self._next_ticket += 1
         return self._next_ticket
-
-    def _hear_from_leader(self, msg: Message, now: int) -> None:
-        """A current-term message from the leader: follow it and reset the election timer."""
-        if self.role not in (Role.FOLLOWER, Role.LEARNER):
-            # A candidate of the same term learns that someone else won (Raft §5.2).
-            self.note(
-                "term",
-                f"learns that {msg.src} leads term {msg.term} -> {self.role.value} "
-                "becomes follower (Raft §5.2)",
-            )
-            self.become_follower(msg.term, msg.src, now)
-        self.leader_id = msg.src
-        self.election.heard_from_leader(msg.src, now)
 
     # -- helpers ----------------------------------------------------------
 

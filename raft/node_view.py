@@ -19,12 +19,14 @@ import enum
 from collections.abc import Mapping
 from typing import Protocol
 
+from raft.ballot_box import BallotBox
 from raft.configuration import Configuration
 from raft.log_manager import LogManager
 from raft.messages import Message
 from raft.options import RaftOptions
 from raft.outputs import Outbox
 from raft.replicator import Replicator
+from raft.snapshot_executor import SnapshotExecutor
 from raft.state_machine import FSMCaller
 
 
@@ -125,3 +127,33 @@ class ElectingNode(NodeCore, Protocol):
     def become_candidate(self, now: int, *, transfer: bool = False) -> None: ...
 
     def become_leader(self, now: int) -> None: ...
+
+
+class FollowingNode(NodeCore, Protocol):
+    """A node as the follower side of replication sees it (AppendEntries, InstallSnapshot)."""
+
+    @property
+    def fsm(self) -> FSMCaller: ...
+
+    @property
+    def ballot_box(self) -> BallotBox: ...
+
+    @property
+    def snapshots(self) -> SnapshotExecutor: ...
+
+    @property
+    def commit_index(self) -> int: ...
+
+    def send_when_durable(
+        self, seq: int, message: Message, expected_term: int | None = None
+    ) -> None:
+        """Send once write `seq` is durable (a vote, an acknowledgement)."""
+        ...
+
+    def hear_from_leader(self, msg: Message, now: int) -> None:
+        """A current-term message from the leader: follow it, postpone the election."""
+        ...
+
+    def sync_follower_role(self, now: int) -> None:
+        """The configuration changed: become a learner, or a follower, as it says."""
+        ...
