@@ -14,10 +14,11 @@ lease or local, see `read`), and admin requests: `change_members`,
 
 The work lives in parts, as in jraft, each seeing the node only through a
 Protocol (raft/node_view.py): the Election (timer, PreVote, votes, the lease;
-raft/election.py), the Follower (AppendEntries; raft/follower.py), on the
-leader ConfigurationCtx (membership change; raft/membership.py) and
-LeadershipTransfer (raft/transfer.py), and SnapshotExecutor
-(raft/snapshot_executor.py). The node routes each input to its part. A node
+raft/election.py), the Follower (AppendEntries; raft/follower.py) and the
+SnapshotInstaller (InstallSnapshot; raft/snapshot_install.py), on the leader
+ConfigurationCtx (membership change; raft/membership.py) and
+LeadershipTransfer (raft/transfer.py), and SnapshotExecutor (taking and
+loading snapshots; raft/snapshot_executor.py). The node routes each input to its part. A node
 that is not a voter in its configuration (a learner, a new node not yet
 added, a removed one) never campaigns.
 
@@ -69,6 +70,7 @@ from raft.outputs import Outbox, Output, ms
 from raft.quorum import VoteResult
 from raft.replicator import Replicator
 from raft.snapshot_executor import SnapshotExecutor
+from raft.snapshot_install import SnapshotInstaller
 from raft.state_machine import FSMCaller, KVStateMachine, StateMachine
 from raft.storage import DurableState, SaveHardState
 from raft.transfer import TRANSFER_TIMER, LeadershipTransfer
@@ -160,6 +162,7 @@ class Node:
         self._leader_started = False
         self.election = Election(self, rng)
         self.follower = Follower(self)
+        self.snapshot_installer = SnapshotInstaller(self)
         self.membership = ConfigurationCtx(self)
         self.transfer = LeadershipTransfer(self)
         # Which part handles each message type (one dictionary lookup per message).
@@ -169,7 +172,7 @@ class Node:
             TimeoutNow: self.election.on_timeout_now,
             AppendEntries: self.follower.on_append_entries,
             AppendEntriesResponse: self._on_append_entries_response,
-            InstallSnapshot: self._on_install_snapshot,
+            InstallSnapshot: self.snapshot_installer.on_install_snapshot,
             InstallSnapshotResponse: self._on_install_snapshot_response,
         }
         self._next_ticket = 0
@@ -701,38 +704,6 @@ class Node:
         if self.membership.busy:
             self.membership.on_committed(commit_index, now)
         self._check_reads(now)
-
-    # -- snapshots, follower side (Raft §7, Figure 13) ------------------------
-
-    def _on_install_snapshot(self, msg: InstallSnapshot, now: int) -> None:
-        def reply(success: bool, match_index: int = 0) -> InstallSnapshotResponse:
-            return InstallSnapshotResponse(
-                src=self.id,
-                dst=msg.src,
-                term=self.term,
-                success=success,
-                match_index=match_index,
-                seq=msg.seq,
-            )
-
-        if msg.term < self.term:
-            self.note("stale", f"rejects {msg.name} from {msg.src}: term {msg.term} < {self.term}")
-            self.send(reply(False))
-            return
-        self.hear_from_leader(msg, now)
-        snapshot = msg.snapshot
-        if snapshot.last_index <= self.commit_index:
-            self.note(
-                "snapshot",
-                f"already has committed entries up to {self.commit_index}: ignores {snapshot}",
-                component="SnapshotExecutor",
-            )
-            self.send(reply(True, min(snapshot.last_index, self.log.durable_index)))
-            return
-        seq = self.snapshots.install(snapshot, msg.src)
-        self.ballot_box.set_last_committed_index(snapshot.last_index, now)
-        self.sync_follower_role(now)
-        self.send_when_durable(seq, reply(True, snapshot.last_index))
 
     # -- leadership transfer and membership (thesis §3.10, §4) ---------------
 
