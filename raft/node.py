@@ -13,14 +13,18 @@ lease or local, see `read`), and admin requests: `change_members`,
 `transfer_leadership`, `take_snapshot`, `expire_election_timer`.
 
 The work lives in parts, as in jraft, each seeing the node only through a
-Protocol (raft/node_view.py): the Election (timer, PreVote, votes, the lease;
-raft/election.py), the Follower (AppendEntries; raft/follower.py) and the
-SnapshotInstaller (InstallSnapshot; raft/snapshot_install.py), on the leader
-ConfigurationCtx (membership change; raft/membership.py) and
-LeadershipTransfer (raft/transfer.py), and SnapshotExecutor (taking and
-loading snapshots; raft/snapshot_executor.py). The node routes each input to its part. A node
-that is not a voter in its configuration (a learner, a new node not yet
-added, a removed one) never campaigns.
+Protocol (raft/node_view.py); the node routes each input to its part:
+
+- Election (raft/election.py): the election timer, PreVote, votes, the lease;
+- Follower (raft/follower.py): AppendEntries from the leader;
+- SnapshotInstaller (raft/snapshot_install.py): InstallSnapshot from the leader;
+- ReadOnlyService (raft/read_only.py): ReadIndex and lease reads;
+- on the leader, ConfigurationCtx (membership change, raft/membership.py)
+  and LeadershipTransfer (raft/transfer.py);
+- SnapshotExecutor (raft/snapshot_executor.py): taking and loading snapshots.
+
+A node that is not a voter in its configuration (a learner, a new node not
+yet added, a removed one) never campaigns.
 
 Roles change only in `become_follower`, `become_candidate` and
 `become_leader`; the parts call them, and only they assign `role`.
@@ -66,8 +70,8 @@ from raft.messages import (
 )
 from raft.node_view import Role
 from raft.options import RaftOptions
-from raft.outputs import Outbox, Output, ms
-from raft.quorum import VoteResult
+from raft.outputs import Outbox, Output
+from raft.read_only import READ_MODES, ReadOnlyService
 from raft.replicator import Replicator
 from raft.snapshot_executor import SnapshotExecutor
 from raft.snapshot_install import SnapshotInstaller
@@ -87,21 +91,6 @@ class ProposeResult:
     term: int | None = None
     reason: str | None = None
     leader_hint: str | None = None
-
-
-READ_MODES = ("read_index", "lease", "local")
-LEASE_FRACTION = 0.9  # a lease lasts this fraction of the minimum election timeout
-
-
-@attrs.define
-class PendingRead:
-    """A read the leader accepted: waiting for its heartbeat round, then for the apply."""
-
-    ticket: int
-    key: str
-    read_index: int
-    round: int  # the ReadIndex round that must be answered by a quorum (0: lease held)
-    confirmed: bool = False
 
 
 @attrs.frozen
@@ -165,6 +154,7 @@ class Node:
         self.snapshot_installer = SnapshotInstaller(self)
         self.membership = ConfigurationCtx(self)
         self.transfer = LeadershipTransfer(self)
+        self.read_only = ReadOnlyService(self, self.transfer)
         # Which part handles each message type (one dictionary lookup per message).
         self._handlers: dict[type, Callable[[Any, int], None]] = {
             RequestVote: self.election.on_request_vote,
@@ -176,8 +166,6 @@ class Node:
             InstallSnapshotResponse: self._on_install_snapshot_response,
         }
         self._next_ticket = 0
-        self._read_round = 0  # the latest ReadIndex round begun
-        self._reads: list[PendingRead] = []
 
     # -- views ------------------------------------------------------------
 
@@ -373,50 +361,13 @@ class Node:
         """
         if mode not in READ_MODES:
             raise ValueError(f"unknown read mode {mode!r}: expected one of {', '.join(READ_MODES)}")
-        if mode == "local":
-            ticket = self._new_ticket()
-            value = self._read_value(key)
-            self.note(
-                "read",
-                f"local read of {key}: answers {value!r} from its own state machine "
-                f"(applied up to {self.last_applied}) without asking anyone: may be stale",
-            )
-            self.outbox.read_done(ticket, True, value, "local read")
-            return AdminAnswer(True, ticket=ticket)
-        refusal = self._read_refusal(mode)
-        if refusal is not None:
-            self.note("read", f"refuses to read {key} ({mode}): {refusal}")
-            return AdminAnswer(False, refusal)
+        if mode != "local":
+            refusal = self._read_refusal(mode)
+            if refusal is not None:
+                self.note("read", f"refuses to read {key} ({mode}): {refusal}")
+                return AdminAnswer(False, refusal)
         ticket = self._new_ticket()
-        read = PendingRead(ticket, key, self.commit_index, 0)
-        if mode == "lease" and self._lease_holds(now):
-            read.confirmed = True
-            self.note(
-                "read",
-                f"lease read of {key}: a quorum answered within "
-                f"{ms(self._lease_window)}, so no other leader can exist yet: read index "
-                f"{read.read_index} (commit index), no heartbeat round",
-            )
-        else:
-            if mode == "lease":
-                self.note(
-                    "read",
-                    f"lease read of {key}: no quorum answered within {ms(self._lease_window)}, "
-                    "the lease has lapsed: falls back to ReadIndex",
-                )
-            self._read_round += 1
-            read.round = self._read_round
-            self.note(
-                "read",
-                f"ReadIndex read of {key}: read index {read.read_index} (commit index); "
-                f"confirms leadership with heartbeat round {read.round} "
-                f"(needs {self.configuration.quorum_text()})",
-            )
-        self._reads.append(read)
-        if read.round:
-            for replicator in self.replicators.values():
-                replicator.heartbeat(now, self._read_round, resend=False)
-        self._check_reads(now)
+        self.read_only.start(key, mode, ticket, now)
         return AdminAnswer(True, ticket=ticket)
 
     def _read_refusal(self, mode: str) -> str | None:
@@ -431,69 +382,6 @@ class Node:
         if mode == "lease" and not self.options.check_quorum:
             return "lease reads need CheckQuorum (a leader must step down when its lease lapses)"
         return None
-
-    @property
-    def _lease_window(self) -> int:
-        return int(self.options.election_timeout[0] * LEASE_FRACTION)
-
-    def _lease_holds(self, now: int) -> bool:
-        """A quorum answered requests sent within the lease window (thesis §6.4.1)."""
-        if self.transfer.busy:
-            return False  # the target may be elected at once (TimeoutNow)
-        since = now - self._lease_window
-        heard = {self.id: True}
-        for peer, replicator in self.replicators.items():
-            sent = replicator.acked_sent_at
-            heard[peer] = sent is not None and sent > since
-        return self.configuration.vote_result(heard) is VoteResult.WON
-
-    def _read_value(self, key: str) -> str | None:
-        machine = self.fsm.state_machine
-        reader = getattr(machine, "read", None)
-        if reader is None:
-            return None
-        value = reader(key)
-        return None if value == "(nil)" else value
-
-    def _check_reads(self, now: int) -> None:
-        """Leader: confirm reads whose round a quorum answered; answer those applied."""
-        if not self._reads or self.role is not Role.LEADER:
-            return
-        conf = self.configuration
-        for read in self._reads:
-            if read.confirmed:
-                continue
-            acks = {self.id: True}
-            for peer, replicator in self.replicators.items():
-                acks[peer] = replicator.read_round_acked >= read.round
-            if conf.vote_result(acks) is VoteResult.WON:
-                read.confirmed = True
-                who = ", ".join(v for v in conf.all_voters if acks.get(v))
-                self.note(
-                    "read",
-                    f"heartbeat round {read.round} answered by {who}: still leader; "
-                    f"read of {read.key} waits for apply index {read.read_index}",
-                )
-        waiting = []
-        for read in self._reads:
-            if read.confirmed and self.last_applied >= read.read_index:
-                value = self._read_value(read.key)
-                self.note(
-                    "read",
-                    f"read of {read.key} answers {value!r} (applied {self.last_applied} "
-                    f">= read index {read.read_index})",
-                )
-                self.outbox.read_done(read.ticket, True, value, "read")
-            else:
-                waiting.append(read)
-        self._reads = waiting
-
-    def _fail_reads(self, reason: str) -> None:
-        for read in self._reads:
-            self.outbox.read_done(read.ticket, False, None, reason)
-        if self._reads:
-            self.note("read", f"fails {len(self._reads)} pending read(s): {reason}")
-        self._reads = []
 
     # -- role changes (the only places `role` is assigned) ----------------
 
@@ -571,7 +459,7 @@ class Node:
 
     def _stop_leading(self, old_term: int, now: int) -> None:
         self.note("leader", f"stops leading term {old_term}")
-        self._fail_reads(f"{self.id} stopped leading term {old_term}")
+        self.read_only.fail_all(f"{self.id} stopped leading term {old_term}")
         if self.membership.busy:
             self.membership.finish(False, "the leader stepped down", now, still_leading=False)
         self.transfer.on_step_down(self.term, old_term)
@@ -661,7 +549,7 @@ class Node:
         if replicator is not None:
             replicator.on_response(msg, now)
             self._after_peer_progress(msg.src, now)
-            self._check_reads(now)
+            self.read_only.check(now)
 
     def _on_install_snapshot_response(self, msg: InstallSnapshotResponse, now: int) -> None:
         replicator = self._replicator_for(msg)
@@ -684,7 +572,7 @@ class Node:
         if self.role is not Role.LEADER:
             return
         for replicator in self.replicators.values():
-            replicator.heartbeat(now, self._read_round)
+            replicator.heartbeat(now, self.read_only.round)
         self.outbox.set_timer(HEARTBEAT_TIMER, self.options.heartbeat_interval)
 
     def _on_committed(self, commit_index: int, now: int) -> None:
@@ -703,7 +591,7 @@ class Node:
             )
         if self.membership.busy:
             self.membership.on_committed(commit_index, now)
-        self._check_reads(now)
+        self.read_only.check(now)
 
     # -- leadership transfer and membership (thesis §3.10, §4) ---------------
 

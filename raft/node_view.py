@@ -157,3 +157,22 @@ class FollowingNode(NodeCore, Protocol):
     def sync_follower_role(self, now: int) -> None:
         """The configuration changed: become a learner, or a follower, as it says."""
         ...
+
+
+class ReadingNode(NodeCore, Protocol):
+    """A leader as its ReadOnlyService sees it."""
+
+    @property
+    def role(self) -> Role: ...
+
+    @property
+    def fsm(self) -> FSMCaller: ...
+
+    @property
+    def replicators(self) -> Mapping[str, Replicator]: ...
+
+    @property
+    def commit_index(self) -> int: ...
+
+    @property
+    def last_applied(self) -> int: ...
