@@ -1,4 +1,4 @@
-"""Elections: the election timer, PreVote, RequestVote, counting votes, the lease.
+"""Elections: the election timer, PreVote, RequestVote, counting votes.
 
 Theory of operation (Raft §5.2, §5.4.1; PreVote: thesis §9.6; jraft's
 NodeImpl election code):
@@ -14,10 +14,10 @@ NodeImpl election code):
   (`campaign_seq`); a voter's grant waits, in the node, for its vote to be.
 - Invariants: at most one vote per term; a vote only for a log at least as
   up-to-date as ours (§5.4.1).
-- The lease: a voter that heard from a live leader within the minimum
-  election timeout ignores RequestVote (thesis §4.2.3), and with CheckQuorum
-  a leader that has not heard from a quorum within it steps down (thesis
-  §6.2). Each guard relies on the other, so both come with `check_quorum`.
+- The lease: with `check_quorum`, a voter that heard from a live leader
+  within the minimum election timeout ignores RequestVote (thesis §4.2.3).
+  It relies on CheckQuorum, the leader's side (raft/leadership.py): a leader
+  that has not heard from a quorum within that time steps down.
 
 Roles change only in node.py (`become_*`); this part decides when.
 """
@@ -32,7 +32,6 @@ from raft.outputs import ms
 from raft.quorum import VoteResult
 
 ELECTION_TIMER = "election"
-CHECK_QUORUM_TIMER = "check_quorum"
 
 
 class RandomSource(Protocol):
@@ -51,7 +50,7 @@ def is_pre_vote_traffic(msg: Message) -> bool:
 
 
 class Election:
-    """One node's election timer, campaigns and votes, and the lease checks."""
+    """One node's election timer, campaigns and votes."""
 
     def __init__(self, node: ElectingNode, rng: RandomSource) -> None:
         self._node = node
@@ -319,7 +318,7 @@ class Election:
             )
         )
 
-    # -- the lease (thesis §4.2.3, §6.2) --------------------------------------
+    # -- the lease (thesis §4.2.3) ----------------------------------------------
 
     def ignores_disruptive_vote(self, msg: Message, now: int) -> bool:
         """Thesis §4.2.3: ignore RequestVote while we know a leader is alive.
@@ -365,28 +364,3 @@ class Election:
             and self.heard_at is not None
             and now - self.heard_at < self._options.election_timeout[0]
         )
-
-    @property
-    def check_quorum_period(self) -> int:
-        return self._options.election_timeout[0] // 2
-
-    def on_check_quorum_timer(self, now: int) -> None:
-        """Step down if a quorum has not answered within the minimum election timeout."""
-        node = self._node
-        if node.role is not Role.LEADER:
-            return
-        window = self._options.election_timeout[0]
-        heard = {node.id: True}
-        for peer, replicator in node.replicators.items():
-            heard[peer] = now - replicator.last_response_at < window
-        conf = node.configuration
-        if conf.vote_result(heard) is VoteResult.WON:
-            self._outbox.set_timer(CHECK_QUORUM_TIMER, self.check_quorum_period)
-            return
-        answered = [v for v in conf.all_voters if heard.get(v)]
-        node.note(
-            "check-quorum",
-            f"CheckQuorum: only {', '.join(answered)} answered within {ms(window)} "
-            f"(needs {conf.quorum_text()}): steps down",
-        )
-        node.become_follower(node.term, None, now)

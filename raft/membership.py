@@ -28,7 +28,7 @@ from __future__ import annotations
 import enum
 
 from raft.configuration import Configuration
-from raft.node_view import LeadingNode
+from raft.node_view import ChangingNode
 from raft.replicator import ReplicatorState
 
 CATCHUP_TIMER = "catchup"
@@ -44,7 +44,7 @@ class Stage(enum.Enum):
 class ConfigurationCtx:
     """The membership change a leader is carrying out, if any."""
 
-    def __init__(self, node: LeadingNode) -> None:
+    def __init__(self, node: ChangingNode) -> None:
         self._node = node
         self.stage = Stage.NONE
         self.old: Configuration | None = None

@@ -15,9 +15,11 @@ lease or local, see `read`), and admin requests: `change_members`,
 The work lives in parts, as in jraft, each seeing the node only through a
 Protocol (raft/node_view.py); the node routes each input to its part:
 
-- Election (raft/election.py): the election timer, PreVote, votes, the lease;
+- Election (raft/election.py): the election timer, PreVote, votes;
 - Follower (raft/follower.py): AppendEntries from the leader;
 - SnapshotInstaller (raft/snapshot_install.py): InstallSnapshot from the leader;
+- Leadership (raft/leadership.py): taking over, the replicators, heartbeats,
+  CheckQuorum, stepping down;
 - ReadOnlyService (raft/read_only.py): ReadIndex and lease reads;
 - on the leader, ConfigurationCtx (membership change, raft/membership.py)
   and LeadershipTransfer (raft/transfer.py);
@@ -48,14 +50,14 @@ import attrs
 from raft.ballot_box import BallotBox
 from raft.configuration import Configuration
 from raft.election import (
-    CHECK_QUORUM_TIMER,
     ELECTION_TIMER,
     Election,
     RandomSource,
     is_pre_vote_traffic,
 )
 from raft.follower import Follower
-from raft.log_entry import EntryKind, LogEntry
+from raft.leadership import CHECK_QUORUM_TIMER, HEARTBEAT_TIMER, Leadership
+from raft.log_entry import LogEntry
 from raft.log_manager import LogManager
 from raft.membership import CATCHUP_TIMER, ConfigurationCtx
 from raft.messages import (
@@ -78,8 +80,6 @@ from raft.snapshot_install import SnapshotInstaller
 from raft.state_machine import FSMCaller, KVStateMachine, StateMachine
 from raft.storage import DurableState, SaveHardState
 from raft.transfer import TRANSFER_TIMER, LeadershipTransfer
-
-HEARTBEAT_TIMER = "heartbeat"
 
 
 @attrs.frozen
@@ -143,27 +143,27 @@ class Node:
         # Volatile state.
         self.role = Role.FOLLOWER
         self.leader_id: str | None = None
-        self.replicators: dict[str, Replicator] = {}
         self._after_flush: list[tuple[int, Message, int | None]] = []
         self._hard_state_seq = 0  # write seq of the latest SaveHardState
         self._durable_seq = 0  # every write up to this seq is durable
-        self._leader_first_index = 0  # first index of our term while leader
-        self._leader_started = False
         self.election = Election(self, rng)
         self.follower = Follower(self)
         self.snapshot_installer = SnapshotInstaller(self)
         self.membership = ConfigurationCtx(self)
         self.transfer = LeadershipTransfer(self)
         self.read_only = ReadOnlyService(self, self.transfer)
+        self.leadership = Leadership(
+            self, membership=self.membership, transfer=self.transfer, read_only=self.read_only
+        )
         # Which part handles each message type (one dictionary lookup per message).
         self._handlers: dict[type, Callable[[Any, int], None]] = {
             RequestVote: self.election.on_request_vote,
             VoteResponse: self.election.on_vote_response,
             TimeoutNow: self.election.on_timeout_now,
             AppendEntries: self.follower.on_append_entries,
-            AppendEntriesResponse: self._on_append_entries_response,
+            AppendEntriesResponse: self.leadership.on_append_entries_response,
             InstallSnapshot: self.snapshot_installer.on_install_snapshot,
-            InstallSnapshotResponse: self._on_install_snapshot_response,
+            InstallSnapshotResponse: self.leadership.on_install_snapshot_response,
         }
         self._next_ticket = 0
 
@@ -181,6 +181,11 @@ class Node:
     @property
     def is_voter(self) -> bool:
         return self.configuration.is_voter(self.id)
+
+    @property
+    def replicators(self) -> dict[str, Replicator]:
+        """The leader's replicators by peer (empty unless leading)."""
+        return self.leadership.replicators
 
     @property
     def commit_index(self) -> int:
@@ -245,9 +250,9 @@ class Node:
         if timer == ELECTION_TIMER:
             self.election.on_timer(now)
         elif timer == HEARTBEAT_TIMER:
-            self._on_heartbeat_timer(now)
+            self.leadership.on_heartbeat_timer(now)
         elif timer == CHECK_QUORUM_TIMER:
-            self.election.on_check_quorum_timer(now)
+            self.leadership.on_check_quorum_timer(now)
         elif timer == CATCHUP_TIMER:
             self.membership.on_catchup_timer(now)
         elif timer == TRANSFER_TIMER:
@@ -293,7 +298,7 @@ class Node:
             return ProposeResult(False, reason=reason, leader_hint=self.transfer.target)
         entry = LogEntry(index=self.log.last_index + 1, term=self.term, command=command)
         self.note("propose", f"accepts {command!r} as entry {entry.index}@{entry.term}")
-        self._append_as_leader(entry, now)
+        self.leadership.append(entry, now)
         return ProposeResult(True, index=entry.index, term=entry.term)
 
     def change_members(
@@ -374,7 +379,7 @@ class Node:
         if self.role is not Role.LEADER:
             hint = f"; the leader is {self.leader_id}" if self.leader_id else ""
             return f"{self.id} is a {self.role.value}, not the leader{hint}"
-        if not self._leader_started:
+        if not self.leadership.started:
             return (
                 f"no entry of term {self.term} has committed yet, so the commit index "
                 "may lag (thesis §6.4)"
@@ -392,7 +397,7 @@ class Node:
             self.term, self.voted_for = term, None
             self.save_hard_state()
         if was is Role.LEADER:
-            self._stop_leading(old_term, now)
+            self.leadership.step_down(old_term, now)
         self.election.stop_campaign()
         self.role = self._follower_role()
         self.leader_id = leader
@@ -432,42 +437,7 @@ class Node:
             f"(quorum {conf.quorum_text()})",
         )
         self.outbox.cancel_timer(ELECTION_TIMER)
-        self._leader_first_index = self.log.last_index + 1
-        self._leader_started = False
-        self.ballot_box.reset_pending_index(self._leader_first_index, conf)
-        self.replicators = {}
-        # jraft appends the configuration as the leader's first entry: earlier
-        # entries can then commit as its prefix (Raft §5.4.2, §8).
-        entry = LogEntry(
-            index=self._leader_first_index,
-            term=self.term,
-            kind=EntryKind.CONFIGURATION,
-            configuration=conf,
-        )
-        self.note(
-            "leader",
-            f"appends configuration {conf} as entry {entry.index}, the first of term "
-            f"{self.term}: older entries commit only beneath an entry of the leader's term",
-        )
-        self.sync_replicators(conf.members, now)
-        self._append_as_leader(entry, now)
-        if conf.is_joint:
-            self.membership.resume_joint(conf, entry.index)
-        self.outbox.set_timer(HEARTBEAT_TIMER, self.options.heartbeat_interval)
-        if self.options.check_quorum:
-            self.outbox.set_timer(CHECK_QUORUM_TIMER, self.election.check_quorum_period)
-
-    def _stop_leading(self, old_term: int, now: int) -> None:
-        self.note("leader", f"stops leading term {old_term}")
-        self.read_only.fail_all(f"{self.id} stopped leading term {old_term}")
-        if self.membership.busy:
-            self.membership.finish(False, "the leader stepped down", now, still_leading=False)
-        self.transfer.on_step_down(self.term, old_term)
-        self.replicators = {}
-        self.ballot_box.clear_pending()
-        self.outbox.cancel_timer(HEARTBEAT_TIMER)
-        self.outbox.cancel_timer(CHECK_QUORUM_TIMER)
-        self.fsm.state_machine.on_leader_stop()
+        self.leadership.take_over(conf, now)
 
     def _follower_role(self) -> Role:
         conf = self.configuration
@@ -532,115 +502,26 @@ class Node:
             return
         self.outbox.send(message)
 
-    # -- log replication, leader side -------------------------------------
-
-    def _append_as_leader(self, entry: LogEntry, now: int) -> None:
-        self.log.append((entry,))
-        if entry.configuration is not None:
-            # A configuration takes effect when appended (Raft §6).
-            self.ballot_box.set_configuration(entry.configuration, now)
-        # jraft wakes the replicators before the local flush, so the leader's
-        # own disk write overlaps replication.
-        for replicator in self.replicators.values():
-            replicator.on_new_entries(now)
-
-    def _on_append_entries_response(self, msg: AppendEntriesResponse, now: int) -> None:
-        replicator = self._replicator_for(msg)
-        if replicator is not None:
-            replicator.on_response(msg, now)
-            self._after_peer_progress(msg.src, now)
-            self.read_only.check(now)
-
-    def _on_install_snapshot_response(self, msg: InstallSnapshotResponse, now: int) -> None:
-        replicator = self._replicator_for(msg)
-        if replicator is not None:
-            replicator.on_snapshot_response(msg, now)
-            self._after_peer_progress(msg.src, now)
-
-    def _replicator_for(self, msg: Message) -> Replicator | None:
-        if self.role is not Role.LEADER or msg.term != self.term:
-            return None
-        return self.replicators.get(msg.src)
-
-    def _after_peer_progress(self, peer: str, now: int) -> None:
-        if self.membership.busy:
-            self.membership.on_peer_progress(now)
-        if self.transfer.busy:
-            self.transfer.on_peer_progress(peer)
-
-    def _on_heartbeat_timer(self, now: int) -> None:
-        if self.role is not Role.LEADER:
-            return
-        for replicator in self.replicators.values():
-            replicator.heartbeat(now, self.read_only.round)
-        self.outbox.set_timer(HEARTBEAT_TIMER, self.options.heartbeat_interval)
+    # -- for the leader's parts ------------------------------------------------
 
     def _on_committed(self, commit_index: int, now: int) -> None:
         """The BallotBox advanced the commit index: apply, and let the leader's parts react."""
         self.fsm.on_committed(commit_index)
         self.snapshots.after_apply()
-        if self.role is not Role.LEADER:
-            return
-        if not self._leader_started and commit_index >= self._leader_first_index:
-            self._leader_started = True
-            self.fsm.state_machine.on_leader_start(self.term)
-            self.note(
-                "leader",
-                f"first entry of term {self.term} is committed: leader ready "
-                "(StateMachine.on_leader_start)",
-            )
-        if self.membership.busy:
-            self.membership.on_committed(commit_index, now)
-        self.read_only.check(now)
-
-    # -- leadership transfer and membership (thesis §3.10, §4) ---------------
+        if self.role is Role.LEADER:
+            self.leadership.on_committed(commit_index, now)
 
     def sync_replicators(self, members: tuple[str, ...], now: int) -> None:
         """Leader: keep exactly one replicator per member other than ourselves."""
-        for peer in list(self.replicators):
-            if peer not in members:
-                del self.replicators[peer]
-        for peer in members:
-            if peer != self.id and peer not in self.replicators:
-                replicator = Replicator(
-                    leader_id=self.id,
-                    peer=peer,
-                    term=self.term,
-                    log=self.log,
-                    ballot_box=self.ballot_box,
-                    outbox=self.outbox,
-                    options=self.options,
-                    now=now,
-                )
-                self.replicators[peer] = replicator
-                replicator.start(now)
+        self.leadership.sync_replicators(members, now)
 
     def append_configuration(self, conf: Configuration, now: int) -> int:
         """Leader: append a configuration entry (in force at once); returns its index."""
-        entry = LogEntry(
-            index=self.log.last_index + 1,
-            term=self.term,
-            kind=EntryKind.CONFIGURATION,
-            configuration=conf,
-        )
-        self._append_as_leader(entry, now)
-        return entry.index
+        return self.leadership.append_configuration(conf, now)
 
     def after_membership_change(self, now: int) -> None:
         """A change is done: a leader that is no longer a voter hands over (jraft)."""
-        conf = self.configuration
-        if conf.is_voter(self.id):
-            return
-        successor = max(
-            (p for p in conf.voters if p in self.replicators),
-            key=lambda p: self.replicators[p].match_index,
-            default=None,
-        )
-        self.note("membership", f"is not a voter in {conf}: steps down")
-        if successor is not None:
-            self.send(TimeoutNow(src=self.id, dst=successor, term=self.term))
-            self.note("membership", f"wakes {successor} with TimeoutNow to lead next")
-        self.become_follower(self.term, None, now)
+        self.leadership.after_membership_change(now)
 
     def finished(self, ticket: int, ok: bool, reason: str) -> None:
         """An accepted admin request ended."""
@@ -653,7 +534,7 @@ class Node:
         old = self.configuration
         if not new.voters:
             return "a configuration needs at least one voter"
-        if not self._leader_started:
+        if not self.leadership.started:
             # Thesis §4.1 (the bug fix of 2015): a new leader first commits an entry of its term.
             return f"the leader has not yet committed an entry of term {self.term}"
         if self.options.single_server_changes:

@@ -70,7 +70,22 @@ class NodeCore(Protocol):
 
 
 class LeadingNode(NodeCore, Protocol):
-    """A leader as its leader-only parts see it (ConfigurationCtx, LeadershipTransfer)."""
+    """A node as its Leadership sees it: what taking over and stepping down touch."""
+
+    @property
+    def role(self) -> Role: ...
+
+    @property
+    def fsm(self) -> FSMCaller: ...
+
+    @property
+    def ballot_box(self) -> BallotBox: ...
+
+    def become_follower(self, term: int, leader: str | None, now: int) -> None: ...
+
+
+class ChangingNode(NodeCore, Protocol):
+    """A leader as the parts carrying out a change see it (ConfigurationCtx, LeadershipTransfer)."""
 
     @property
     def fsm(self) -> FSMCaller: ...
@@ -105,9 +120,6 @@ class ElectingNode(NodeCore, Protocol):
 
     @property
     def is_voter(self) -> bool: ...
-
-    @property
-    def replicators(self) -> Mapping[str, Replicator]: ...
 
     leader_id: str | None  # forgotten when a pre-vote begins
     voted_for: str | None  # set when a vote is granted, then saved

@@ -12,7 +12,7 @@ lost the election), the old leader gives up and leads on.
 from __future__ import annotations
 
 from raft.messages import TimeoutNow
-from raft.node_view import LeadingNode
+from raft.node_view import ChangingNode
 
 TRANSFER_TIMER = "transfer"
 
@@ -20,7 +20,7 @@ TRANSFER_TIMER = "transfer"
 class LeadershipTransfer:
     """The transfer a leader is carrying out, if any."""
 
-    def __init__(self, node: LeadingNode) -> None:
+    def __init__(self, node: ChangingNode) -> None:
         self._node = node
         self.target: str | None = None
         self._ticket = 0
