@@ -49,12 +49,7 @@ import attrs
 
 from raft.ballot_box import BallotBox
 from raft.configuration import Configuration
-from raft.election import (
-    ELECTION_TIMER,
-    Election,
-    RandomSource,
-    is_pre_vote_traffic,
-)
+from raft.election import ELECTION_TIMER, Election, RandomSource, is_pre_vote_traffic
 from raft.follower import Follower
 from raft.leadership import CHECK_QUORUM_TIMER, HEARTBEAT_TIMER, Leadership
 from raft.log_entry import LogEntry
@@ -375,6 +370,8 @@ class Node:
         self.read_only.start(key, mode, ticket, now)
         return AdminAnswer(True, ticket=ticket)
 
+    # -- refusals and tickets ---------------------------------------------
+
     def _read_refusal(self, mode: str) -> str | None:
         if self.role is not Role.LEADER:
             hint = f"; the leader is {self.leader_id}" if self.leader_id else ""
@@ -387,6 +384,39 @@ class Node:
         if mode == "lease" and not self.options.check_quorum:
             return "lease reads need CheckQuorum (a leader must step down when its lease lapses)"
         return None
+
+    def _change_refusal(self, new: Configuration) -> str | None:
+        refusal = self._busy_refusal()
+        if refusal is not None:
+            return refusal
+        old = self.configuration
+        if not new.voters:
+            return "a configuration needs at least one voter"
+        if not self.leadership.started:
+            # Thesis §4.1 (the bug fix of 2015): a new leader first commits an entry of its term.
+            return f"the leader has not yet committed an entry of term {self.term}"
+        if self.options.single_server_changes:
+            changed = set(old.voters) ^ set(new.voters)
+            if len(changed) > 1:
+                return (
+                    f"single-server mode changes one voter at a time, this changes "
+                    f"{', '.join(sorted(changed))}"
+                )
+        return None
+
+    def _busy_refusal(self) -> str | None:
+        if self.role is not Role.LEADER:
+            hint = f"; the leader is {self.leader_id}" if self.leader_id else ""
+            return f"{self.id} is a {self.role.value}, not the leader{hint}"
+        if self.membership.busy:
+            return f"busy: a membership change to {self.membership.new} is in progress"
+        if self.transfer.busy:
+            return f"busy: transferring leadership to {self.transfer.target}"
+        return None
+
+    def _new_ticket(self) -> int:
+        self._next_ticket += 1
+        return self._next_ticket
 
     # -- role changes (the only places `role` is assigned) ----------------
 
@@ -502,7 +532,7 @@ class Node:
             return
         self.outbox.send(message)
 
-    # -- for the leader's parts ------------------------------------------------
+    # -- for the parts ----------------------------------------------------
 
     def _on_committed(self, commit_index: int, now: int) -> None:
         """The BallotBox advanced the commit index: apply, and let the leader's parts react."""
@@ -527,40 +557,6 @@ class Node:
         """An accepted admin request ended."""
         self.outbox.finished(ticket, ok, reason)
 
-    def _change_refusal(self, new: Configuration) -> str | None:
-        refusal = self._busy_refusal()
-        if refusal is not None:
-            return refusal
-        old = self.configuration
-        if not new.voters:
-            return "a configuration needs at least one voter"
-        if not self.leadership.started:
-            # Thesis §4.1 (the bug fix of 2015): a new leader first commits an entry of its term.
-            return f"the leader has not yet committed an entry of term {self.term}"
-        if self.options.single_server_changes:
-            changed = set(old.voters) ^ set(new.voters)
-            if len(changed) > 1:
-                return (
-                    f"single-server mode changes one voter at a time, this changes "
-                    f"{', '.join(sorted(changed))}"
-                )
-        return None
-
-    def _busy_refusal(self) -> str | None:
-        if self.role is not Role.LEADER:
-            hint = f"; the leader is {self.leader_id}" if self.leader_id else ""
-            return f"{self.id} is a {self.role.value}, not the leader{hint}"
-        if self.membership.busy:
-            return f"busy: a membership change to {self.membership.new} is in progress"
-        if self.transfer.busy:
-            return f"busy: transferring leadership to {self.transfer.target}"
-        return None
-
-    def _new_ticket(self) -> int:
-        self._next_ticket += 1
-        return self._next_ticket
-
-    # -- helpers ----------------------------------------------------------
-
     def note(self, kind: str, text: str, component: str = "Node") -> None:
+        """One sentence for the trace, explaining a decision."""
         self.outbox.note(component, kind, text)
