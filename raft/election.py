@@ -10,14 +10,18 @@ NodeImpl election code):
 - PreVote runs while still a follower (as in jraft): it asks for `term + 1`
   without raising its own term, and only a quorum of pre-votes leads to a
   real election, so a node cut off from the rest cannot inflate terms.
+- TimeoutNow from the leader (a leadership transfer, thesis §3.10) starts a
+  real election at once, without PreVote.
 - A candidate asks for votes only once its term and self-vote are durable
-  (`campaign_seq`); a voter's grant waits, in the node, for its vote to be.
+  (`campaign_seq`); a voter grants only once its vote is durable (the node
+  holds the reply until then).
 - Invariants: at most one vote per term; a vote only for a log at least as
   up-to-date as ours (§5.4.1).
 - The lease: with `check_quorum`, a voter that heard from a live leader
-  within the minimum election timeout ignores RequestVote (thesis §4.2.3).
-  It relies on CheckQuorum, the leader's side (raft/leadership.py): a leader
-  that has not heard from a quorum within that time steps down.
+  within the minimum election timeout, or restarted less than that ago,
+  ignores RequestVote (thesis §4.2.3). It relies on CheckQuorum, the
+  leader's side (raft/leadership.py): a leader that has not heard from a
+  quorum within that time steps down.
 
 Roles change only in node.py (`become_*`); this part decides when.
 """

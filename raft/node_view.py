@@ -9,6 +9,8 @@ and a test can drive it with a stand-in.
 
 Members a part only reads are read-only properties here, even where `Node`
 has a plain attribute: a part may look at the node's term, never set it.
+mypy checks that `Node` satisfies each Protocol where node.py hands itself to
+a part. This module must never import a part: that would close a circle.
 
 `Role` lives here rather than in node.py because every part asks it.
 """
@@ -66,49 +68,6 @@ class NodeCore(Protocol):
 
     def send(self, message: Message) -> None:
         """Send, held back until the node's term and vote are durable (Figure 2)."""
-        ...
-
-
-class LeadingNode(NodeCore, Protocol):
-    """A node as its Leadership sees it: what taking over and stepping down touch."""
-
-    @property
-    def role(self) -> Role: ...
-
-    @property
-    def fsm(self) -> FSMCaller: ...
-
-    @property
-    def ballot_box(self) -> BallotBox: ...
-
-    def become_follower(self, term: int, leader: str | None, now: int) -> None: ...
-
-
-class ChangingNode(NodeCore, Protocol):
-    """A leader as the parts carrying out a change see it (ConfigurationCtx, LeadershipTransfer)."""
-
-    @property
-    def fsm(self) -> FSMCaller: ...
-
-    @property
-    def replicators(self) -> Mapping[str, Replicator]:
-        """One per peer of the leader's configuration."""
-        ...
-
-    def finished(self, ticket: int, ok: bool, reason: str) -> None:
-        """An accepted admin request ended."""
-        ...
-
-    def sync_replicators(self, members: tuple[str, ...], now: int) -> None:
-        """Keep exactly one replicator per member other than the leader."""
-        ...
-
-    def append_configuration(self, conf: Configuration, now: int) -> int:
-        """Append a configuration entry (in force at once); returns its index."""
-        ...
-
-    def after_membership_change(self, now: int) -> None:
-        """A change is done: a leader that is no longer a voter hands over."""
         ...
 
 
@@ -171,6 +130,21 @@ class FollowingNode(NodeCore, Protocol):
         ...
 
 
+class LeadingNode(NodeCore, Protocol):
+    """A node as its Leadership sees it: what taking over and stepping down touch."""
+
+    @property
+    def role(self) -> Role: ...
+
+    @property
+    def fsm(self) -> FSMCaller: ...
+
+    @property
+    def ballot_box(self) -> BallotBox: ...
+
+    def become_follower(self, term: int, leader: str | None, now: int) -> None: ...
+
+
 class ReadingNode(NodeCore, Protocol):
     """A leader as its ReadOnlyService sees it."""
 
@@ -188,3 +162,31 @@ class ReadingNode(NodeCore, Protocol):
 
     @property
     def last_applied(self) -> int: ...
+
+
+class ChangingNode(NodeCore, Protocol):
+    """A leader as the parts carrying out a change see it (ConfigurationCtx, LeadershipTransfer)."""
+
+    @property
+    def fsm(self) -> FSMCaller: ...
+
+    @property
+    def replicators(self) -> Mapping[str, Replicator]:
+        """One per peer of the leader's configuration."""
+        ...
+
+    def finished(self, ticket: int, ok: bool, reason: str) -> None:
+        """An accepted admin request ended."""
+        ...
+
+    def sync_replicators(self, members: tuple[str, ...], now: int) -> None:
+        """Keep exactly one replicator per member other than the leader."""
+        ...
+
+    def append_configuration(self, conf: Configuration, now: int) -> int:
+        """Append a configuration entry (in force at once); returns its index."""
+        ...
+
+    def after_membership_change(self, now: int) -> None:
+        """A change is done: a leader that is no longer a voter hands over."""
+        ...
