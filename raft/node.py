@@ -29,7 +29,7 @@ A node that is not a voter in its configuration (a learner, a new node not
 yet added, a removed one) never campaigns.
 
 Roles change only in `become_follower`, `become_candidate` and
-`become_leader`; the parts call them, and only they assign `role`.
+`become_leader` (`start` sets the first one); the parts call them.
 
 Durability (Figure 2, "Persistent state ... updated on stable storage before
 responding to RPCs"): no message leaves while the latest term/vote write is
