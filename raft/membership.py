@@ -26,13 +26,10 @@ A configuration takes effect when appended, not when committed (Raft §6).
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING
 
 from raft.configuration import Configuration
+from raft.node_view import ChangingNode
 from raft.replicator import ReplicatorState
-
-if TYPE_CHECKING:
-    from raft.node import Node
 
 CATCHUP_TIMER = "catchup"
 
@@ -47,7 +44,7 @@ class Stage(enum.Enum):
 class ConfigurationCtx:
     """The membership change a leader is carrying out, if any."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: ChangingNode) -> None:
         self._node = node
         self.stage = Stage.NONE
         self.old: Configuration | None = None

@@ -12,15 +12,24 @@ Inputs: `start` (boot or restart from durable state), `receive` (a message),
 lease or local, see `read`), and admin requests: `change_members`,
 `transfer_leadership`, `take_snapshot`, `expire_election_timer`.
 
-Leader-only work lives in its own parts, as in jraft: ConfigurationCtx
-(membership change, raft/membership.py), LeadershipTransfer
-(raft/transfer.py); snapshots in SnapshotExecutor (raft/snapshot_executor.py).
-A node that is not a voter in its configuration (a learner, a new node not yet
-added, a removed one) never campaigns.
+The work lives in parts, as in jraft, each seeing the node only through a
+Protocol (raft/node_view.py); the node routes each input to its part:
 
-Roles change only in `_become_follower`, `_become_candidate` and
-`_become_leader`. PreVote (thesis §9.6) runs while still a follower, as in
-jraft, and is visible as `pre_voting`.
+- Election (raft/election.py): the election timer, PreVote, votes;
+- Follower (raft/follower.py): AppendEntries from the leader;
+- SnapshotInstaller (raft/snapshot_install.py): InstallSnapshot from the leader;
+- Leadership (raft/leadership.py): taking over, the replicators, heartbeats,
+  CheckQuorum, stepping down;
+- ReadOnlyService (raft/read_only.py): ReadIndex and lease reads;
+- on the leader, ConfigurationCtx (membership change, raft/membership.py)
+  and LeadershipTransfer (raft/transfer.py);
+- SnapshotExecutor (raft/snapshot_executor.py): taking and loading snapshots.
+
+A node that is not a voter in its configuration (a learner, a new node not
+yet added, a removed one) never campaigns.
+
+Roles change only in `become_follower`, `become_candidate` and
+`become_leader` (`start` sets the first one); the parts call them.
 
 Durability (Figure 2, "Persistent state ... updated on stable storage before
 responding to RPCs"): no message leaves while the latest term/vote write is
@@ -29,24 +38,21 @@ vouches for; until then messages wait in `_after_flush`. So a vote is on disk
 before it is granted, and a term a node has told anyone survives its crash.
 The leader counts its own entries towards a commit only once its flush
 completes (jraft's LogManager).
-
-Election timer (jraft's way, paper's timing): hearing from the leader does not
-re-arm the timer; it moves `_timer_start`. When the timer fires early, it is
-re-armed for the remaining time, so a follower campaigns only after a full
-timeout without news. Each arming draws a new random timeout.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 
 from raft.ballot_box import BallotBox
 from raft.configuration import Configuration
-from raft.log_entry import EntryKind, LogEntry
+from raft.election import ELECTION_TIMER, Election, RandomSource, is_pre_vote_traffic
+from raft.follower import Follower
+from raft.leadership import CHECK_QUORUM_TIMER, HEARTBEAT_TIMER, Leadership
+from raft.log_entry import LogEntry
 from raft.log_manager import LogManager
 from raft.membership import CATCHUP_TIMER, ConfigurationCtx
 from raft.messages import (
@@ -59,31 +65,16 @@ from raft.messages import (
     TimeoutNow,
     VoteResponse,
 )
+from raft.node_view import Role
 from raft.options import RaftOptions
 from raft.outputs import Outbox, Output
-from raft.quorum import VoteResult
+from raft.read_only import READ_MODES, ReadOnlyService
 from raft.replicator import Replicator
 from raft.snapshot_executor import SnapshotExecutor
+from raft.snapshot_install import SnapshotInstaller
 from raft.state_machine import FSMCaller, KVStateMachine, StateMachine
 from raft.storage import DurableState, SaveHardState
 from raft.transfer import TRANSFER_TIMER, LeadershipTransfer
-
-ELECTION_TIMER = "election"
-HEARTBEAT_TIMER = "heartbeat"
-CHECK_QUORUM_TIMER = "check_quorum"
-
-
-class Role(enum.Enum):
-    FOLLOWER = "follower"
-    CANDIDATE = "candidate"
-    LEADER = "leader"
-    LEARNER = "learner"
-
-
-class RandomSource(Protocol):
-    """The one random operation a node needs; the world passes a seeded stream."""
-
-    def randrange(self, start: int, stop: int) -> int: ...
 
 
 @attrs.frozen
@@ -95,21 +86,6 @@ class ProposeResult:
     term: int | None = None
     reason: str | None = None
     leader_hint: str | None = None
-
-
-READ_MODES = ("read_index", "lease", "local")
-LEASE_FRACTION = 0.9  # a lease lasts this fraction of the minimum election timeout
-
-
-@attrs.define
-class PendingRead:
-    """A read the leader accepted: waiting for its heartbeat round, then for the apply."""
-
-    ticket: int
-    key: str
-    read_index: int
-    round: int  # the ReadIndex round that must be answered by a quorum (0: lease held)
-    confirmed: bool = False
 
 
 @attrs.frozen
@@ -124,10 +100,6 @@ class AdminAnswer:
     reason: str | None = None
     ticket: int | None = None
     done: bool = False
-
-
-def _ms(us: int) -> str:
-    return f"{us / 1000:g} ms"
 
 
 class Node:
@@ -146,7 +118,6 @@ class Node:
         durable = durable or DurableState()
         self.id = node_id
         self.options = options
-        self._rng = rng
         self._initial_conf = initial_configuration
         self.outbox = Outbox(node_id)
         # Persistent state (Figure 2), as last written; see storage.py for what is durable.
@@ -162,33 +133,34 @@ class Node:
             initial_configuration=initial_configuration,
         )
         self.ballot_box = BallotBox(self.outbox, self._on_committed, options.bugs)
-        self._bugs = options.bugs
         # A snapshot holds only committed entries.
         self.ballot_box.commit_index = self.log.snapshot_index
         # Volatile state.
         self.role = Role.FOLLOWER
         self.leader_id: str | None = None
-        self.replicators: dict[str, Replicator] = {}
-        self.pre_voting = False
-        self._votes: dict[str, bool] = {}
-        self._campaign_seq: int | None = None  # write that must be durable before RequestVotes
         self._after_flush: list[tuple[int, Message, int | None]] = []
         self._hard_state_seq = 0  # write seq of the latest SaveHardState
         self._durable_seq = 0  # every write up to this seq is durable
-        self._leader_first_index = 0  # first index of our term while leader
-        self._leader_started = False
-        self._timer_start = 0
-        self._election_timeout = 0
-        self._heard_at: int | None = None  # last message from the current leader
-        self._campaign_transfer = False  # this campaign was asked for by TimeoutNow
-        self._timer_forced = False  # the running election timer was set by request
-        # When a node that had lived before (a term on disk) started again.
-        self._restarted_at: int | None = None
+        self.election = Election(self, rng)
+        self.follower = Follower(self)
+        self.snapshot_installer = SnapshotInstaller(self)
         self.membership = ConfigurationCtx(self)
         self.transfer = LeadershipTransfer(self)
+        self.read_only = ReadOnlyService(self, self.transfer)
+        self.leadership = Leadership(
+            self, membership=self.membership, transfer=self.transfer, read_only=self.read_only
+        )
+        # Which part handles each message type (one dictionary lookup per message).
+        self._handlers: dict[type, Callable[[Any, int], None]] = {
+            RequestVote: self.election.on_request_vote,
+            VoteResponse: self.election.on_vote_response,
+            TimeoutNow: self.election.on_timeout_now,
+            AppendEntries: self.follower.on_append_entries,
+            AppendEntriesResponse: self.leadership.on_append_entries_response,
+            InstallSnapshot: self.snapshot_installer.on_install_snapshot,
+            InstallSnapshotResponse: self.leadership.on_install_snapshot_response,
+        }
         self._next_ticket = 0
-        self._read_round = 0  # the latest ReadIndex round begun
-        self._reads: list[PendingRead] = []
 
     # -- views ------------------------------------------------------------
 
@@ -206,6 +178,11 @@ class Node:
         return self.configuration.is_voter(self.id)
 
     @property
+    def replicators(self) -> dict[str, Replicator]:
+        """The leader's replicators by peer (empty unless leading)."""
+        return self.leadership.replicators
+
+    @property
     def commit_index(self) -> int:
         return self.ballot_box.commit_index
 
@@ -218,7 +195,12 @@ class Node:
         """When the election timer will expire if nothing is heard (None on a leader)."""
         if self.role is Role.LEADER:
             return None
-        return self._timer_start + self._election_timeout
+        return self.election.deadline
+
+    @property
+    def pre_voting(self) -> bool:
+        """True while this follower asks for pre-votes before campaigning (thesis §9.6)."""
+        return self.election.pre_voting
 
     def take_outputs(self) -> list[Output]:
         """Drain the outputs produced by the inputs given so far."""
@@ -230,7 +212,7 @@ class Node:
         """Boot, or restart from the durable state given to the constructor."""
         snapshot = f", {self.log.snapshot}" if self.log.snapshot else ""
         if self.term > 0:
-            self._restarted_at = now
+            self.election.restarted_at = now
         self.role = self._follower_role()
         self.note(
             "start",
@@ -238,34 +220,34 @@ class Node:
             f"log up to {self.log.last_index}@{self.log.last_term}{snapshot}, "
             f"configuration {self.configuration})",
         )
-        self._arm_election_timer(now)
+        self.election.arm_timer(now)
 
     def receive(self, msg: Message, now: int) -> None:
         """A message arrived."""
         kind = type(msg)
-        if kind is RequestVote and self._ignores_disruptive_vote(msg, now):
+        if kind is RequestVote and self.election.ignores_disruptive_vote(msg, now):
             return
-        if msg.term > self.term and not self._is_pre_vote_traffic(msg):
+        if msg.term > self.term and not is_pre_vote_traffic(msg):
             leader = msg.src if isinstance(msg, (AppendEntries, InstallSnapshot)) else None
             self.note(
                 "term",
                 f"sees term {msg.term} > {self.term} in {msg.name} from {msg.src} "
                 f"-> follower of term {msg.term} (Raft §5.1)",
             )
-            self._become_follower(msg.term, leader, now)
-        handler = _MESSAGE_HANDLERS.get(kind)
+            self.become_follower(msg.term, leader, now)
+        handler = self._handlers.get(kind)
         if handler is None:
             raise TypeError(f"unknown message {msg!r}")
-        handler(self, msg, now)
+        handler(msg, now)
 
     def fire(self, timer: str, now: int) -> None:
         """A timer set through `SetTimer` expired."""
         if timer == ELECTION_TIMER:
-            self._on_election_timer(now)
+            self.election.on_timer(now)
         elif timer == HEARTBEAT_TIMER:
-            self._on_heartbeat_timer(now)
+            self.leadership.on_heartbeat_timer(now)
         elif timer == CHECK_QUORUM_TIMER:
-            self._on_check_quorum_timer(now)
+            self.leadership.on_check_quorum_timer(now)
         elif timer == CATCHUP_TIMER:
             self.membership.on_catchup_timer(now)
         elif timer == TRANSFER_TIMER:
@@ -278,9 +260,7 @@ class Node:
         self._durable_seq = seq
         if self.log.on_flushed(seq) and self.role is Role.LEADER:
             self.ballot_box.commit_at(self.id, self.log.durable_index, now)
-        if self._campaign_seq is not None and seq >= self._campaign_seq:
-            self._campaign_seq = None
-            self._send_vote_requests(now)
+        self.election.on_persisted(seq, now)
         if self._after_flush:
             ready = [item for item in self._after_flush if item[0] <= seq]
             self._after_flush = [item for item in self._after_flush if item[0] > seq]
@@ -296,11 +276,7 @@ class Node:
         """
         if self.role is Role.LEADER:
             return False
-        self._timer_start = now
-        self._election_timeout = delay
-        self._timer_forced = True
-        self.note("timer", f"election timer set to expire in {_ms(delay)} (by request)")
-        self.outbox.set_timer(ELECTION_TIMER, delay)
+        self.election.expire_timer(delay, now)
         return True
 
     def propose(self, command: str, now: int) -> ProposeResult:
@@ -317,7 +293,7 @@ class Node:
             return ProposeResult(False, reason=reason, leader_hint=self.transfer.target)
         entry = LogEntry(index=self.log.last_index + 1, term=self.term, command=command)
         self.note("propose", f"accepts {command!r} as entry {entry.index}@{entry.term}")
-        self._append_as_leader(entry, now)
+        self.leadership.append(entry, now)
         return ProposeResult(True, index=entry.index, term=entry.term)
 
     def change_members(
@@ -385,57 +361,22 @@ class Node:
         """
         if mode not in READ_MODES:
             raise ValueError(f"unknown read mode {mode!r}: expected one of {', '.join(READ_MODES)}")
-        if mode == "local":
-            ticket = self._new_ticket()
-            value = self._read_value(key)
-            self.note(
-                "read",
-                f"local read of {key}: answers {value!r} from its own state machine "
-                f"(applied up to {self.last_applied}) without asking anyone: may be stale",
-            )
-            self.outbox.read_done(ticket, True, value, "local read")
-            return AdminAnswer(True, ticket=ticket)
-        refusal = self._read_refusal(mode)
-        if refusal is not None:
-            self.note("read", f"refuses to read {key} ({mode}): {refusal}")
-            return AdminAnswer(False, refusal)
+        if mode != "local":
+            refusal = self._read_refusal(mode)
+            if refusal is not None:
+                self.note("read", f"refuses to read {key} ({mode}): {refusal}")
+                return AdminAnswer(False, refusal)
         ticket = self._new_ticket()
-        read = PendingRead(ticket, key, self.commit_index, 0)
-        if mode == "lease" and self._lease_holds(now):
-            read.confirmed = True
-            self.note(
-                "read",
-                f"lease read of {key}: a quorum answered within "
-                f"{_ms(self._lease_window)}, so no other leader can exist yet: read index "
-                f"{read.read_index} (commit index), no heartbeat round",
-            )
-        else:
-            if mode == "lease":
-                self.note(
-                    "read",
-                    f"lease read of {key}: no quorum answered within {_ms(self._lease_window)}, "
-                    "the lease has lapsed: falls back to ReadIndex",
-                )
-            self._read_round += 1
-            read.round = self._read_round
-            self.note(
-                "read",
-                f"ReadIndex read of {key}: read index {read.read_index} (commit index); "
-                f"confirms leadership with heartbeat round {read.round} "
-                f"(needs {self.configuration.quorum_text()})",
-            )
-        self._reads.append(read)
-        if read.round:
-            for replicator in self.replicators.values():
-                replicator.heartbeat(now, self._read_round, resend=False)
-        self._check_reads(now)
+        self.read_only.start(key, mode, ticket, now)
         return AdminAnswer(True, ticket=ticket)
+
+    # -- refusals and tickets ---------------------------------------------
 
     def _read_refusal(self, mode: str) -> str | None:
         if self.role is not Role.LEADER:
             hint = f"; the leader is {self.leader_id}" if self.leader_id else ""
             return f"{self.id} is a {self.role.value}, not the leader{hint}"
-        if not self._leader_started:
+        if not self.leadership.started:
             return (
                 f"no entry of term {self.term} has committed yet, so the commit index "
                 "may lag (thesis §6.4)"
@@ -444,704 +385,6 @@ class Node:
             return "lease reads need CheckQuorum (a leader must step down when its lease lapses)"
         return None
 
-    @property
-    def _lease_window(self) -> int:
-        return int(self.options.election_timeout[0] * LEASE_FRACTION)
-
-    def _lease_holds(self, now: int) -> bool:
-        """A quorum answered requests sent within the lease window (thesis §6.4.1)."""
-        if self.transfer.busy:
-            return False  # the target may be elected at once (TimeoutNow)
-        since = now - self._lease_window
-        heard = {self.id: True}
-        for peer, replicator in self.replicators.items():
-            sent = replicator.acked_sent_at
-            heard[peer] = sent is not None and sent > since
-        return self.configuration.vote_result(heard) is VoteResult.WON
-
-    def _read_value(self, key: str) -> str | None:
-        machine = self.fsm.state_machine
-        reader = getattr(machine, "read", None)
-        if reader is None:
-            return None
-        value = reader(key)
-        return None if value == "(nil)" else value
-
-    def _check_reads(self, now: int) -> None:
-        """Leader: confirm reads whose round a quorum answered; answer those applied."""
-        if not self._reads or self.role is not Role.LEADER:
-            return
-        conf = self.configuration
-        for read in self._reads:
-            if read.confirmed:
-                continue
-            acks = {self.id: True}
-            for peer, replicator in self.replicators.items():
-                acks[peer] = replicator.read_round_acked >= read.round
-            if conf.vote_result(acks) is VoteResult.WON:
-                read.confirmed = True
-                who = ", ".join(v for v in conf.all_voters if acks.get(v))
-                self.note(
-                    "read",
-                    f"heartbeat round {read.round} answered by {who}: still leader; "
-                    f"read of {read.key} waits for apply index {read.read_index}",
-                )
-        waiting = []
-        for read in self._reads:
-            if read.confirmed and self.last_applied >= read.read_index:
-                value = self._read_value(read.key)
-                self.note(
-                    "read",
-                    f"read of {read.key} answers {value!r} (applied {self.last_applied} "
-                    f">= read index {read.read_index})",
-                )
-                self.outbox.read_done(read.ticket, True, value, "read")
-            else:
-                waiting.append(read)
-        self._reads = waiting
-
-    def _fail_reads(self, reason: str) -> None:
-        for read in self._reads:
-            self.outbox.read_done(read.ticket, False, None, reason)
-        if self._reads:
-            self.note("read", f"fails {len(self._reads)} pending read(s): {reason}")
-        self._reads = []
-
-    # -- role changes (the only places `role` is assigned) ----------------
-
-    def _become_follower(self, term: int, leader: str | None, now: int) -> None:
-        """Follow (or, if only a learner in our configuration, learn from) `leader`."""
-        was, old_term = self.role, self.term
-        if term > self.term:
-            self.term, self.voted_for = term, None
-            self._save_hard_state()
-        if was is Role.LEADER:
-            self._stop_leading(old_term, now)
-        self._campaign_seq = None
-        self.pre_voting = False
-        self.role = self._follower_role()
-        self.leader_id = leader
-        if leader is not None:
-            self._heard_at = now
-        if was not in (Role.FOLLOWER, Role.LEARNER):
-            self._arm_election_timer(now)
-
-    def _become_candidate(self, now: int, *, transfer: bool = False) -> None:
-        if self.role is Role.LEADER or not self.is_voter:
-            raise AssertionError(f"a {self.role.value} that is not a voter cannot campaign")
-        self._campaign_transfer = transfer
-        self.pre_voting = False
-        self.role = Role.CANDIDATE
-        self.leader_id = None
-        self.term += 1
-        self.voted_for = self.id
-        # Save term and vote before asking anyone (jraft): a crash must not forget them.
-        self._campaign_seq = self._save_hard_state()
-        self._votes = {}
-        self.note(
-            "campaign",
-            f"becomes candidate for term {self.term}, votes for itself; "
-            f"asks for votes once term and vote are on disk",
-        )
-        self._arm_election_timer(now)
-
-    def _become_leader(self, now: int) -> None:
-        if self.role is not Role.CANDIDATE:
-            raise AssertionError(f"only a candidate can become leader, not a {self.role.value}")
-        self.role = Role.LEADER
-        self.leader_id = self.id
-        conf = self.configuration
-        granted = [v for v in conf.all_voters if self._votes.get(v)]
-        self.note(
-            "leader",
-            f"becomes leader of term {self.term} with votes from {', '.join(granted)} "
-            f"(quorum {conf.quorum_text()})",
-        )
-        self.outbox.cancel_timer(ELECTION_TIMER)
-        self._leader_first_index = self.log.last_index + 1
-        self._leader_started = False
-        self.ballot_box.reset_pending_index(self._leader_first_index, conf)
-        self.replicators = {}
-        # jraft appends the configuration as the leader's first entry: earlier
-        # entries can then commit as its prefix (Raft §5.4.2, §8).
-        entry = LogEntry(
-            index=self._leader_first_index,
-            term=self.term,
-            kind=EntryKind.CONFIGURATION,
-            configuration=conf,
-        )
-        self.note(
-            "leader",
-            f"appends configuration {conf} as entry {entry.index}, the first of term "
-            f"{self.term}: older entries commit only beneath an entry of the leader's term",
-        )
-        self.sync_replicators(conf.members, now)
-        self._append_as_leader(entry, now)
-        if conf.is_joint:
-            self.membership.resume_joint(conf, entry.index)
-        self.outbox.set_timer(HEARTBEAT_TIMER, self.options.heartbeat_interval)
-        if self.options.check_quorum:
-            self.outbox.set_timer(CHECK_QUORUM_TIMER, self._check_quorum_period)
-
-    def _stop_leading(self, old_term: int, now: int) -> None:
-        self.note("leader", f"stops leading term {old_term}")
-        self._fail_reads(f"{self.id} stopped leading term {old_term}")
-        if self.membership.busy:
-            self.membership.finish(False, "the leader stepped down", now, still_leading=False)
-        self.transfer.on_step_down(self.term, old_term)
-        self.replicators = {}
-        self.ballot_box.clear_pending()
-        self.outbox.cancel_timer(HEARTBEAT_TIMER)
-        self.outbox.cancel_timer(CHECK_QUORUM_TIMER)
-        self.fsm.state_machine.on_leader_stop()
-
-    def _follower_role(self) -> Role:
-        conf = self.configuration
-        if self.id in conf.learners and not conf.is_voter(self.id):
-            return Role.LEARNER
-        return Role.FOLLOWER
-
-    def _sync_follower_role(self, now: int) -> None:
-        """Our configuration changed: a learner promoted to voter follows, and vice versa."""
-        if self.role in (Role.FOLLOWER, Role.LEARNER) and self.role is not self._follower_role():
-            self._become_follower(self.term, self.leader_id, now)
-            self.note("membership", f"is now a {self.role.value} in {self.configuration}")
-
-    # -- elections (Raft §5.2, §5.4.1; PreVote: thesis §9.6) --------------
-
-    def _on_election_timer(self, now: int) -> None:
-        if self.role is Role.LEADER:
-            return
-        deadline = self._timer_start + self._election_timeout
-        if deadline > now:
-            # Heard from the leader since the timer was armed: wait a full timeout from then.
-            self.note(
-                "timer",
-                f"heard from {self.leader_id or 'a candidate'} {_ms(now - self._timer_start)} "
-                f"ago: election timer re-armed for {_ms(deadline - now)}",
-            )
-            self.outbox.set_timer(ELECTION_TIMER, deadline - now)
-            return
-        if not self.is_voter:
-            # Learners, new nodes not yet added and removed nodes never campaign (jraft).
-            self._arm_election_timer(now)
-            return
-        if self._timer_forced:
-            reason = "its timer was made to expire (by request)"
-        elif self.role is Role.CANDIDATE:
-            reason = f"election for term {self.term} timed out without a quorum of votes"
-        elif self.leader_id is not None and self._heard_at is not None:
-            reason = f"nothing from leader {self.leader_id} for {_ms(now - self._heard_at)}"
-        else:
-            reason = f"no leader heard for {_ms(now - self._timer_start)}"
-        if self.options.pre_vote:
-            self._start_pre_vote(now, reason)
-        else:
-            self.note("timeout", f"election timeout: {reason}")
-            self._become_candidate(now)
-
-    def _start_pre_vote(self, now: int, reason: str) -> None:
-        if self.role is Role.CANDIDATE:
-            self._become_follower(self.term, None, now)  # re-arms the timer
-        else:
-            self._arm_election_timer(now)
-        self.pre_voting = True
-        self.leader_id = None
-        self._votes = {self.id: True}
-        self.note(
-            "timeout",
-            f"election timeout: {reason} -> pre-vote for term {self.term + 1} "
-            f"(own term stays {self.term})",
-        )
-        self._broadcast_vote_request(pre_vote=True)
-        self._count_votes(now)
-
-    def _send_vote_requests(self, now: int) -> None:
-        if self.role is not Role.CANDIDATE:
-            return
-        self._votes[self.id] = True
-        self._broadcast_vote_request(pre_vote=False)
-        self._count_votes(now)
-
-    def _broadcast_vote_request(self, *, pre_vote: bool) -> None:
-        term = self.term + 1 if pre_vote else self.term
-        for peer in self.configuration.all_voters:
-            if peer != self.id:
-                self._send(
-                    RequestVote(
-                        src=self.id,
-                        dst=peer,
-                        term=term,
-                        last_log_index=self.log.last_index,
-                        last_log_term=self.log.last_term,
-                        pre_vote=pre_vote,
-                        leadership_transfer=self._campaign_transfer and not pre_vote,
-                    )
-                )
-
-    def _on_request_vote(self, msg: RequestVote, now: int) -> None:
-        kind = "pre-vote" if msg.pre_vote else "vote"
-        refusal = self._vote_refusal(msg, now)
-        if refusal is not None:
-            self.note("vote", f"refuses {kind} to {msg.src} for term {msg.term}: {refusal}")
-            self._reply_vote(msg, granted=False)
-            return
-        if msg.pre_vote:
-            self.note(
-                "vote",
-                f"grants pre-vote to {msg.src} for term {msg.term}: its log "
-                f"({msg.last_log_index}@{msg.last_log_term}) is at least as up-to-date as ours "
-                f"({self.log.last_index}@{self.log.last_term}) and no leader is alive",
-            )
-            self._reply_vote(msg, granted=True)
-            return
-        self.voted_for = msg.src
-        seq = self._save_hard_state()
-        self._timer_start = now  # Raft §5.2: granting a vote resets the election timer.
-        self.note(
-            "vote",
-            f"grants vote to {msg.src} for term {msg.term}: its log "
-            f"({msg.last_log_index}@{msg.last_log_term}) is at least as up-to-date as ours "
-            f"({self.log.last_index}@{self.log.last_term}); replies once the vote is on disk",
-        )
-        reply = VoteResponse(src=self.id, dst=msg.src, term=self.term, granted=True)
-        if "vote_before_persist" in self._bugs:
-            self.outbox.send(reply)  # BUG SWITCH vote_before_persist
-            return
-        self._after_flush.append((seq, reply, None))
-
-    def _vote_refusal(self, msg: RequestVote, now: int) -> str | None:
-        """Why we will not vote for the sender, or None if we will."""
-        if msg.term < self.term:
-            return f"its term {msg.term} < our term {self.term}"
-        if not self.log.is_up_to_date(msg.last_log_term, msg.last_log_index) and (
-            "vote_without_log_check" not in self._bugs  # BUG SWITCH vote_without_log_check
-        ):
-            ours, theirs = (
-                (self.log.last_term, self.log.last_index),
-                (
-                    msg.last_log_term,
-                    msg.last_log_index,
-                ),
-            )
-            if theirs[0] != ours[0]:
-                why = f"candidate's last log term {theirs[0]} < {ours[0]}"
-            else:
-                why = f"candidate's log ends at {theirs[1]} < {ours[1]} (same last term)"
-            return f"{why} (Raft §5.4.1)"
-        if msg.pre_vote:
-            if self.role is Role.LEADER:
-                return "we are the leader and alive"
-            if self._leader_alive(now):
-                return f"leader {self.leader_id} was heard {_ms(now - self._heard_at)} ago"
-            if msg.term > self.term:
-                return None
-        # A real vote (or a pre-vote for the term we are in): one vote per term.
-        # BUG SWITCH double_vote skips this rule.
-        if self.voted_for not in (None, msg.src) and "double_vote" not in self._bugs:
-            return f"already voted for {self.voted_for} in term {self.term}"
-        return None
-
-    def _reply_vote(self, msg: RequestVote, *, granted: bool) -> None:
-        # A granted pre-vote echoes the term asked for; a refusal tells our term.
-        term = msg.term if (msg.pre_vote and granted) else self.term
-        self._send(
-            VoteResponse(
-                src=self.id, dst=msg.src, term=term, granted=granted, pre_vote=msg.pre_vote
-            )
-        )
-
-    def _on_vote_response(self, msg: VoteResponse, now: int) -> None:
-        if msg.pre_vote:
-            if not self.pre_voting or msg.term != self.term + 1:
-                return
-        elif self.role is not Role.CANDIDATE or msg.term != self.term:
-            return
-        if self.configuration.vote_result(self._votes) is not VoteResult.PENDING:
-            return  # already decided; late answers change nothing
-        self._votes[msg.src] = msg.granted
-        self._count_votes(now)
-
-    def _count_votes(self, now: int) -> None:
-        conf = self.configuration
-        result = conf.vote_result(self._votes)
-        if result is VoteResult.PENDING:
-            return
-        granted = [v for v in conf.all_voters if self._votes.get(v)]
-        if self.pre_voting:
-            self.pre_voting = False
-            if result is VoteResult.WON:
-                self.note(
-                    "pre-vote",
-                    f"pre-vote won with {', '.join(granted)} (quorum {conf.quorum_text()}): "
-                    "starts a real election",
-                )
-                self._become_candidate(now)
-            else:
-                self.note("pre-vote", f"pre-vote for term {self.term + 1} lost: stays follower")
-        elif result is VoteResult.WON:
-            self._become_leader(now)
-        else:
-            self.note("vote", f"lost the election for term {self.term}: waits for a timeout")
-
-    # -- log replication, follower side (Raft §5.3) -----------------------
-
-    def _on_append_entries(self, msg: AppendEntries, now: int) -> None:
-        # BUG SWITCH accept_stale_term skips this rule.
-        if msg.term < self.term and "accept_stale_term" not in self._bugs:
-            self.note("stale", f"rejects {msg.name} from {msg.src}: term {msg.term} < {self.term}")
-            self._reply_append(msg, success=False)
-            return
-        self._hear_from_leader(msg, now)
-        if msg.heartbeat:
-            # Safe without a log check: the leader sends min(commit, our match index),
-            # an index up to which our log is known to match its own.
-            self.ballot_box.set_last_committed_index(
-                min(msg.leader_commit, self.log.last_index), now
-            )
-            self._reply_append(msg, success=True)
-            return
-        # Entries up to our snapshot are committed, hence identical to the leader's.
-        if msg.prev_log_index >= self.log.snapshot_index:
-            prev_term = self.log.term_at(msg.prev_log_index)
-            if prev_term != msg.prev_log_term:
-                self._reject_mismatch(msg, prev_term)
-                return
-        last_new = self._merge_entries(msg)
-        self._sync_follower_role(now)
-        self.ballot_box.set_last_committed_index(min(msg.leader_commit, last_new), now)
-        if "apply_before_commit" in self._bugs:
-            self.fsm.on_committed(self.log.last_index)  # BUG SWITCH apply_before_commit
-        reply = self._append_reply(msg, success=True, match_index=last_new)
-        # BUG SWITCH ack_before_flush acknowledges at once.
-        if self.log.durable_index >= last_new or "ack_before_flush" in self._bugs:
-            self._send(reply)
-        else:
-            self._after_flush.append((self.outbox.write_seq, reply, self.log.term_at(last_new)))
-
-    def _reject_mismatch(self, msg: AppendEntries, prev_term: int | None) -> None:
-        index = msg.prev_log_index
-        if prev_term is None:
-            self.note(
-                "reject",
-                f"rejects entries after {index} from {msg.src}: our log ends at "
-                f"{self.log.last_index} (Raft §5.3 consistency check)",
-            )
-            self._reply_append(msg, success=False, conflict_index=self.log.last_index + 1)
-            return
-        first = self.log.first_index_of_term(index)
-        self.note(
-            "reject",
-            f"rejects entries after {index} from {msg.src}: our entry {index} has term "
-            f"{prev_term}, leader's has {msg.prev_log_term} (Raft §5.3 consistency check)",
-        )
-        self._reply_append(msg, success=False, conflict_index=first, conflict_term=prev_term)
-
-    def _merge_entries(self, msg: AppendEntries) -> int:
-        """Append what is new, truncating a conflicting suffix; returns the last index sent."""
-        new: list[LogEntry] = []
-        for entry in msg.entries:
-            if new:
-                new.append(entry)
-                continue
-            if entry.index <= self.log.snapshot_index:
-                continue  # in our snapshot already
-            ours = self.log.term_at(entry.index)
-            if ours == entry.term:
-                continue  # already have it (Log Matching): keep, never truncate a match
-            if ours is not None and "no_truncate" in self._bugs:
-                continue  # BUG SWITCH no_truncate: keeps our conflicting entry
-            if ours is not None:
-                # Invariant: committed entries are never truncated (Leader Completeness).
-                # Only a switched-on bug can break it; the checkers then report it.
-                assert entry.index > self.commit_index or self._bugs, "conflict below commit"
-                self.note(
-                    "truncate",
-                    f"entry {entry.index} has term {ours}, leader's has {entry.term}: "
-                    f"deletes entries {entry.index}..{self.log.last_index} (Raft §5.3)",
-                    component="LogManager",
-                )
-                self.log.truncate_suffix(entry.index)
-            new.append(entry)
-        if new:
-            self.log.append(tuple(new))
-            span = (
-                f"entry {new[0].index}"
-                if len(new) == 1
-                else f"entries {new[0].index}..{new[-1].index}"
-            )
-            self.note(
-                "append",
-                f"appends {span} from {msg.src} (term {new[-1].term}); acknowledges once on disk",
-                component="LogManager",
-            )
-        return msg.prev_log_index + len(msg.entries)
-
-    def _append_reply(self, msg: AppendEntries, **fields: object) -> AppendEntriesResponse:
-        return AppendEntriesResponse(
-            src=self.id,
-            dst=msg.src,
-            term=self.term,
-            seq=msg.seq,
-            heartbeat=msg.heartbeat,
-            read_round=msg.read_round,
-            rejected_index=msg.prev_log_index,
-            last_log_index=self.log.last_index,
-            **fields,  # type: ignore[arg-type]
-        )
-
-    def _reply_append(self, msg: AppendEntries, **fields: object) -> None:
-        self._send(self._append_reply(msg, **fields))
-
-    def _save_hard_state(self) -> int:
-        self._hard_state_seq = self.outbox.persist(SaveHardState(self.term, self.voted_for))
-        return self._hard_state_seq
-
-    def _send(self, message: Message) -> None:
-        """Send now, or once the latest term and vote are durable (Figure 2)."""
-        if self._hard_state_seq > self._durable_seq:
-            self._after_flush.append((self._hard_state_seq, message, None))
-        else:
-            self.outbox.send(message)
-
-    def _send_after_flush(self, message: Message, expected_term: int | None) -> None:
-        # An acknowledgement vouches for (match_index, term): if a later leader has
-        # since replaced that entry, the acknowledgement is no longer true.
-        if (
-            isinstance(message, AppendEntriesResponse)
-            and expected_term is not None
-            and (
-                self.log.term_at(message.match_index) != expected_term
-                or self.log.durable_index < message.match_index
-            )
-        ):
-            return
-        self.outbox.send(message)
-
-    # -- log replication, leader side -------------------------------------
-
-    def _append_as_leader(self, entry: LogEntry, now: int) -> None:
-        self.log.append((entry,))
-        if entry.configuration is not None:
-            # A configuration takes effect when appended (Raft §6).
-            self.ballot_box.set_configuration(entry.configuration, now)
-        # jraft wakes the replicators before the local flush, so the leader's
-        # own disk write overlaps replication.
-        for replicator in self.replicators.values():
-            replicator.on_new_entries(now)
-
-    def _on_append_entries_response(self, msg: AppendEntriesResponse, now: int) -> None:
-        replicator = self._replicator_for(msg)
-        if replicator is not None:
-            replicator.on_response(msg, now)
-            self._after_peer_progress(msg.src, now)
-            self._check_reads(now)
-
-    def _on_install_snapshot_response(self, msg: InstallSnapshotResponse, now: int) -> None:
-        replicator = self._replicator_for(msg)
-        if replicator is not None:
-            replicator.on_snapshot_response(msg, now)
-            self._after_peer_progress(msg.src, now)
-
-    def _replicator_for(self, msg: Message) -> Replicator | None:
-        if self.role is not Role.LEADER or msg.term != self.term:
-            return None
-        return self.replicators.get(msg.src)
-
-    def _after_peer_progress(self, peer: str, now: int) -> None:
-        if self.membership.busy:
-            self.membership.on_peer_progress(now)
-        if self.transfer.busy:
-            self.transfer.on_peer_progress(peer)
-
-    def _on_heartbeat_timer(self, now: int) -> None:
-        if self.role is not Role.LEADER:
-            return
-        for replicator in self.replicators.values():
-            replicator.heartbeat(now, self._read_round)
-        self.outbox.set_timer(HEARTBEAT_TIMER, self.options.heartbeat_interval)
-
-    def _on_committed(self, commit_index: int, now: int) -> None:
-        """The BallotBox advanced the commit index: apply, and let the leader's parts react."""
-        self.fsm.on_committed(commit_index)
-        self.snapshots.after_apply()
-        if self.role is not Role.LEADER:
-            return
-        if not self._leader_started and commit_index >= self._leader_first_index:
-            self._leader_started = True
-            self.fsm.state_machine.on_leader_start(self.term)
-            self.note(
-                "leader",
-                f"first entry of term {self.term} is committed: leader ready "
-                "(StateMachine.on_leader_start)",
-            )
-        if self.membership.busy:
-            self.membership.on_committed(commit_index, now)
-        self._check_reads(now)
-
-    # -- CheckQuorum (thesis §6.2) ------------------------------------------
-
-    @property
-    def _check_quorum_period(self) -> int:
-        return self.options.election_timeout[0] // 2
-
-    def _on_check_quorum_timer(self, now: int) -> None:
-        """Step down if a quorum has not answered within the minimum election timeout."""
-        if self.role is not Role.LEADER:
-            return
-        window = self.options.election_timeout[0]
-        heard = {self.id: True}
-        for peer, replicator in self.replicators.items():
-            heard[peer] = now - replicator.last_response_at < window
-        conf = self.configuration
-        if conf.vote_result(heard) is VoteResult.WON:
-            self.outbox.set_timer(CHECK_QUORUM_TIMER, self._check_quorum_period)
-            return
-        answered = [v for v in conf.all_voters if heard.get(v)]
-        self.note(
-            "check-quorum",
-            f"CheckQuorum: only {', '.join(answered)} answered within {_ms(window)} "
-            f"(needs {conf.quorum_text()}): steps down",
-        )
-        self._become_follower(self.term, None, now)
-
-    # -- snapshots, follower side (Raft §7, Figure 13) ------------------------
-
-    def _on_install_snapshot(self, msg: InstallSnapshot, now: int) -> None:
-        def reply(success: bool, match_index: int = 0) -> InstallSnapshotResponse:
-            return InstallSnapshotResponse(
-                src=self.id,
-                dst=msg.src,
-                term=self.term,
-                success=success,
-                match_index=match_index,
-                seq=msg.seq,
-            )
-
-        if msg.term < self.term:
-            self.note("stale", f"rejects {msg.name} from {msg.src}: term {msg.term} < {self.term}")
-            self._send(reply(False))
-            return
-        self._hear_from_leader(msg, now)
-        snapshot = msg.snapshot
-        if snapshot.last_index <= self.commit_index:
-            self.note(
-                "snapshot",
-                f"already has committed entries up to {self.commit_index}: ignores {snapshot}",
-                component="SnapshotExecutor",
-            )
-            self._send(reply(True, min(snapshot.last_index, self.log.durable_index)))
-            return
-        seq = self.snapshots.install(snapshot, msg.src)
-        self.ballot_box.set_last_committed_index(snapshot.last_index, now)
-        self._sync_follower_role(now)
-        self._after_flush.append((seq, reply(True, snapshot.last_index), None))
-
-    # -- leadership transfer and membership (thesis §3.10, §4) ---------------
-
-    def _on_timeout_now(self, msg: TimeoutNow, now: int) -> None:
-        if msg.term != self.term or self.role is not Role.FOLLOWER or not self.is_voter:
-            self.note("transfer", f"ignores TimeoutNow from {msg.src} (term {msg.term})")
-            return
-        self.note(
-            "transfer",
-            f"told by leader {msg.src} to take over: campaigns at once, without PreVote "
-            "(thesis §3.10)",
-        )
-        self._become_candidate(now, transfer=True)
-
-    def _ignores_disruptive_vote(self, msg: Message, now: int) -> bool:
-        """Thesis §4.2.3: ignore RequestVote while we know a leader is alive.
-
-        A removed or partitioned server cannot then depose a working leader by
-        raising its term. Requests sent on a leader's behalf (TimeoutNow) pass.
-        As in etcd, this comes with CheckQuorum: both rest on the leader's
-        lease, and without CheckQuorum a leader cut off from its followers would
-        keep that lease forever.
-        """
-        if (
-            not self.options.check_quorum
-            or not isinstance(msg, RequestVote)
-            or msg.pre_vote
-            or msg.leadership_transfer
-            or msg.term <= self.term
-        ):
-            return False
-        # A node that restarted has forgotten when it last heard from the leader; a
-        # leader's lease (and lease reads) may still rely on it, so it waits one
-        # minimum election timeout before voting.
-        restarted = self._restarted_at is not None and (
-            now - self._restarted_at < self.options.election_timeout[0]
-        )
-        if self.role is Role.LEADER:
-            leader = "we lead"
-        elif self._leader_alive(now):
-            leader = f"leader {self.leader_id} is alive"
-        elif restarted:
-            leader = "we restarted less than an election timeout ago and a lease may hold"
-        else:
-            return False
-        self.note(
-            "vote",
-            f"ignores RequestVote from {msg.src} for term {msg.term}: {leader} (thesis §4.2.3)",
-        )
-        return True
-
-    def sync_replicators(self, members: tuple[str, ...], now: int) -> None:
-        """Leader: keep exactly one replicator per member other than ourselves."""
-        for peer in list(self.replicators):
-            if peer not in members:
-                del self.replicators[peer]
-        for peer in members:
-            if peer != self.id and peer not in self.replicators:
-                replicator = Replicator(
-                    leader_id=self.id,
-                    peer=peer,
-                    term=self.term,
-                    log=self.log,
-                    ballot_box=self.ballot_box,
-                    outbox=self.outbox,
-                    options=self.options,
-                    now=now,
-                )
-                self.replicators[peer] = replicator
-                replicator.start(now)
-
-    def append_configuration(self, conf: Configuration, now: int) -> int:
-        """Leader: append a configuration entry (in force at once); returns its index."""
-        entry = LogEntry(
-            index=self.log.last_index + 1,
-            term=self.term,
-            kind=EntryKind.CONFIGURATION,
-            configuration=conf,
-        )
-        self._append_as_leader(entry, now)
-        return entry.index
-
-    def after_membership_change(self, now: int) -> None:
-        """A change is done: a leader that is no longer a voter hands over (jraft)."""
-        conf = self.configuration
-        if conf.is_voter(self.id):
-            return
-        successor = max(
-            (p for p in conf.voters if p in self.replicators),
-            key=lambda p: self.replicators[p].match_index,
-            default=None,
-        )
-        self.note("membership", f"is not a voter in {conf}: steps down")
-        if successor is not None:
-            self.send(TimeoutNow(src=self.id, dst=successor, term=self.term))
-            self.note("membership", f"wakes {successor} with TimeoutNow to lead next")
-        self._become_follower(self.term, None, now)
-
-    def finished(self, ticket: int, ok: bool, reason: str) -> None:
-        """An accepted admin request ended."""
-        self.outbox.finished(ticket, ok, reason)
-
-    def send(self, message: Message) -> None:
-        """Send a message (held until our term and vote are durable)."""
-        self._send(message)
-
     def _change_refusal(self, new: Configuration) -> str | None:
         refusal = self._busy_refusal()
         if refusal is not None:
@@ -1149,7 +392,7 @@ class Node:
         old = self.configuration
         if not new.voters:
             return "a configuration needs at least one voter"
-        if not self._leader_started:
+        if not self.leadership.started:
             # Thesis §4.1 (the bug fix of 2015): a new leader first commits an entry of its term.
             return f"the leader has not yet committed an entry of term {self.term}"
         if self.options.single_server_changes:
@@ -1175,7 +418,70 @@ class Node:
         self._next_ticket += 1
         return self._next_ticket
 
-    def _hear_from_leader(self, msg: Message, now: int) -> None:
+    # -- role changes (the only places `role` is assigned) ----------------
+
+    def become_follower(self, term: int, leader: str | None, now: int) -> None:
+        """Follow (or, if only a learner in our configuration, learn from) `leader`."""
+        was, old_term = self.role, self.term
+        if term > self.term:
+            self.term, self.voted_for = term, None
+            self.save_hard_state()
+        if was is Role.LEADER:
+            self.leadership.step_down(old_term, now)
+        self.election.stop_campaign()
+        self.role = self._follower_role()
+        self.leader_id = leader
+        if leader is not None:
+            self.election.heard_at = now
+        if was not in (Role.FOLLOWER, Role.LEARNER):
+            self.election.arm_timer(now)
+
+    def become_candidate(self, now: int, *, transfer: bool = False) -> None:
+        """Campaign for the next term (`transfer`: asked to by the leader, thesis §3.10)."""
+        if self.role is Role.LEADER or not self.is_voter:
+            raise AssertionError(f"a {self.role.value} that is not a voter cannot campaign")
+        self.role = Role.CANDIDATE
+        self.leader_id = None
+        self.term += 1
+        self.voted_for = self.id
+        # Save term and vote before asking anyone (jraft): a crash must not forget them.
+        self.election.begin_campaign(self.save_hard_state(), transfer=transfer)
+        self.note(
+            "campaign",
+            f"becomes candidate for term {self.term}, votes for itself; "
+            f"asks for votes once term and vote are on disk",
+        )
+        self.election.arm_timer(now)
+
+    def become_leader(self, now: int) -> None:
+        """A candidate won its election: take over replication (Raft §5.3)."""
+        if self.role is not Role.CANDIDATE:
+            raise AssertionError(f"only a candidate can become leader, not a {self.role.value}")
+        self.role = Role.LEADER
+        self.leader_id = self.id
+        conf = self.configuration
+        granted = [v for v in conf.all_voters if self.election.votes.get(v)]
+        self.note(
+            "leader",
+            f"becomes leader of term {self.term} with votes from {', '.join(granted)} "
+            f"(quorum {conf.quorum_text()})",
+        )
+        self.outbox.cancel_timer(ELECTION_TIMER)
+        self.leadership.take_over(conf, now)
+
+    def _follower_role(self) -> Role:
+        conf = self.configuration
+        if self.id in conf.learners and not conf.is_voter(self.id):
+            return Role.LEARNER
+        return Role.FOLLOWER
+
+    def sync_follower_role(self, now: int) -> None:
+        """Our configuration changed: a learner promoted to voter follows, and vice versa."""
+        if self.role in (Role.FOLLOWER, Role.LEARNER) and self.role is not self._follower_role():
+            self.become_follower(self.term, self.leader_id, now)
+            self.note("membership", f"is now a {self.role.value} in {self.configuration}")
+
+    def hear_from_leader(self, msg: Message, now: int) -> None:
         """A current-term message from the leader: follow it and reset the election timer."""
         if self.role not in (Role.FOLLOWER, Role.LEARNER):
             # A candidate of the same term learns that someone else won (Raft §5.2).
@@ -1184,51 +490,73 @@ class Node:
                 f"learns that {msg.src} leads term {msg.term} -> {self.role.value} "
                 "becomes follower (Raft §5.2)",
             )
-            self._become_follower(msg.term, msg.src, now)
-        if self.pre_voting:
-            self.pre_voting = False
-            self.note("pre-vote", f"hears from leader {msg.src}: abandons its pre-vote")
+            self.become_follower(msg.term, msg.src, now)
         self.leader_id = msg.src
-        self._heard_at = now
-        self._timer_start = now
+        self.election.heard_from_leader(msg.src, now)
 
-    # -- helpers ----------------------------------------------------------
+    # -- durability (Figure 2) ---------------------------------------------
 
-    def _is_pre_vote_traffic(self, msg: Message) -> bool:
-        # A pre-vote request asks about a term nobody holds yet, and a granted
-        # pre-vote echoes it: neither may raise anyone's term.
-        if isinstance(msg, RequestVote):
-            return msg.pre_vote
-        return isinstance(msg, VoteResponse) and msg.pre_vote and msg.granted
+    def save_hard_state(self) -> int:
+        """Persist term and vote; returns the write's sequence number."""
+        self._hard_state_seq = self.outbox.persist(SaveHardState(self.term, self.voted_for))
+        return self._hard_state_seq
 
-    def _leader_alive(self, now: int) -> bool:
-        return (
-            self.leader_id is not None
-            and self._heard_at is not None
-            and now - self._heard_at < self.options.election_timeout[0]
-        )
+    def send(self, message: Message) -> None:
+        """Send now, or once the latest term and vote are durable (Figure 2)."""
+        if self._hard_state_seq > self._durable_seq:
+            self._after_flush.append((self._hard_state_seq, message, None))
+        else:
+            self.outbox.send(message)
 
-    def _draw_timeout(self) -> int:
-        low, high = self.options.election_timeout
-        return self._rng.randrange(low, high)
+    def send_when_durable(
+        self, seq: int, message: Message, expected_term: int | None = None
+    ) -> None:
+        """Send once write `seq` is durable (Figure 2: a vote, an acknowledgement).
 
-    def _arm_election_timer(self, now: int) -> None:
-        self._timer_forced = False
-        self._timer_start = now
-        self._election_timeout = self._draw_timeout()
-        self.outbox.set_timer(ELECTION_TIMER, self._election_timeout)
+        An acknowledgement of entries up to one of `expected_term` is dropped
+        if, by then, that entry was replaced or is no longer durable.
+        """
+        self._after_flush.append((seq, message, expected_term))
+
+    def _send_after_flush(self, message: Message, expected_term: int | None) -> None:
+        # An acknowledgement vouches for (match_index, term): if a later leader has
+        # since replaced that entry, the acknowledgement is no longer true.
+        if (
+            isinstance(message, AppendEntriesResponse)
+            and expected_term is not None
+            and (
+                self.log.term_at(message.match_index) != expected_term
+                or self.log.durable_index < message.match_index
+            )
+        ):
+            return
+        self.outbox.send(message)
+
+    # -- for the parts ----------------------------------------------------
+
+    def _on_committed(self, commit_index: int, now: int) -> None:
+        """The BallotBox advanced the commit index: apply, and let the leader's parts react."""
+        self.fsm.on_committed(commit_index)
+        self.snapshots.after_apply()
+        if self.role is Role.LEADER:
+            self.leadership.on_committed(commit_index, now)
+
+    def sync_replicators(self, members: tuple[str, ...], now: int) -> None:
+        """Leader: keep exactly one replicator per member other than ourselves."""
+        self.leadership.sync_replicators(members, now)
+
+    def append_configuration(self, conf: Configuration, now: int) -> int:
+        """Leader: append a configuration entry (in force at once); returns its index."""
+        return self.leadership.append_configuration(conf, now)
+
+    def after_membership_change(self, now: int) -> None:
+        """A change is done: a leader that is no longer a voter hands over (jraft)."""
+        self.leadership.after_membership_change(now)
+
+    def finished(self, ticket: int, ok: bool, reason: str) -> None:
+        """An accepted admin request ended."""
+        self.outbox.finished(ticket, ok, reason)
 
     def note(self, kind: str, text: str, component: str = "Node") -> None:
+        """One sentence for the trace, explaining a decision."""
         self.outbox.note(component, kind, text)
-
-
-# Which Node method handles each message type (one dictionary lookup per message).
-_MESSAGE_HANDLERS: dict[type, Callable[[Node, Any, int], None]] = {
-    RequestVote: Node._on_request_vote,
-    VoteResponse: Node._on_vote_response,
-    AppendEntries: Node._on_append_entries,
-    AppendEntriesResponse: Node._on_append_entries_response,
-    InstallSnapshot: Node._on_install_snapshot,
-    InstallSnapshotResponse: Node._on_install_snapshot_response,
-    TimeoutNow: Node._on_timeout_now,
-}

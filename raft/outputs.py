@@ -75,6 +75,11 @@ class Note(NamedTuple):
     text: str
 
 
+def ms(us: int) -> str:
+    """A duration in microseconds, as notes write it ("150 ms", "2.5 ms")."""
+    return f"{us / 1000:g} ms"
+
+
 Output = Send | Persist | SetTimer | CancelTimer | Applied | Finished | ReadDone | Note
 
 

@@ -11,12 +11,8 @@ lost the election), the old leader gives up and leads on.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from raft.messages import TimeoutNow
-
-if TYPE_CHECKING:
-    from raft.node import Node
+from raft.node_view import ChangingNode
 
 TRANSFER_TIMER = "transfer"
 
@@ -24,7 +20,7 @@ TRANSFER_TIMER = "transfer"
 class LeadershipTransfer:
     """The transfer a leader is carrying out, if any."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: ChangingNode) -> None:
         self._node = node
         self.target: str | None = None
         self._ticket = 0

@@ -1,0 +1,167 @@
+"""Reads outside the log: ReadIndex and lease reads (thesis §6.4).
+
+Theory of operation (jraft's ReadOnlyService, etcd's read_only.go): a read
+that is not written to the log must still not return a value older than one
+a client could already have seen. The leader (the node checks it is one, and
+that an entry of its term has committed) takes its commit index as the
+read's index, then:
+
+- ReadIndex: confirms it still leads with a heartbeat round. Rounds are
+  numbered; each Replicator remembers the latest round its peer answered, and
+  a read is confirmed once a quorum (of both configurations while joint) has
+  answered its round or a later one.
+- Lease (thesis §6.4.1, needs CheckQuorum): if a quorum answered requests
+  sent within LEASE_FRACTION of the minimum election timeout, no other leader
+  can have been elected since, so the round is skipped. Never while a
+  leadership transfer is under way: its target may be elected at once.
+- Either way the answer waits until the state machine has applied the read
+  index. Reads still pending when the leader steps down fail.
+- "local" reads answer at once from the node's own state machine, with no
+  guarantee at all: they are there to show what goes wrong.
+
+Invariant: a confirmed read answers from a state that includes every entry
+committed before the read began.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from raft.node_view import ReadingNode, Role
+from raft.outputs import ms
+from raft.quorum import VoteResult
+from raft.transfer import LeadershipTransfer
+
+READ_MODES = ("read_index", "lease", "local")
+LEASE_FRACTION = 0.9  # a lease lasts this fraction of the minimum election timeout
+
+
+@attrs.define
+class PendingRead:
+    """A read the leader accepted: waiting for its heartbeat round, then for the apply."""
+
+    ticket: int
+    key: str
+    read_index: int
+    round: int  # the ReadIndex round that must be answered by a quorum (0: lease held)
+    confirmed: bool = False
+
+
+class ReadOnlyService:
+    """The reads one node accepted and has not answered yet."""
+
+    def __init__(self, node: ReadingNode, transfer: LeadershipTransfer) -> None:
+        self._node = node
+        self._transfer = transfer
+        self._outbox = node.outbox
+        self._options = node.options
+        self.round = 0  # the latest ReadIndex round begun
+        self._reads: list[PendingRead] = []
+
+    def start(self, key: str, mode: str, ticket: int, now: int) -> None:
+        """Carry out a read the node accepted; it ends with a `ReadDone` for `ticket`."""
+        node = self._node
+        if mode == "local":
+            value = self._value(key)
+            node.note(
+                "read",
+                f"local read of {key}: answers {value!r} from its own state machine "
+                f"(applied up to {node.last_applied}) without asking anyone: may be stale",
+            )
+            self._outbox.read_done(ticket, True, value, "local read")
+            return
+        read = PendingRead(ticket, key, node.commit_index, 0)
+        if mode == "lease" and self._lease_holds(now):
+            read.confirmed = True
+            node.note(
+                "read",
+                f"lease read of {key}: a quorum answered within "
+                f"{ms(self._lease_window)}, so no other leader can exist yet: read index "
+                f"{read.read_index} (commit index), no heartbeat round",
+            )
+        else:
+            if mode == "lease":
+                node.note(
+                    "read",
+                    f"lease read of {key}: no quorum answered within {ms(self._lease_window)}, "
+                    "the lease has lapsed: falls back to ReadIndex",
+                )
+            self.round += 1
+            read.round = self.round
+            node.note(
+                "read",
+                f"ReadIndex read of {key}: read index {read.read_index} (commit index); "
+                f"confirms leadership with heartbeat round {read.round} "
+                f"(needs {node.configuration.quorum_text()})",
+            )
+        self._reads.append(read)
+        if read.round:
+            for replicator in node.replicators.values():
+                replicator.heartbeat(now, self.round, resend=False)
+        self.check(now)
+
+    def check(self, now: int) -> None:
+        """Leader: confirm reads whose round a quorum answered; answer those applied."""
+        node = self._node
+        if not self._reads or node.role is not Role.LEADER:
+            return
+        conf = node.configuration
+        for read in self._reads:
+            if read.confirmed:
+                continue
+            acks = {node.id: True}
+            for peer, replicator in node.replicators.items():
+                acks[peer] = replicator.read_round_acked >= read.round
+            if conf.vote_result(acks) is VoteResult.WON:
+                read.confirmed = True
+                who = ", ".join(v for v in conf.all_voters if acks.get(v))
+                node.note(
+                    "read",
+                    f"heartbeat round {read.round} answered by {who}: still leader; "
+                    f"read of {read.key} waits for apply index {read.read_index}",
+                )
+        waiting = []
+        for read in self._reads:
+            if read.confirmed and node.last_applied >= read.read_index:
+                value = self._value(read.key)
+                node.note(
+                    "read",
+                    f"read of {read.key} answers {value!r} (applied {node.last_applied} "
+                    f">= read index {read.read_index})",
+                )
+                self._outbox.read_done(read.ticket, True, value, "read")
+            else:
+                waiting.append(read)
+        self._reads = waiting
+
+    def fail_all(self, reason: str) -> None:
+        """The leader stepped down: every pending read fails."""
+        for read in self._reads:
+            self._outbox.read_done(read.ticket, False, None, reason)
+        if self._reads:
+            self._node.note("read", f"fails {len(self._reads)} pending read(s): {reason}")
+        self._reads = []
+
+    @property
+    def _lease_window(self) -> int:
+        return int(self._options.election_timeout[0] * LEASE_FRACTION)
+
+    def _lease_holds(self, now: int) -> bool:
+        """A quorum answered requests sent within the lease window (thesis §6.4.1)."""
+        if self._transfer.busy:
+            return False  # the target may be elected at once (TimeoutNow)
+        node = self._node
+        since = now - self._lease_window
+        heard = {node.id: True}
+        for peer, replicator in node.replicators.items():
+            sent = replicator.acked_sent_at
+            heard[peer] = sent is not None and sent > since
+        return node.configuration.vote_result(heard) is VoteResult.WON
+
+    def _value(self, key: str) -> str | None:
+        machine = self._node.fsm.state_machine
+        reader = getattr(machine, "read", None)
+        if reader is None:
+            return None
+        value = reader(key)
+        return None if value == "(nil)" else value
