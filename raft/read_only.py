@@ -71,7 +71,8 @@ class ReadOnlyService:
             self._outbox.read_done(ticket, True, value, "local read")
             return
         read = PendingRead(ticket, key, node.commit_index, 0)
-        if mode == "lease" and self._lease_holds(now):
+        lapsed = self._lease_lapsed(now) if mode == "lease" else None
+        if mode == "lease" and lapsed is None:
             read.confirmed = True
             node.note(
                 "read",
@@ -81,11 +82,7 @@ class ReadOnlyService:
             )
         else:
             if mode == "lease":
-                node.note(
-                    "read",
-                    f"lease read of {key}: no quorum answered within {ms(self._lease_window)}, "
-                    "the lease has lapsed: falls back to ReadIndex",
-                )
+                node.note("read", f"lease read of {key}: {lapsed}: falls back to ReadIndex")
             self.round += 1
             read.round = self.round
             node.note(
@@ -146,17 +143,24 @@ class ReadOnlyService:
     def _lease_window(self) -> int:
         return int(self._options.election_timeout[0] * LEASE_FRACTION)
 
-    def _lease_holds(self, now: int) -> bool:
-        """A quorum answered requests sent within the lease window (thesis §6.4.1)."""
+    def _lease_lapsed(self, now: int) -> str | None:
+        """Why the lease does not hold now, or None if it does (thesis §6.4.1)."""
         if self._transfer.busy:
-            return False  # the target may be elected at once (TimeoutNow)
+            return "a leadership transfer is under way (its target may be elected at once)"
+        if self._transfer.lease_forfeited:
+            return (
+                "the lease was given up when this term's TimeoutNow left "
+                "(it may still arrive and elect its target at any moment)"
+            )
         node = self._node
         since = now - self._lease_window
         heard = {node.id: True}
         for peer, replicator in node.replicators.items():
             sent = replicator.acked_sent_at
             heard[peer] = sent is not None and sent > since
-        return node.configuration.vote_result(heard) is VoteResult.WON
+        if node.configuration.vote_result(heard) is VoteResult.WON:
+            return None
+        return f"no quorum answered within {ms(self._lease_window)}, the lease has lapsed"
 
     def _value(self, key: str) -> str | None:
         machine = self._node.fsm.state_machine

@@ -25,10 +25,26 @@ class LeadershipTransfer:
         self.target: str | None = None
         self._ticket = 0
         self._sent = False
+        # The term in which we last sent TimeoutNow (0: never).
+        self._timeout_now_term = 0
 
     @property
     def busy(self) -> bool:
         return self.target is not None
+
+    @property
+    def lease_forfeited(self) -> bool:
+        """Whether the leader's lease can no longer be trusted in its current term.
+
+        While a transfer runs, its target may be elected at once. And once
+        TimeoutNow has left, it may arrive at any later moment of this term,
+        even after the transfer gave up: its target then campaigns, and voters
+        grant a transfer's votes although they heard from us within the lease
+        (that is what lets a transfer be fast). So a leader that sent TimeoutNow
+        gives up lease reads for the rest of its term; ReadIndex stays safe,
+        since it asks a quorum.
+        """
+        return self.busy or self._timeout_now_term == self._node.term
 
     def start(self, target: str, ticket: int, now: int) -> None:
         """Begin handing leadership to `target`."""
@@ -81,6 +97,7 @@ class LeadershipTransfer:
         if replicator.match_index < last:
             return
         self._sent = True
+        self._timeout_now_term = node.term
         node.note(
             "transfer",
             f"sees {self.target} has every entry (match {last}): sends it TimeoutNow",

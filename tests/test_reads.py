@@ -133,3 +133,36 @@ def test_reads_survive_time_travel():
     c.back()
     c.run(0.05)
     assert read.value == "1"
+
+
+def test_a_late_timeout_now_cannot_make_a_lease_read_stale():
+    """A transfer gives up, its TimeoutNow lands later, and its target is elected
+    by a voter that heard from the old leader within the lease (transfer votes
+    disregard the lease). The old leader gave up its lease for the term when the
+    TimeoutNow left, so its lease read goes through ReadIndex and never answers
+    the value the new leader already overwrote."""
+    c = Cluster(3, seed=1, check_quorum=True)
+    c.run_until(lambda c: c.leader is not None)
+    c.run(0.3)
+    old = c.leader
+    target, other = [n for n in c.nodes if n != old]
+    first = c.submit("set x 1")
+    c.run_until(lambda c: first.committed)
+    c.hold(old, target)
+    transfer = c.transfer_leadership(target)
+    c.run(0.35)
+    assert transfer.outcome == "failed"  # the TimeoutNow is still held on the link
+    c.cut(target, old)
+    c.cut(other, old)
+    (timeout_now,) = [f for f in c.in_flight if type(f.message).__name__ == "TimeoutNow"]
+    c.deliver(timeout_now.msg_id)
+    assert c.run_until(lambda c: c.nodes[target].role == "leader", timeout=1)
+    second = c.submit("set x 2", to=target)
+    assert c.run_until(lambda c: second.committed, timeout=1)
+    assert c.nodes[old].role == "leader"  # it has not noticed yet
+
+    read = c.read("x", mode="lease", to=old)
+    c.run(1.0)
+    assert read.outcome != "done" or read.value == "2", f"stale lease read: {read}"
+    assert any("given up when this term's TimeoutNow left" in e.text for e in c.trace)
+    assert c.violations == []
