@@ -284,6 +284,18 @@ class Election:
         node, log = self._node, self._log
         if msg.term < node.term:
             return f"its term {msg.term} < our term {node.term}"
+        if (
+            not msg.pre_vote
+            and msg.term == node.term
+            and node.voted_for == node.id
+            and "double_vote" not in self._bugs  # BUG SWITCH double_vote
+        ):
+            # Said first: it is why a candidate refuses a rival, whatever their logs.
+            if node.role is Role.CANDIDATE:
+                return f"we are a candidate in term {node.term} and voted for ourselves"
+            if node.role is Role.LEADER:
+                return f"we already lead term {node.term}"
+            return f"we voted for ourselves in term {node.term}"
         if not log.is_up_to_date(msg.last_log_term, msg.last_log_index) and (
             "vote_without_log_check" not in self._bugs  # BUG SWITCH vote_without_log_check
         ):
@@ -309,6 +321,9 @@ class Election:
         # A real vote (or a pre-vote for the term we are in): one vote per term.
         # BUG SWITCH double_vote skips this rule.
         if node.voted_for not in (None, msg.src) and "double_vote" not in self._bugs:
+            if msg.pre_vote:
+                whom = "ourselves" if node.voted_for == node.id else node.voted_for
+                return f"term {msg.term} is not ahead of ours, and our vote in it went to {whom}"
             return f"already voted for {node.voted_for} in term {node.term}"
         return None
 

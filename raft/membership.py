@@ -69,10 +69,11 @@ class ConfigurationCtx:
             return
         self._progress = {peer: node.replicators[peer].match_index for peer in lagging}
         margin = node.options.catchup_margin
+        entries = "entry" if margin == 1 else "entries"
         node.note(
             "membership",
             f"changes {self.old} -> {new}: first catches up {', '.join(lagging)} without a vote "
-            f"(each must answer and come within {margin} entries of {node.log.last_index})",
+            f"(each must answer and come within {margin} {entries} of {node.log.last_index})",
         )
         node.outbox.set_timer(CATCHUP_TIMER, node.options.catchup_timeout)
 
