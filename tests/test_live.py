@@ -1,4 +1,4 @@
-"""The live view's driver and keys (sim/show/live.py), without a terminal.
+"""The live view's driver and keys (sim/show/driver.py, controls.py), without a terminal.
 
 The driver runs under trio with the autojump MockClock standing in for real
 time, so "ten real seconds" pass instantly and exactly. DESIGN.md: trio only
@@ -15,7 +15,9 @@ from sim import Cluster
 from sim.cli import main
 from sim.scenario import load
 from sim.scenario.player import ScenarioPlayer
-from sim.show.live import MAX_CATCH_UP, TICK, Controls, Driver, keys_from
+from sim.show.controls import Controls
+from sim.show.driver import MAX_CATCH_UP, TICK, Driver
+from sim.show.live import keys_from
 
 STORY = "scenarios/leader-crash.scenario"
 # One driver tick of simulated time at `speed`: how far pacing may lag the clock.
