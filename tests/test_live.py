@@ -7,9 +7,13 @@ paces `step()`; the simulation stays deterministic whatever the speed.
 
 from __future__ import annotations
 
+import io
+import signal
+
 import pytest
 import trio
 from click.testing import CliRunner
+from rich.console import Console
 
 from sim import Cluster
 from sim.cli import main
@@ -17,7 +21,7 @@ from sim.scenario import load
 from sim.scenario.player import ScenarioPlayer
 from sim.show.controls import Controls
 from sim.show.driver import MAX_CATCH_UP, TICK, Driver
-from sim.show.live import keys_from
+from sim.show.live import keys_from, run_live
 
 STORY = "scenarios/leader-crash.scenario"
 # One driver tick of simulated time at `speed`: how far pacing may lag the clock.
@@ -304,6 +308,57 @@ def test_a_refused_request_says_why():
 def test_escape_sequences_are_not_keys():
     assert keys_from(b"3c\x1b[A q") == ["3", "c", " ", "q"]
     assert keys_from(b"\x1b[15~n") == ["n"]
+
+
+# -- the terminal program -------------------------------------------------------------
+
+
+RESTORED = "\x1b[?25h\x1b[?1049l"  # the cursor shown, the main screen back
+
+
+def fake_terminal() -> tuple[Console, io.StringIO]:
+    out = io.StringIO()
+    return Console(file=out, width=80, height=24, force_terminal=True), out
+
+
+def test_q_from_the_keyboard_ends_the_live_view_and_restores_the_screen():
+    controls, _ = make_controls()
+    console, out = fake_terminal()
+    typed = iter([["1"], ["q"]])
+
+    async def keyboard() -> list[str] | None:
+        await trio.sleep(0.05)
+        return next(typed)
+
+    run_live(controls, console, keyboard)
+    assert controls.selected == "n1" and controls.quit
+    screen = out.getvalue()
+    assert "leader" in screen  # the dashboard was drawn
+    assert screen.endswith(RESTORED)
+
+
+@pytest.mark.parametrize("when", ["before the first frame", "after a few keys"])
+def test_ctrl_c_inside_the_live_view_is_one_plain_keyboard_interrupt(when):
+    # Ctrl-C makes trio raise KeyboardInterrupt in whichever task runs: here the
+    # keyboard task, inside the nursery, so it leaves the nursery in an exception group.
+    controls, cluster = make_controls(10)
+    console, out = fake_terminal()
+    presses = [] if when == "before the first frame" else [["1"], [" "]]
+
+    async def keyboard() -> list[str] | None:
+        if presses:
+            await trio.sleep(0.05)
+            return presses.pop(0)
+        signal.raise_signal(signal.SIGINT)
+        await trio.sleep(5)  # not reached: the interrupt lands at the checkpoint at the latest
+        return None
+
+    with pytest.raises(KeyboardInterrupt) as caught:
+        run_live(controls, console, keyboard)
+    assert type(caught.value) is KeyboardInterrupt
+    assert out.getvalue().endswith(RESTORED)
+    if when == "after a few keys":
+        assert controls.selected == "n1" and controls.driver.paused
 
 
 # -- the command ---------------------------------------------------------------------

@@ -20,7 +20,7 @@ import sys
 import termios
 import time
 import tty
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 
 import trio
@@ -69,15 +69,29 @@ def cbreak(fd: int) -> Iterator[None]:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
-async def _keyboard(fd: int, controls: Controls, done: trio.CancelScope) -> None:
-    while not controls.quit:
+# Reads the next keys: waits until some arrive; None once the input has ended.
+KeyReader = Callable[[], Awaitable[list[str] | None]]
+
+
+def terminal_keys(fd: int) -> KeyReader:
+    """Keys from a terminal in cbreak mode."""
+
+    async def read() -> list[str] | None:
         await trio.lowlevel.wait_readable(fd)
         # The fd stays blocking (it shares its file description with stdout);
         # after wait_readable a read returns what is there without waiting.
         data = os.read(fd, 64)
-        if not data:
+        return keys_from(data) if data else None
+
+    return read
+
+
+async def _keyboard(read_keys: KeyReader, controls: Controls, done: trio.CancelScope) -> None:
+    while not controls.quit:
+        keys = await read_keys()
+        if keys is None:
             break
-        for key in keys_from(data):
+        for key in keys:
             controls.press(key)
     done.cancel()
 
@@ -89,7 +103,7 @@ async def _renderer(live: Live, console: Console, controls: Controls) -> None:
         await trio.sleep(FRAME)
 
 
-async def _watch(controls: Controls, console: Console, fd: int) -> None:
+async def _watch(controls: Controls, console: Console, read_keys: KeyReader) -> None:
     with Live(
         console=console,
         screen=True,
@@ -100,7 +114,24 @@ async def _watch(controls: Controls, console: Console, fd: int) -> None:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(controls.driver.run)
             nursery.start_soon(_renderer, live, console, controls)
-            nursery.start_soon(_keyboard, fd, controls, nursery.cancel_scope)
+            nursery.start_soon(_keyboard, read_keys, controls, nursery.cancel_scope)
+
+
+def run_live(controls: Controls, console: Console, read_keys: KeyReader) -> None:
+    """Show the dashboard on `console` and act on keys until `q` or the end of input.
+
+    Ctrl-C ends it with a plain KeyboardInterrupt, after the screen is restored.
+    trio raises it inside whichever task was running, so it leaves the nursery
+    inside an exception group (always: the groups are strict here, whatever
+    trio's default); any other error in the group still propagates.
+    """
+    interrupted = False
+    try:
+        trio.run(_watch, controls, console, read_keys, strict_exception_groups=True)
+    except* KeyboardInterrupt:
+        interrupted = True
+    if interrupted:
+        raise KeyboardInterrupt
 
 
 def watch(cluster: Cluster, *, speed: float, player: ScenarioPlayer | None = None) -> None:
@@ -109,7 +140,7 @@ def watch(cluster: Cluster, *, speed: float, player: ScenarioPlayer | None = Non
     controls = Controls(Driver(cluster, speed=speed, player=player))
     console = Console(highlight=False)
     with cbreak(fd):
-        trio.run(_watch, controls, console, fd)
+        run_live(controls, console, terminal_keys(fd))
 
 
 def first_commits(cluster: Cluster, commands: int = 3) -> None:
@@ -168,4 +199,14 @@ class _Null:
         pass
 
 
-__all__ = ["Controls", "Driver", "first_commits", "keys_from", "narrated_run", "picture", "watch"]
+__all__ = [
+    "Controls",
+    "Driver",
+    "first_commits",
+    "keys_from",
+    "narrated_run",
+    "picture",
+    "run_live",
+    "terminal_keys",
+    "watch",
+]
