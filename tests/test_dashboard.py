@@ -112,6 +112,7 @@ def test_paused_status_help_overlay_and_the_answer_to_a_key():
     assert "paused 0.5x" in text and "n3 crashed" in text
     help_text = "\n".join(screen(c, ViewState(show_help=True)))
     assert "crash / restart selected" in help_text
+    assert "Tab/S-Tab" in help_text and "(1 0: n10)" in help_text  # n10 and up can be selected
 
 
 def test_a_scenario_shows_its_title_chapter_and_narration():

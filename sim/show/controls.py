@@ -11,11 +11,16 @@ from collections.abc import Callable
 
 from sim.cluster import Cluster
 from sim.scenario.player import ScenarioPlayer
-from sim.show.dashboard import ViewState
+from sim.show.dashboard import ViewState, compact_ids
 from sim.show.driver import Driver
 from sim.views import AdminHandle
 
 MESSAGE_LIFETIME = 8.0  # real seconds an answer to a key stays on screen
+# Digits typed within this many real seconds of each other make one node number
+# ("1" then "0" selects n10), as long as that node exists.
+NUMBER_PAUSE = 1.0
+TAB = "\t"
+SHIFT_TAB = "\x1b[Z"  # what terminals send for Shift-Tab
 
 
 class Controls:
@@ -31,6 +36,8 @@ class Controls:
         # The last admin request made with a key, to say how it ended.
         self._request: tuple[str, AdminHandle] | None = None
         self._requests = 0
+        # The node number being typed, and when its last digit came.
+        self._number: tuple[str, float] | None = None
 
     @property
     def cluster(self) -> Cluster:
@@ -45,6 +52,10 @@ class Controls:
             self.show_help = False
             if key in ("?", "\x1b"):
                 return
+        if len(key) == 1 and key in "0123456789":
+            self._digit(key)
+            return
+        self._number = None
         action = KEYMAP.get(key)
         if action is not None:
             self._request = None  # a new key: its answer replaces the old request's
@@ -52,22 +63,50 @@ class Controls:
                 action(self)
             except ValueError as error:
                 self.say(str(error))
-        elif key.isdigit() and key != "0":
-            self.select(f"n{key}")
 
     # -- keys ---------------------------------------------------------------------
 
+    def _digit(self, digit: str) -> None:
+        """Select the node of that number, or of the number being typed if it goes on.
+
+        Each digit selects at once (keys 1-9 act as they always did); one typed
+        soon after continues the number when that node exists, so "1" "0"
+        selects n1 then n10, and with ten nodes "1" "2" selects n1 then n2.
+        There is no n0, so a 0 always continues.
+        """
+        now = self.clock()
+        number = digit
+        if self._number is not None and now - self._number[1] <= NUMBER_PAUSE:
+            longer = self._number[0] + digit
+            if digit == "0" or f"n{longer}" in self.cluster.nodes:
+                number = longer
+        self._number = (number, now)
+        self.select(f"n{number}")
+
     def select(self, node_id: str) -> None:
         if node_id not in self.cluster.nodes:
-            self.say(f"there is no {node_id} (nodes: {', '.join(self.cluster.nodes)})")
+            self.say(f"there is no {node_id} (nodes: {compact_ids(self.cluster.nodes)})")
             return
         self.selected = node_id
         self.say(f"selected {node_id}: c crash/restart, i isolate, t time out, l lead, d remove")
 
     def _target(self) -> str:
         if self.selected is None or self.selected not in self.cluster.nodes:
-            raise ValueError("select a node first with its number (1-9)")
+            raise ValueError("select a node first: Tab, or its number (1 then 0 for n10)")
         return self.selected
+
+    def next_node(self) -> None:
+        self._cycle(1)
+
+    def previous_node(self) -> None:
+        self._cycle(-1)
+
+    def _cycle(self, step: int) -> None:
+        ids = list(self.cluster.nodes)
+        if self.selected in ids:
+            self.select(ids[(ids.index(self.selected) + step) % len(ids)])
+        else:
+            self.select(ids[0] if step > 0 else ids[-1])
 
     def toggle_pause(self) -> None:
         self.driver.toggle_pause()
@@ -243,10 +282,12 @@ KEYMAP: dict[str, Callable[[Controls], None]] = {
     "l": Controls.transfer,
     "a": Controls.add,
     "d": Controls.remove,
+    TAB: Controls.next_node,
+    SHIFT_TAB: Controls.previous_node,
     "?": Controls.toggle_help,
     "q": Controls.stop,
     "Q": Controls.stop,
 }
 
 
-__all__ = ["KEYMAP", "Controls"]
+__all__ = ["KEYMAP", "NUMBER_PAUSE", "SHIFT_TAB", "TAB", "Controls"]

@@ -44,7 +44,8 @@ KEYS = [
     ("n", "one event forward"),
     ("b", "one event back"),
     ("+ / -", "faster / slower"),
-    ("1-9", "select node n1..n9"),
+    ("digits", "select node (1 0: n10)"),
+    ("Tab/S-Tab", "select next / previous"),
     ("c", "crash / restart selected"),
     ("i", "isolate selected"),
     ("h", "heal the network"),
@@ -56,7 +57,7 @@ KEYS = [
     ("q", "quit"),
 ]
 HEADER_STYLE = "on grey19"
-HINT = "space pause  n step  b back  +/- speed  1-9 select  c crash  r request  ? help  q quit"
+HINT = "space pause  n/b step  +/- speed  Tab/digits select  c crash  r request  ? help  q quit"
 
 
 @attrs.frozen(kw_only=True)
@@ -200,7 +201,7 @@ def status_bar(cluster: Cluster, state: ViewState, width: int) -> Text:
             "bold green" if leader else "bold yellow",
         ),
         *([violation_part] if violations else []),
-        (f"selected {state.selected} " if state.selected else "select: 1-9 ", "cyan"),
+        (f"selected {state.selected} " if state.selected else "select: Tab/digits ", "cyan"),
         *([] if violations else [violation_part]),
         (f"seed {cluster.seed} ", "dim"),
     ]

@@ -30,7 +30,7 @@ from rich.live import Live
 from sim.cluster import Cluster
 from sim.scenario.player import ScenarioPlayer
 from sim.show import render
-from sim.show.controls import Controls
+from sim.show.controls import KEYMAP, Controls
 from sim.show.dashboard import dashboard
 from sim.show.driver import Driver
 
@@ -41,17 +41,24 @@ FRAME = 0.1  # real seconds between redraws
 
 
 def keys_from(data: bytes) -> list[str]:
-    """The keys in a chunk read from the terminal; escape sequences (arrows) are skipped."""
+    """The keys in a chunk read from the terminal.
+
+    An escape sequence that names a key of ours (Shift-Tab) is one key; the
+    others (arrows, function keys) are skipped.
+    """
     keys: list[str] = []
     text = data.decode("utf-8", errors="ignore")
     i = 0
     while i < len(text):
         ch = text[i]
         if ch == "\x1b" and i + 1 < len(text) and text[i + 1] in "[O":
+            start = i
             i += 2
             while i < len(text) and not text[i].isalpha() and text[i] != "~":
                 i += 1
             i += 1
+            if text[start:i] in KEYMAP:
+                keys.append(text[start:i])
             continue
         keys.append(ch)
         i += 1
