@@ -6,9 +6,10 @@ function. It reads the cluster (nodes, network, trace) and a `ViewState`
 sections have fixed heights chosen for the terminal's size: the status bar,
 one row per node, the logs side by side, the network, then the story.
 Sections shrink in a fixed order when the terminal is small (fewer messages,
-fewer story lines, then no log grid), so that 80x24 still shows what matters,
-and grow (more of each, framed panels) when it is big. Nothing here changes
-the cluster or keeps state between frames.
+fewer story lines, then nodes whose logs read the same share a row of the log
+grid), so that 80x24 still shows what matters, and grow (more of each, framed
+panels) when it is big. Nothing here changes the cluster or keeps state
+between frames.
 """
 
 from __future__ import annotations
@@ -281,19 +282,51 @@ def node_table(cluster: Cluster, state: ViewState, width: int) -> Table:
     return table
 
 
-def log_lines(cluster: Cluster, state: ViewState, width: int) -> list[Text]:
+def log_lines(
+    cluster: Cluster, state: ViewState, width: int, rows: int | None = None
+) -> list[Text]:
     """The logs side by side, as render.log_grid draws them, sized to the width.
 
     A cell is an entry's term on that term's colour (C: a configuration
     entry); entries not known committed on that node are dim and underlined;
     S marks indexes inside the node's snapshot.
+
+    Given `rows` (the header line included), nodes whose rows read the same
+    share one, labelled with their ids; the leader and the selected node keep
+    rows of their own. If that is still too many, the leader's, the selected
+    node's and the most shared rows are shown, and a last line names the
+    nodes left out.
     """
     views = list(cluster.nodes.values())
-    name_width = 6
-    cells = max(4, (width - name_width) // 4)
     last = max((v.log[-1].index for v in views if v.log), default=0)
     last = max([last, *(v.snapshot_index for v in views)])
-    first = max(1, last - cells + 1)
+    name_width = 6
+
+    def first_index() -> int:
+        return max(1, last - max(4, (width - name_width) // 4) + 1)
+
+    # Rows alike from this index on are alike from any later one: group them
+    # on the widest window, then narrow it for the labels.
+    first = first_index()
+    groups: dict[object, list[NodeView]] = {}
+    for view in views:
+        row = _log_cells(view, first)
+        alone = view.id in (cluster.leader, state.selected) or rows is None
+        key = view.id if alone else (row.plain, tuple(row.spans), view.running, view.role)
+        groups.setdefault(key, []).append(view)
+    shown = list(groups.values())
+    hidden: list[str] = []
+    if rows is not None and len(shown) > rows - 1:
+        keep = max(0, rows - 2)  # one line says who is left out
+        ranked = sorted(
+            shown,
+            key=lambda g: (not any(v.id in (cluster.leader, state.selected) for v in g), -len(g)),
+        )[:keep]
+        hidden = [v.id for g in shown if g not in ranked for v in g]
+        shown = [g for g in shown if g in ranked]
+    labels = [compact_ids(v.id for v in group) for group in shown]
+    name_width = max([name_width, *(min(14, len(label) + 1) for label in labels)])
+    first = first_index()
     header = Text.assemble(("log".ljust(name_width), "bold"))
     for index in range(first, last + 1):
         label = str(index) if index == first or index % 5 == 0 else ""
@@ -301,33 +334,45 @@ def log_lines(cluster: Cluster, state: ViewState, width: int) -> list[Text]:
     if last == 0:
         header.append("(empty: no entries yet)", style="dim")
     lines = [_header(header, width)]
-    for view in views:
-        if not view.running:
-            name_style = "dim strike"
-        elif view.id == state.selected:
-            name_style = "bold reverse cyan"
-        else:
-            name_style = render.ROLE_STYLES.get(view.role, "")
-        row = Text.assemble((view.id, name_style))
-        row.append(" " * (name_width - len(view.id)))
-        by_index = {entry.index: entry for entry in view.log}
-        end = view.log[-1].index if view.log else view.snapshot_index
-        for index in range(first, end + 1):
-            entry = by_index.get(index)
-            if entry is None:
-                row.append(" S " if index <= view.snapshot_index else "   ", style="dim")
-                row.append(" ")
-                continue
-            label = str(entry.term)
-            if entry.kind is EntryKind.CONFIGURATION:
-                label = label + "C" if len(label) < 3 else "C"
-            style = render.term_style(entry.term)
-            if entry.index > view.commit_index:
-                style += " dim underline"
-            row.append(f"{label:^3}", style=style)
-            row.append(" ")
-        lines.append(_line(row))
+    for group, label in zip(shown, labels, strict=True):
+        if len(label) >= name_width:
+            label = label[: name_width - 2] + "…"
+        line = Text.assemble((label, _log_name_style(group[0], state)))
+        line.append(" " * (name_width - len(label)))
+        lines.append(_line(line + _log_cells(group[0], first)))
+    if hidden:
+        lines.append(_line(Text(f"… {compact_ids(hidden)} not shown (no room)", style="dim")))
     return lines
+
+
+def _log_name_style(view: NodeView, state: ViewState) -> str:
+    if not view.running:
+        return "dim strike"
+    if view.id == state.selected:
+        return "bold reverse cyan"
+    return render.ROLE_STYLES.get(view.role, "")
+
+
+def _log_cells(view: NodeView, first: int) -> Text:
+    """One node's log from index `first` on, one cell per entry."""
+    row = Text()
+    by_index = {entry.index: entry for entry in view.log}
+    end = view.log[-1].index if view.log else view.snapshot_index
+    for index in range(first, end + 1):
+        entry = by_index.get(index)
+        if entry is None:
+            row.append(" S " if index <= view.snapshot_index else "   ", style="dim")
+            row.append(" ")
+            continue
+        label = str(entry.term)
+        if entry.kind is EntryKind.CONFIGURATION:
+            label = label + "C" if len(label) < 3 else "C"
+        style = render.term_style(entry.term)
+        if entry.index > view.commit_index:
+            style += " dim underline"
+        row.append(f"{label:^3}", style=style)
+        row.append(" ")
+    return row
 
 
 def network_summary(cluster: Cluster, *, label: bool = True) -> Text:
@@ -443,15 +488,21 @@ def dashboard(cluster: Cluster, state: ViewState, width: int = 80, height: int =
     fixed = 2
     table_h = nodes + 1
     log_h = nodes + 1
+    compact_logs = height - fixed - table_h - log_h < 5
+    if compact_logs:
+        # Too short for a log row per node: nodes whose logs read the same share
+        # a row, in what is left after five lines for the network and the story.
+        log_body = log_lines(cluster, state, width, max(2, height - fixed - table_h - 5))
+        log_h = len(log_body)
     narration = narration_lines(state, width - 4)
     rest = height - fixed - table_h - log_h
-    if rest < 5:  # too short for everything: the node table tells the most
-        log_h, rest = 0, rest + log_h
     # Frames cost two lines per section: only when there is room to spare.
-    framed = rest >= 8 + 12 and width >= 60
+    framed = not compact_logs and rest >= 8 + 12 and width >= 60
     inner = width - 4 if framed else width
     if framed:
-        rest -= 8 if log_h else 6
+        rest -= 8
+    if not compact_logs:
+        log_body = log_lines(cluster, state, inner)
     flight_rows = min(len(flights), max(1, rest // 3), 12)
     drop_rows = min(len(drops), 1 if rest < 14 else 3)
     network_h = 1 + flight_rows + drop_rows
@@ -497,9 +548,7 @@ def dashboard(cluster: Cluster, state: ViewState, width: int = 80, height: int =
     else:
         table = node_table(cluster, state, inner)
         parts.append(Layout(_section(table, "nodes", framed), size=table_h + 2 * framed))
-        if log_h:
-            logs = Group(*log_lines(cluster, state, inner))
-            parts.append(Layout(_section(logs, "logs", framed), size=log_h + 2 * framed))
+        parts.append(Layout(_section(Group(*log_body), "logs", framed), size=log_h + 2 * framed))
         parts.append(
             Layout(
                 _section(Group(*network_body), "network", framed),
