@@ -30,6 +30,11 @@ def assert_fits(lines: list[str], width: int, height: int) -> None:
     assert not too_wide, too_wide
 
 
+def rows_of(lines: list[str]) -> list[str]:
+    """The lines without the frames around them."""
+    return [line.strip("│ ") for line in lines]
+
+
 def elected(n: int, seed: int = 7) -> Cluster:
     c = Cluster(n, seed=seed)
     assert c.run_until(lambda c: c.leader is not None and c.nodes[c.leader].commit_index >= 1)
@@ -71,15 +76,30 @@ def test_partitions_and_one_way_cuts_are_shown():
     assert "cut n3→n4" in text
 
 
-def test_a_joint_configuration_shows_old_and_new_voters():
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_a_joint_configuration_shows_old_and_new_voters_and_says_joint_once(size):
     c = elected(3)
     c.run(0.2)
     handle = c.add_node("n4")
     assert handle.accepted
     assert c.run_until(lambda c: c.nodes[c.leader].members.is_joint, timeout=3.0)
-    lines = screen(c)
-    assert_fits(lines, 80, 24)
-    assert "n1-3⇒n1-4 joint" in "\n".join(lines)
+    lines = screen(c, width=size[0], height=size[1])
+    assert_fits(lines, *size)
+    leader_row = next(row for row in rows_of(lines) if row.startswith(f"{c.leader} "))
+    assert leader_row.endswith("n1-3⇒n1-4 (joint)")
+    assert leader_row.count("joint") == 1
+
+
+def test_a_leader_changing_the_membership_shows_its_stage():
+    c = elected(3)
+    c.run(0.2)
+    c.crash("n2")  # the new server cannot catch up while the leader lacks a quorum to commit
+    assert c.add_node("n4").accepted
+    c.run(0.001)
+    assert c.nodes[c.leader].membership_stage == "catching up"
+    lines = screen(c, width=100, height=30)
+    leader_row = next(row for row in rows_of(lines) if row.startswith(f"{c.leader} "))
+    assert leader_row.endswith("n1-3 (catching up)")
 
 
 def test_a_snapshot_shows_as_s_cells():

@@ -101,20 +101,25 @@ def compact_ids(ids: Iterable[str]) -> str:
 
 
 def configuration_text(view: NodeView) -> Text:
-    """The configuration a node uses: voters, old => new while joint, learners."""
+    """The configuration a node uses: voters, "old⇒new (joint)" while joint, learners.
+
+    On a leader changing the membership, the stage follows in brackets, said
+    once: while joint, "(joint)" is the stage too.
+    """
     conf = view.members
     text = Text()
     if conf.is_joint:
         text.append(compact_ids(conf.old_voters or ()), style="yellow")
         text.append("⇒", style="bold yellow")
         text.append(compact_ids(conf.voters), style="yellow")
-        text.append(" joint", style="bold yellow")
+        text.append(" (joint)", style="bold yellow")
     else:
         text.append(compact_ids(conf.voters))
     if conf.learners:
         text.append(f" +learner {compact_ids(conf.learners)}", style="magenta")
-    if view.role == "leader" and view.membership_stage not in ("none", ""):
-        text.append(f" ({view.membership_stage})", style="yellow")
+    stage = view.membership_stage
+    if view.role == "leader" and stage not in ("none", "") and not conf.is_joint:
+        text.append(f" ({stage})", style="yellow")
     return text
 
 
