@@ -134,6 +134,7 @@ def test_paused_status_help_overlay_and_the_answer_to_a_key():
     help_text = "\n".join(screen(c, ViewState(show_help=True)))
     assert "crash / restart selected" in help_text
     assert "Tab/S-Tab" in help_text and "(1 0: n10)" in help_text  # n10 and up can be selected
+    assert "recorded future is dropped)" in help_text  # the whole help fits 80x24
 
 
 def test_a_scenario_shows_its_title_chapter_and_narration():
@@ -216,3 +217,17 @@ def test_when_rows_run_short_the_leader_and_the_selected_node_stay_and_the_rest_
     assert lines[3].startswith("… ") and lines[3].endswith("not shown (no room)")
     hidden = expand_ids(lines[3].split()[1])
     assert hidden | {i for label in shown for i in expand_ids(label)} == set(c.nodes)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (102, 40), (120, 40)])
+def test_the_help_names_the_node_table_columns_as_their_headers_read_at_that_size(size):
+    # 102x40 frames its sections: the table is 98 wide and keeps the short headers.
+    c = elected(3)
+    header = next(row for row in rows_of(screen(c, ViewState(), *size)) if row.startswith("node "))
+    headers = set(header.split())
+    help_rows = rows_of(screen(c, ViewState(show_help=True), *size))
+    start = help_rows.index("Node table columns:") + 1
+    legend = help_rows[start : help_rows.index("", start)]
+    named = {word for row in legend for word in re.split(r"\s{2,}", row)[0].split()}
+    assert named <= headers, f"the help names columns not shown: {named - headers}"
+    assert headers - {"node", "role", "term", "vote"} <= named

@@ -58,6 +58,7 @@ KEYS = [
     ("q", "quit"),
 ]
 HEADER_STYLE = "on grey19"
+WIDE = 100  # from this width on, the node table spells its column headers out
 HINT = "space pause  n/b step  +/- speed  Tab/digits select  c crash  r request  ? help  q quit"
 
 
@@ -229,9 +230,40 @@ def hint_bar(state: ViewState, width: int) -> Text:
     return _line(Text(HINT, style="dim"))
 
 
+def node_columns(width: int) -> list[str]:
+    """The node table's column headers at this width (some are shortened when narrow)."""
+    wide = width >= WIDE
+    return [
+        "node",
+        "role",
+        "term",
+        "vote",
+        *(["commit", "applied"] if wide else ["cmt/app"]),
+        "election timer",
+        "next",
+        "match",
+        "inflight" if wide else "fly",
+        "configuration",
+    ]
+
+
+def column_legend(width: int) -> list[tuple[str, str]]:
+    """What the node table's less obvious columns mean, under the headers shown at this width."""
+    wide = width >= WIDE
+    return [
+        ("commit applied" if wide else "cmt/app", "commit index / last applied index"),
+        ("election timer", "the bar empties as the node's election timeout nears"),
+        (
+            f"next match {'inflight' if wide else 'fly'}",
+            "the leader's nextIndex, matchIndex, appends in flight",
+        ),
+        ("configuration", "the voters; old⇒new (joint) during a membership change"),
+    ]
+
+
 def node_table(cluster: Cluster, state: ViewState, width: int) -> Table:
     """One row per node, and the leader's replication state for each follower."""
-    wide = width >= 100
+    wide = width >= WIDE
     table = Table(
         box=None,
         padding=(0, 1, 0, 0),
@@ -240,20 +272,15 @@ def node_table(cluster: Cluster, state: ViewState, width: int) -> Table:
         header_style="bold " + HEADER_STYLE,
         expand=True,
     )
-    table.add_column("node", no_wrap=True)
-    table.add_column("role", no_wrap=True, min_width=9)
-    table.add_column("term", justify="right", no_wrap=True)
-    table.add_column("vote", no_wrap=True)
-    if wide:
-        table.add_column("commit", justify="right", no_wrap=True)
-        table.add_column("applied", justify="right", no_wrap=True)
-    else:
-        table.add_column("cmt/app", justify="right", no_wrap=True)
-    table.add_column("election timer", no_wrap=True, min_width=BAR_WIDTH + 6)
-    table.add_column("next", justify="right", no_wrap=True)
-    table.add_column("match", justify="right", no_wrap=True)
-    table.add_column("inflight" if wide else "fly", justify="right", no_wrap=True)
-    table.add_column("configuration", no_wrap=True, overflow="ellipsis", ratio=1)
+    right = {"term", "commit", "applied", "cmt/app", "next", "match", "inflight", "fly"}
+    for header in node_columns(width):
+        table.add_column(
+            header,
+            justify="right" if header in right else "left",
+            no_wrap=True,
+            min_width={"role": 9, "election timer": BAR_WIDTH + 6}.get(header),
+            **({"overflow": "ellipsis", "ratio": 1} if header == "configuration" else {}),
+        )
     leader = cluster.leader
     replication = cluster.nodes[leader].replication if leader else {}
     for view in cluster.nodes.values():
@@ -446,28 +473,36 @@ def narration_lines(state: ViewState, width: int) -> list[Text]:
     return lines
 
 
-def help_panel() -> Table:
-    table = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
-    table.add_column(style="bold cyan", no_wrap=True)
-    table.add_column()
-    table.add_column(style="bold cyan", no_wrap=True)
-    table.add_column()
+def help_panel(width: int) -> Group:
+    """The keys, what the node table's columns mean under the headers shown at `width`
+    (the table's own width), and notes."""
+    keys = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
+    keys.add_column(style="bold cyan", no_wrap=True)
+    keys.add_column()
+    keys.add_column(style="bold cyan", no_wrap=True)
+    keys.add_column()
     half = (len(KEYS) + 1) // 2
     right_column = [*KEYS[half:], ("", "")][:half]
     for left, right in zip(KEYS[:half], right_column, strict=True):
-        table.add_row(*left, *right)
-    return table
+        keys.add_row(*left, *right)
+    columns = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
+    columns.add_column(style="bold", no_wrap=True)
+    columns.add_column(style="dim")
+    for names, meaning in column_legend(width):
+        columns.add_row(names, meaning)
+    return Group(
+        keys,
+        Text("\nNode table columns:", style="dim"),
+        columns,
+        *[Text("\n" + n, style="dim") for n in HELP_NOTES],
+    )
 
 
 HELP_NOTES = [
-    "Nodes: commit index and last applied (cmt/app); the election timer bar empties as the "
-    "timeout nears; next, match and inflight (fly) are the leader's Replicator for each "
-    "follower.",
     "Logs: one cell per entry showing its term, on the term's colour (C: a configuration "
     "entry); dim and underlined: not known committed on that node.",
-    "While paused, the story shows every event (messages, timers, disk flushes). Keys act at "
-    "the current simulated moment; after going back, doing something new forks history (a "
-    "scenario's recorded future is dropped).",
+    "Paused, the story shows every event. After going back, doing something new forks "
+    "history (a scenario's recorded future is dropped).",
 ]
 
 
@@ -544,7 +579,7 @@ def dashboard(cluster: Cluster, state: ViewState, width: int = 80, height: int =
     layout = Layout()
     parts = [Layout(status_bar(cluster, state, width), size=1)]
     if state.show_help:
-        body = Group(help_panel(), *[Text("\n" + n, style="dim") for n in HELP_NOTES])
+        body = help_panel(inner)
         parts.append(
             Layout(
                 Panel(body, title="keys", title_align="left", border_style="cyan", box=box.ROUNDED)
