@@ -30,6 +30,7 @@ from rich.text import Text
 from raft import EntryKind
 from sim.engine.trace import TraceEvent
 from sim.show import render
+from sim.show.help_screen import HINT, help_panel
 
 if TYPE_CHECKING:
     from sim.cluster import Cluster
@@ -40,26 +41,8 @@ if TYPE_CHECKING:
 SCAN_LIMIT = 20_000
 BAR_WIDTH = 8
 BLOCKS = " ▏▎▍▌▋▊▉█"
-KEYS = [
-    ("space", "pause / resume"),
-    ("n", "one event forward"),
-    ("b", "one event back"),
-    ("+ / -", "faster / slower"),
-    ("digits", "select node (1 0: n10)"),
-    ("Tab/S-Tab", "select next / previous"),
-    ("c", "crash / restart selected"),
-    ("i", "isolate selected"),
-    ("h", "heal the network"),
-    ("t", "time out selected now"),
-    ("r", "client request to leader"),
-    ("l", "make selected the leader"),
-    ("a / d", "add member / remove selected"),
-    ("?", "help (any key closes it)"),
-    ("q", "quit"),
-]
 HEADER_STYLE = "on grey19"
 WIDE = 100  # from this width on, the node table spells its column headers out
-HINT = "space pause  n/b step  +/- speed  Tab/digits select  c crash  r request  ? help  q quit"
 
 
 @attrs.frozen(kw_only=True)
@@ -473,39 +456,6 @@ def narration_lines(state: ViewState, width: int) -> list[Text]:
     return lines
 
 
-def help_panel(width: int) -> Group:
-    """The keys, what the node table's columns mean under the headers shown at `width`
-    (the table's own width), and notes."""
-    keys = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
-    keys.add_column(style="bold cyan", no_wrap=True)
-    keys.add_column()
-    keys.add_column(style="bold cyan", no_wrap=True)
-    keys.add_column()
-    half = (len(KEYS) + 1) // 2
-    right_column = [*KEYS[half:], ("", "")][:half]
-    for left, right in zip(KEYS[:half], right_column, strict=True):
-        keys.add_row(*left, *right)
-    columns = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
-    columns.add_column(style="bold", no_wrap=True)
-    columns.add_column(style="dim")
-    for names, meaning in column_legend(width):
-        columns.add_row(names, meaning)
-    return Group(
-        keys,
-        Text("\nNode table columns:", style="dim"),
-        columns,
-        *[Text("\n" + n, style="dim") for n in HELP_NOTES],
-    )
-
-
-HELP_NOTES = [
-    "Logs: one cell per entry showing its term, on the term's colour (C: a configuration "
-    "entry); dim and underlined: not known committed on that node.",
-    "Paused, the story shows every event. After going back, doing something new forks "
-    "history (a scenario's recorded future is dropped).",
-]
-
-
 # -- the whole screen -------------------------------------------------------------
 
 
@@ -579,7 +529,7 @@ def dashboard(cluster: Cluster, state: ViewState, width: int = 80, height: int =
     layout = Layout()
     parts = [Layout(status_bar(cluster, state, width), size=1)]
     if state.show_help:
-        body = help_panel(inner)
+        body = help_panel(column_legend(inner))
         parts.append(
             Layout(
                 Panel(body, title="keys", title_align="left", border_style="cyan", box=box.ROUNDED)
