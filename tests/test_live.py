@@ -1,4 +1,4 @@
-"""The live view's driver and keys (sim/show/live.py), without a terminal.
+"""The live view's driver and keys (sim/show/driver.py, controls.py), without a terminal.
 
 The driver runs under trio with the autojump MockClock standing in for real
 time, so "ten real seconds" pass instantly and exactly. DESIGN.md: trio only
@@ -7,15 +7,21 @@ paces `step()`; the simulation stays deterministic whatever the speed.
 
 from __future__ import annotations
 
+import io
+import signal
+
 import pytest
 import trio
 from click.testing import CliRunner
+from rich.console import Console
 
 from sim import Cluster
 from sim.cli import main
 from sim.scenario import load
 from sim.scenario.player import ScenarioPlayer
-from sim.show.live import MAX_CATCH_UP, TICK, Controls, Driver, keys_from
+from sim.show.controls import NUMBER_PAUSE, SHIFT_TAB, TAB, Controls
+from sim.show.driver import MAX_CATCH_UP, TICK, Driver
+from sim.show.live import keys_from, run_live
 
 STORY = "scenarios/leader-crash.scenario"
 # One driver tick of simulated time at `speed`: how far pacing may lag the clock.
@@ -215,10 +221,12 @@ def test_a_key_that_changes_the_cluster_forks_the_story_and_drops_its_pause_poin
 # -- keys -----------------------------------------------------------------------------
 
 
-def make_controls(nodes: int = 5) -> tuple[Controls, Cluster]:
+def make_controls(nodes: int = 5, clock: FakeClock | None = None) -> tuple[Controls, Cluster]:
     cluster = Cluster(nodes, seed=7)
     cluster.run_until(lambda c: c.leader is not None and c.nodes[c.leader].commit_index >= 1)
-    return Controls(Driver(cluster, clock=FakeClock())), cluster
+    if clock is None:
+        return Controls(Driver(cluster, clock=FakeClock())), cluster
+    return Controls(Driver(cluster, clock=clock), clock=clock), cluster
 
 
 def test_keys_that_need_a_node_ask_for_one_first():
@@ -292,6 +300,64 @@ def test_space_n_b_plus_minus_help_and_quit():
     assert controls.quit
 
 
+def test_digits_typed_in_quick_succession_select_n10_and_up():
+    clock = FakeClock()
+    controls, cluster = make_controls(12, clock)
+    controls.press("1")
+    assert controls.selected == "n1"  # at once: 1 then c still crashes n1
+    clock.now += NUMBER_PAUSE / 2
+    controls.press("0")
+    assert controls.selected == "n10"
+    assert (controls.view_state().message or "").startswith("selected n10")
+    controls.press("c")
+    assert not cluster.nodes["n10"].running
+    controls.press("1")
+    controls.press("2")
+    assert controls.selected == "n12"
+
+
+def test_a_digit_after_a_pause_or_past_the_last_node_starts_a_new_number():
+    clock = FakeClock()
+    controls, _ = make_controls(10, clock)
+    controls.press("1")
+    clock.now += NUMBER_PAUSE * 2
+    controls.press("0")
+    assert controls.selected == "n1"
+    assert "there is no n0 (nodes: n1-10)" in (controls.view_state().message or "")
+    controls.press("1")
+    controls.press("2")  # there is no n12: this is n2
+    assert controls.selected == "n2"
+    controls.press("r")  # another key ends the number
+    controls.press("0")
+    assert controls.selected == "n2"
+
+
+def test_a_0_after_the_last_single_digit_node_says_there_is_no_such_node():
+    controls, _ = make_controls(5)
+    controls.press("1")
+    controls.press("0")
+    assert "there is no n10" in (controls.view_state().message or "")
+    assert controls.selected == "n1"
+
+
+def test_tab_and_shift_tab_cycle_through_the_nodes():
+    controls, cluster = make_controls(10)
+    controls.press(TAB)
+    assert controls.selected == "n1"
+    for _ in range(9):
+        controls.press(TAB)
+    assert controls.selected == "n10"
+    controls.press(TAB)
+    assert controls.selected == "n1"
+    controls.press(SHIFT_TAB)
+    assert controls.selected == "n10"
+    controls.press("c")
+    assert not cluster.nodes["n10"].running
+    fresh, _ = make_controls(3)
+    fresh.press(SHIFT_TAB)
+    assert fresh.selected == "n3"
+
+
 def test_a_refused_request_says_why():
     controls, cluster = make_controls()
     cluster.crash(cluster.leader)
@@ -302,6 +368,61 @@ def test_a_refused_request_says_why():
 def test_escape_sequences_are_not_keys():
     assert keys_from(b"3c\x1b[A q") == ["3", "c", " ", "q"]
     assert keys_from(b"\x1b[15~n") == ["n"]
+
+
+def test_tab_and_shift_tab_are_keys():
+    assert keys_from(b"\t\x1b[Z1") == [TAB, SHIFT_TAB, "1"]
+
+
+# -- the terminal program -------------------------------------------------------------
+
+
+RESTORED = "\x1b[?25h\x1b[?1049l"  # the cursor shown, the main screen back
+
+
+def fake_terminal() -> tuple[Console, io.StringIO]:
+    out = io.StringIO()
+    return Console(file=out, width=80, height=24, force_terminal=True), out
+
+
+def test_q_from_the_keyboard_ends_the_live_view_and_restores_the_screen():
+    controls, _ = make_controls()
+    console, out = fake_terminal()
+    typed = iter([["1"], ["q"]])
+
+    async def keyboard() -> list[str] | None:
+        await trio.sleep(0.05)
+        return next(typed)
+
+    run_live(controls, console, keyboard)
+    assert controls.selected == "n1" and controls.quit
+    screen = out.getvalue()
+    assert "leader" in screen  # the dashboard was drawn
+    assert screen.endswith(RESTORED)
+
+
+@pytest.mark.parametrize("when", ["before the first frame", "after a few keys"])
+def test_ctrl_c_inside_the_live_view_is_one_plain_keyboard_interrupt(when):
+    # Ctrl-C makes trio raise KeyboardInterrupt in whichever task runs: here the
+    # keyboard task, inside the nursery, so it leaves the nursery in an exception group.
+    controls, cluster = make_controls(10)
+    console, out = fake_terminal()
+    presses = [] if when == "before the first frame" else [["1", "0"], [" "]]
+
+    async def keyboard() -> list[str] | None:
+        if presses:
+            await trio.sleep(0.05)
+            return presses.pop(0)
+        signal.raise_signal(signal.SIGINT)
+        await trio.sleep(5)  # not reached: the interrupt lands at the checkpoint at the latest
+        return None
+
+    with pytest.raises(KeyboardInterrupt) as caught:
+        run_live(controls, console, keyboard)
+    assert type(caught.value) is KeyboardInterrupt
+    assert out.getvalue().endswith(RESTORED)
+    if when == "after a few keys":
+        assert controls.selected == "n10" and controls.driver.paused
 
 
 # -- the command ---------------------------------------------------------------------

@@ -6,9 +6,10 @@ function. It reads the cluster (nodes, network, trace) and a `ViewState`
 sections have fixed heights chosen for the terminal's size: the status bar,
 one row per node, the logs side by side, the network, then the story.
 Sections shrink in a fixed order when the terminal is small (fewer messages,
-fewer story lines, then no log grid), so that 80x24 still shows what matters,
-and grow (more of each, framed panels) when it is big. Nothing here changes
-the cluster or keeps state between frames.
+fewer story lines, then nodes whose logs read the same share a row of the log
+grid), so that 80x24 still shows what matters, and grow (more of each, framed
+panels) when it is big. Nothing here changes the cluster or keeps state
+between frames.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from rich.text import Text
 from raft import EntryKind
 from sim.engine.trace import TraceEvent
 from sim.show import render
+from sim.show.help_screen import HINT, help_panel
 
 if TYPE_CHECKING:
     from sim.cluster import Cluster
@@ -39,24 +41,8 @@ if TYPE_CHECKING:
 SCAN_LIMIT = 20_000
 BAR_WIDTH = 8
 BLOCKS = " ▏▎▍▌▋▊▉█"
-KEYS = [
-    ("space", "pause / resume"),
-    ("n", "one event forward"),
-    ("b", "one event back"),
-    ("+ / -", "faster / slower"),
-    ("1-9", "select node n1..n9"),
-    ("c", "crash / restart selected"),
-    ("i", "isolate selected"),
-    ("h", "heal the network"),
-    ("t", "time out selected now"),
-    ("r", "client request to leader"),
-    ("l", "make selected the leader"),
-    ("a / d", "add member / remove selected"),
-    ("?", "help (any key closes it)"),
-    ("q", "quit"),
-]
 HEADER_STYLE = "on grey19"
-HINT = "space pause  n step  b back  +/- speed  1-9 select  c crash  r request  ? help  q quit"
+WIDE = 100  # from this width on, the node table spells its column headers out
 
 
 @attrs.frozen(kw_only=True)
@@ -99,20 +85,25 @@ def compact_ids(ids: Iterable[str]) -> str:
 
 
 def configuration_text(view: NodeView) -> Text:
-    """The configuration a node uses: voters, old => new while joint, learners."""
+    """The configuration a node uses: voters, "old⇒new (joint)" while joint, learners.
+
+    On a leader changing the membership, the stage follows in brackets, said
+    once: while joint, "(joint)" is the stage too.
+    """
     conf = view.members
     text = Text()
     if conf.is_joint:
         text.append(compact_ids(conf.old_voters or ()), style="yellow")
         text.append("⇒", style="bold yellow")
         text.append(compact_ids(conf.voters), style="yellow")
-        text.append(" joint", style="bold yellow")
+        text.append(" (joint)", style="bold yellow")
     else:
         text.append(compact_ids(conf.voters))
     if conf.learners:
         text.append(f" +learner {compact_ids(conf.learners)}", style="magenta")
-    if view.role == "leader" and view.membership_stage not in ("none", ""):
-        text.append(f" ({view.membership_stage})", style="yellow")
+    stage = view.membership_stage
+    if view.role == "leader" and stage not in ("none", "") and not conf.is_joint:
+        text.append(f" ({stage})", style="yellow")
     return text
 
 
@@ -200,7 +191,7 @@ def status_bar(cluster: Cluster, state: ViewState, width: int) -> Text:
             "bold green" if leader else "bold yellow",
         ),
         *([violation_part] if violations else []),
-        (f"selected {state.selected} " if state.selected else "select: 1-9 ", "cyan"),
+        (f"selected {state.selected} " if state.selected else "select: Tab/digits ", "cyan"),
         *([] if violations else [violation_part]),
         (f"seed {cluster.seed} ", "dim"),
     ]
@@ -222,9 +213,40 @@ def hint_bar(state: ViewState, width: int) -> Text:
     return _line(Text(HINT, style="dim"))
 
 
+def node_columns(width: int) -> list[str]:
+    """The node table's column headers at this width (some are shortened when narrow)."""
+    wide = width >= WIDE
+    return [
+        "node",
+        "role",
+        "term",
+        "vote",
+        *(["commit", "applied"] if wide else ["cmt/app"]),
+        "election timer",
+        "next",
+        "match",
+        "inflight" if wide else "fly",
+        "configuration",
+    ]
+
+
+def column_legend(width: int) -> list[tuple[str, str]]:
+    """What the node table's less obvious columns mean, under the headers shown at this width."""
+    wide = width >= WIDE
+    return [
+        ("commit applied" if wide else "cmt/app", "commit index / last applied index"),
+        ("election timer", "the bar empties as the node's election timeout nears"),
+        (
+            f"next match {'inflight' if wide else 'fly'}",
+            "the leader's nextIndex, matchIndex, appends in flight",
+        ),
+        ("configuration", "the voters; old⇒new (joint) during a membership change"),
+    ]
+
+
 def node_table(cluster: Cluster, state: ViewState, width: int) -> Table:
     """One row per node, and the leader's replication state for each follower."""
-    wide = width >= 100
+    wide = width >= WIDE
     table = Table(
         box=None,
         padding=(0, 1, 0, 0),
@@ -233,20 +255,15 @@ def node_table(cluster: Cluster, state: ViewState, width: int) -> Table:
         header_style="bold " + HEADER_STYLE,
         expand=True,
     )
-    table.add_column("node", no_wrap=True)
-    table.add_column("role", no_wrap=True, min_width=9)
-    table.add_column("term", justify="right", no_wrap=True)
-    table.add_column("vote", no_wrap=True)
-    if wide:
-        table.add_column("commit", justify="right", no_wrap=True)
-        table.add_column("applied", justify="right", no_wrap=True)
-    else:
-        table.add_column("cmt/app", justify="right", no_wrap=True)
-    table.add_column("election timer", no_wrap=True, min_width=BAR_WIDTH + 6)
-    table.add_column("next", justify="right", no_wrap=True)
-    table.add_column("match", justify="right", no_wrap=True)
-    table.add_column("inflight" if wide else "fly", justify="right", no_wrap=True)
-    table.add_column("configuration", no_wrap=True, overflow="ellipsis", ratio=1)
+    right = {"term", "commit", "applied", "cmt/app", "next", "match", "inflight", "fly"}
+    for header in node_columns(width):
+        table.add_column(
+            header,
+            justify="right" if header in right else "left",
+            no_wrap=True,
+            min_width={"role": 9, "election timer": BAR_WIDTH + 6}.get(header),
+            **({"overflow": "ellipsis", "ratio": 1} if header == "configuration" else {}),
+        )
     leader = cluster.leader
     replication = cluster.nodes[leader].replication if leader else {}
     for view in cluster.nodes.values():
@@ -280,19 +297,51 @@ def node_table(cluster: Cluster, state: ViewState, width: int) -> Table:
     return table
 
 
-def log_lines(cluster: Cluster, state: ViewState, width: int) -> list[Text]:
+def log_lines(
+    cluster: Cluster, state: ViewState, width: int, rows: int | None = None
+) -> list[Text]:
     """The logs side by side, as render.log_grid draws them, sized to the width.
 
     A cell is an entry's term on that term's colour (C: a configuration
     entry); entries not known committed on that node are dim and underlined;
     S marks indexes inside the node's snapshot.
+
+    Given `rows` (the header line included), nodes whose rows read the same
+    share one, labelled with their ids; the leader and the selected node keep
+    rows of their own. If that is still too many, the leader's, the selected
+    node's and the most shared rows are shown, and a last line names the
+    nodes left out.
     """
     views = list(cluster.nodes.values())
-    name_width = 6
-    cells = max(4, (width - name_width) // 4)
     last = max((v.log[-1].index for v in views if v.log), default=0)
     last = max([last, *(v.snapshot_index for v in views)])
-    first = max(1, last - cells + 1)
+    name_width = 6
+
+    def first_index() -> int:
+        return max(1, last - max(4, (width - name_width) // 4) + 1)
+
+    # Rows alike from this index on are alike from any later one: group them
+    # on the widest window, then narrow it for the labels.
+    first = first_index()
+    groups: dict[object, list[NodeView]] = {}
+    for view in views:
+        row = _log_cells(view, first)
+        alone = view.id in (cluster.leader, state.selected) or rows is None
+        key = view.id if alone else (row.plain, tuple(row.spans), view.running, view.role)
+        groups.setdefault(key, []).append(view)
+    shown = list(groups.values())
+    hidden: list[str] = []
+    if rows is not None and len(shown) > rows - 1:
+        keep = max(0, rows - 2)  # one line says who is left out
+        ranked = sorted(
+            shown,
+            key=lambda g: (not any(v.id in (cluster.leader, state.selected) for v in g), -len(g)),
+        )[:keep]
+        hidden = [v.id for g in shown if g not in ranked for v in g]
+        shown = [g for g in shown if g in ranked]
+    labels = [compact_ids(v.id for v in group) for group in shown]
+    name_width = max([name_width, *(min(14, len(label) + 1) for label in labels)])
+    first = first_index()
     header = Text.assemble(("log".ljust(name_width), "bold"))
     for index in range(first, last + 1):
         label = str(index) if index == first or index % 5 == 0 else ""
@@ -300,33 +349,45 @@ def log_lines(cluster: Cluster, state: ViewState, width: int) -> list[Text]:
     if last == 0:
         header.append("(empty: no entries yet)", style="dim")
     lines = [_header(header, width)]
-    for view in views:
-        if not view.running:
-            name_style = "dim strike"
-        elif view.id == state.selected:
-            name_style = "bold reverse cyan"
-        else:
-            name_style = render.ROLE_STYLES.get(view.role, "")
-        row = Text.assemble((view.id, name_style))
-        row.append(" " * (name_width - len(view.id)))
-        by_index = {entry.index: entry for entry in view.log}
-        end = view.log[-1].index if view.log else view.snapshot_index
-        for index in range(first, end + 1):
-            entry = by_index.get(index)
-            if entry is None:
-                row.append(" S " if index <= view.snapshot_index else "   ", style="dim")
-                row.append(" ")
-                continue
-            label = str(entry.term)
-            if entry.kind is EntryKind.CONFIGURATION:
-                label = label + "C" if len(label) < 3 else "C"
-            style = render.term_style(entry.term)
-            if entry.index > view.commit_index:
-                style += " dim underline"
-            row.append(f"{label:^3}", style=style)
-            row.append(" ")
-        lines.append(_line(row))
+    for group, label in zip(shown, labels, strict=True):
+        if len(label) >= name_width:
+            label = label[: name_width - 2] + "…"
+        line = Text.assemble((label, _log_name_style(group[0], state)))
+        line.append(" " * (name_width - len(label)))
+        lines.append(_line(line + _log_cells(group[0], first)))
+    if hidden:
+        lines.append(_line(Text(f"… {compact_ids(hidden)} not shown (no room)", style="dim")))
     return lines
+
+
+def _log_name_style(view: NodeView, state: ViewState) -> str:
+    if not view.running:
+        return "dim strike"
+    if view.id == state.selected:
+        return "bold reverse cyan"
+    return render.ROLE_STYLES.get(view.role, "")
+
+
+def _log_cells(view: NodeView, first: int) -> Text:
+    """One node's log from index `first` on, one cell per entry."""
+    row = Text()
+    by_index = {entry.index: entry for entry in view.log}
+    end = view.log[-1].index if view.log else view.snapshot_index
+    for index in range(first, end + 1):
+        entry = by_index.get(index)
+        if entry is None:
+            row.append(" S " if index <= view.snapshot_index else "   ", style="dim")
+            row.append(" ")
+            continue
+        label = str(entry.term)
+        if entry.kind is EntryKind.CONFIGURATION:
+            label = label + "C" if len(label) < 3 else "C"
+        style = render.term_style(entry.term)
+        if entry.index > view.commit_index:
+            style += " dim underline"
+        row.append(f"{label:^3}", style=style)
+        row.append(" ")
+    return row
 
 
 def network_summary(cluster: Cluster, *, label: bool = True) -> Text:
@@ -395,31 +456,6 @@ def narration_lines(state: ViewState, width: int) -> list[Text]:
     return lines
 
 
-def help_panel() -> Table:
-    table = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
-    table.add_column(style="bold cyan", no_wrap=True)
-    table.add_column()
-    table.add_column(style="bold cyan", no_wrap=True)
-    table.add_column()
-    half = (len(KEYS) + 1) // 2
-    right_column = [*KEYS[half:], ("", "")][:half]
-    for left, right in zip(KEYS[:half], right_column, strict=True):
-        table.add_row(*left, *right)
-    return table
-
-
-HELP_NOTES = [
-    "Nodes: commit index and last applied (cmt/app); the election timer bar empties as the "
-    "timeout nears; next, match and inflight (fly) are the leader's Replicator for each "
-    "follower.",
-    "Logs: one cell per entry showing its term, on the term's colour (C: a configuration "
-    "entry); dim and underlined: not known committed on that node.",
-    "While paused, the story shows every event (messages, timers, disk flushes). Keys act at "
-    "the current simulated moment; after going back, doing something new forks history (a "
-    "scenario's recorded future is dropped).",
-]
-
-
 # -- the whole screen -------------------------------------------------------------
 
 
@@ -442,15 +478,21 @@ def dashboard(cluster: Cluster, state: ViewState, width: int = 80, height: int =
     fixed = 2
     table_h = nodes + 1
     log_h = nodes + 1
+    compact_logs = height - fixed - table_h - log_h < 5
+    if compact_logs:
+        # Too short for a log row per node: nodes whose logs read the same share
+        # a row, in what is left after five lines for the network and the story.
+        log_body = log_lines(cluster, state, width, max(2, height - fixed - table_h - 5))
+        log_h = len(log_body)
     narration = narration_lines(state, width - 4)
     rest = height - fixed - table_h - log_h
-    if rest < 5:  # too short for everything: the node table tells the most
-        log_h, rest = 0, rest + log_h
     # Frames cost two lines per section: only when there is room to spare.
-    framed = rest >= 8 + 12 and width >= 60
+    framed = not compact_logs and rest >= 8 + 12 and width >= 60
     inner = width - 4 if framed else width
     if framed:
-        rest -= 8 if log_h else 6
+        rest -= 8
+    if not compact_logs:
+        log_body = log_lines(cluster, state, inner)
     flight_rows = min(len(flights), max(1, rest // 3), 12)
     drop_rows = min(len(drops), 1 if rest < 14 else 3)
     network_h = 1 + flight_rows + drop_rows
@@ -487,7 +529,7 @@ def dashboard(cluster: Cluster, state: ViewState, width: int = 80, height: int =
     layout = Layout()
     parts = [Layout(status_bar(cluster, state, width), size=1)]
     if state.show_help:
-        body = Group(help_panel(), *[Text("\n" + n, style="dim") for n in HELP_NOTES])
+        body = help_panel(column_legend(inner))
         parts.append(
             Layout(
                 Panel(body, title="keys", title_align="left", border_style="cyan", box=box.ROUNDED)
@@ -496,9 +538,7 @@ def dashboard(cluster: Cluster, state: ViewState, width: int = 80, height: int =
     else:
         table = node_table(cluster, state, inner)
         parts.append(Layout(_section(table, "nodes", framed), size=table_h + 2 * framed))
-        if log_h:
-            logs = Group(*log_lines(cluster, state, inner))
-            parts.append(Layout(_section(logs, "logs", framed), size=log_h + 2 * framed))
+        parts.append(Layout(_section(Group(*log_body), "logs", framed), size=log_h + 2 * framed))
         parts.append(
             Layout(
                 _section(Group(*network_body), "network", framed),
