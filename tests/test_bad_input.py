@@ -17,11 +17,24 @@ import pytest
 from click.testing import Result
 from conftest import raftsim
 
+from sim import Cluster
 from sim.scenario import ScenarioError, parse
 from sim.scenario.player import ScenarioPlayer
 from sim.scenario.words import split
+from sim.show.live import Controls, Driver
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+class FakeClock:
+    """Real time for the live view's driver, set by hand."""
+
+    now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 STORY = str(ROOT / "scenarios" / "leader-election.scenario")
 HEADER = "title: T\nsummary: S.\n"
 MILLION = 1_000_000
@@ -194,6 +207,22 @@ def test_strict_violation_in_the_player_is_its_failure(tmp_path):
     text = HEADER + "cluster nodes=3 seed=4 pre_vote=off bugs=double_vote strict=on\n"
     player = ScenarioPlayer(parse(text + "timeout n1\ntimeout n2\nrun 1s\n", "s"))
     assert player.failure is not None and player.failure.startswith("s:6: expected no safety")
+
+
+def test_strict_violation_pauses_the_live_view_instead_of_ending_it():
+    cluster = Cluster(3, seed=4, pre_vote=False, bugs=["double_vote"], strict=True)
+    cluster.timeout("n1")
+    cluster.timeout("n2")
+    clock = FakeClock()
+    driver = Driver(cluster, speed=1.0, clock=clock)
+    for _ in range(20):
+        clock.now += 0.05
+        driver.tick()
+    assert driver.paused and len(cluster.violations) == 1
+    controls = Controls(driver)
+    for _ in range(50):  # stepping on, event by event, never raises either
+        controls.press("n")
+    assert controls.view_state().message is not None
 
 
 def test_impossible_request_in_the_player_is_bad_input_at_its_line():

@@ -29,6 +29,7 @@ import trio
 from rich.console import Console
 from rich.live import Live
 
+from sim.check.checkers import SafetyViolation
 from sim.cluster import Cluster
 from sim.engine.trace import TraceEvent
 from sim.scenario.player import ScenarioPlayer
@@ -99,10 +100,14 @@ class Driver:
         delta = target - self.cluster.now
         if delta <= 0:
             return
-        if self.following_story:
-            self._run_towards_pause(delta)
-        else:
-            self.cluster.run(delta)
+        try:
+            if self.following_story:
+                self._run_towards_pause(delta)
+            else:
+                self.cluster.run(delta)
+        except SafetyViolation:
+            # strict=on: the trace shows the violation; stop on it for the viewer to look.
+            self.paused = True
 
     def _run_towards_pause(self, delta: float) -> None:
         player, cluster = self.player, self.cluster
@@ -203,7 +208,7 @@ class Controls:
             self._request = None  # a new key: its answer replaces the old request's
             try:
                 action(self)
-            except ValueError as error:
+            except (ValueError, SafetyViolation) as error:  # strict=on raises the latter
                 self.say(str(error))
         elif key.isdigit() and key != "0":
             self.select(f"n{key}")
