@@ -89,7 +89,7 @@ class KVStateMachine(StateMachine):
         if not sep or "#" not in head or " " in head.strip():
             return None, None, command
         client, _, seq = head.strip().partition("#")
-        if not client or not seq.isdigit():
+        if not client or not (seq.isascii() and seq.isdigit()):
             raise ValueError(
                 f"bad session header {head!r} in {command!r}: expected CLIENT#SEQ, e.g. 'c1#5:'"
             )

@@ -53,6 +53,19 @@ def probability(value: object, what: str) -> float:
     return float(value)
 
 
+def network(
+    drop: object = None, duplicate: object = None, latency: object = None, reorder: object = None
+) -> tuple[float | None, float | None, tuple[int, int] | None, bool | None]:
+    """The settings `Cluster.set_network` takes, checked (None leaves one as it is);
+    the latency range in integer microseconds."""
+    return (
+        None if drop is None else probability(drop, "drop"),
+        None if duplicate is None else probability(duplicate, "duplicate"),
+        None if latency is None else seconds_range(latency, "latency"),
+        None if reorder is None else flag(reorder, "reorder"),
+    )
+
+
 def flag(value: object, what: str) -> bool:
     """True or False, and nothing that merely looks true ("no" is a non-empty string)."""
     if not isinstance(value, bool):

@@ -1,15 +1,19 @@
 """The `raftsim` command line.
 
 Exit codes follow one rule everywhere: 0 when everything held, 1 when a
-scenario's expectation failed, 2 on bad input (a malformed file, an unknown
-node, an impossible request), reported as one `FILE:LINE: message` line.
+scenario's expectation failed (or a fuzzed seed did), 2 on bad input (a
+malformed file, an unknown node, an impossible request, a mistyped command
+line), reported as one line: `FILE:LINE: message` where there is a file.
+Ctrl-C exits with 130, as shells expect of an interrupted command.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -26,26 +30,41 @@ from sim.scenario import (
     resolve,
     run_scenario,
 )
+from sim.scenario.parser import lines, read_text
 from sim.scenario.values import BadValue, duration_range
+from sim.scenario.words import one_line
 from sim.show import render
 from sim.show.demo import run_demo
 from sim.show.diagram import sequence_diagram
 
 
-def _fail(message: str) -> None:
-    """Report bad input on one line and exit with code 2."""
-    click.echo(message, err=True)
-    raise SystemExit(2)
+def _fail(message: str, code: int = 2) -> None:
+    """Report bad input on one line, of readable length whatever it quotes, and exit."""
+    click.echo(one_line(message), err=True)
+    raise SystemExit(code)
 
 
-def _window(text: str | None) -> tuple[float | None, float | None]:
+def _window(text: str | None, diagram: str | None) -> tuple[float | None, float | None]:
     if text is None:
         return None, None
+    if diagram is None:
+        _fail("raftsim: --window sets the time window of --diagram, and no --diagram is given")
     try:
         return duration_range(text, "--window")
     except BadValue as error:
         _fail(f"raftsim: {error}")
         raise  # unreachable: _fail exits
+
+
+def _check_output(path: str | None, option: str) -> None:
+    """Refuse an output file that cannot be written before the work that would fill it."""
+    if path is None:
+        return
+    folder = Path(path).parent
+    if not folder.is_dir():
+        _fail(f"raftsim: {option} {path}: there is no directory {str(folder)!r} to write it in")
+    if Path(path).is_dir():
+        _fail(f"raftsim: {option} {path}: is a directory")
 
 
 def _write_outputs(
@@ -56,7 +75,7 @@ def _write_outputs(
     window: str | None,
     title: str,
 ) -> None:
-    start, end = _window(window)
+    start, end = _window(window, diagram)
     try:
         if trace is not None:
             with open(trace, "w", encoding="utf-8") as out:
@@ -69,6 +88,11 @@ def _write_outputs(
         _fail(f"{error.filename}: cannot write: {error.strerror}")
 
 
+WINDOW_HELP = (
+    "The diagram's window of simulated time, with units, e.g. 150ms..400ms or 1s..2.5s "
+    "(with --diagram)."
+)
+
 DIR_OPTION = click.option(
     "--dir",
     "directory",
@@ -77,7 +101,36 @@ DIR_OPTION = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Raftsim(click.Group):
+    """The command group. A mistyped command line is bad input like a bad file: one
+    line and exit code 2, for every command (click's own answer is a usage block).
+    Ctrl-C ends any command with one line and exit code 130."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as error:
+            error.show()  # a bare `raftsim`: the help is the useful answer
+            raise SystemExit(2) from None
+        except click.UsageError as error:
+            where = error.ctx.command_path if error.ctx is not None else "raftsim"
+            _fail(f"{where}: {error.format_message()} (see {where} --help)")
+        except click.ClickException as error:
+            _fail(f"raftsim: {error.format_message()}")
+        except click.Abort:
+            _fail("raftsim: interrupted", 130)
+        raise SystemExit(code if isinstance(code, int) else 0)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            _fail(f"{ctx.command_path}: interrupted", 130)
+
+
+@click.group(name="raftsim", cls=_Raftsim, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="raftsim")
 def main() -> None:
     """raftsim: watch Raft work, step by step, in a deterministic simulated cluster.
@@ -112,7 +165,7 @@ def demo(nodes: int, seed: int, verbose: bool) -> None:
     help="Save the full trace, one JSON event per line.",
 )
 @click.option("--diagram", metavar="FILE.svg", help="Draw a message sequence diagram of the run.")
-@click.option("--window", metavar="FROM..TO", help="The diagram's time window, e.g. 150ms..400ms.")
+@click.option("--window", metavar="FROM..TO", help=WINDOW_HELP)
 @DIR_OPTION
 def run(
     scenario: str,
@@ -129,7 +182,9 @@ def run(
     expectations. Exit code 0: all hold; 1: one failed; 2: bad input."""
     if quiet and verbose:
         _fail("raftsim: --quiet and --verbose cannot be used together")
-    _window(window)
+    _window(window, diagram)
+    _check_output(trace, "--trace")
+    _check_output(diagram, "--diagram")
     console = Console(highlight=False)
     try:
         parsed = load(resolve(scenario, directory))
@@ -191,37 +246,40 @@ def list_(directory: str | None) -> None:
 
 def _read_trace(path: str) -> list[TraceEvent]:
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        _fail(f"{path}: cannot read the file: {getattr(error, 'strerror', None) or error}")
+        text = read_text(path)
+    except ScenarioError as error:
+        _fail(str(error))
         return []
-    fields = TraceEvent._fields
     events = []
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(lines(text), start=1):
         if not line.strip():
             continue
         try:
             data = json.loads(line)
-            if not isinstance(data, dict) or set(data) != set(fields):
-                raise ValueError("wrong fields")
-            events.append(TraceEvent(**data))
-        except ValueError:
-            _fail(
-                f"{path}:{number}: expected a trace event, a JSON object with the fields "
-                f"{', '.join(fields)} (as `raftsim run --trace` writes)"
-            )
+        except (ValueError, RecursionError) as error:
+            _fail(f"{path}:{number}: {TRACE_EXPECTED} (not JSON: {error})")
+        try:
+            events.append(TraceEvent.from_dict(data))
+        except ValueError as error:
+            _fail(f"{path}:{number}: {TRACE_EXPECTED} ({error})")
+    if not events:
+        _fail(f"{path}:1: {TRACE_EXPECTED} (the file has none)")
     return events
+
+
+TRACE_EXPECTED = "expected a trace event, one JSON object a line, as `raftsim run --trace` writes"
 
 
 @main.command()
 @click.argument("trace_file", metavar="FILE.jsonl")
 @click.option("--verbose", "-v", is_flag=True, help="Show every event, messages included.")
 @click.option("--diagram", metavar="FILE.svg", help="Draw a message sequence diagram.")
-@click.option("--window", metavar="FROM..TO", help="The diagram's time window.")
+@click.option("--window", metavar="FROM..TO", help=WINDOW_HELP)
 def replay(trace_file: str, verbose: bool, diagram: str | None, window: str | None) -> None:
     """Re-render a trace saved with `raftsim run --trace`."""
+    _window(window, diagram)
+    _check_output(diagram, "--diagram")
     events = _read_trace(trace_file)
-    _window(window)
     console = Console(highlight=False)
     for line in render.story(events, verbose=verbose):
         console.print(Text("  ") + line, soft_wrap=True)
@@ -263,6 +321,7 @@ def watch(
     from sim.scenario.player import ScenarioPlayer
     from sim.show import live
 
+    _check_output(svg, "--svg")
     player = None
     try:
         if scenario is not None:
@@ -300,24 +359,17 @@ def watch(
     if not (sys.stdout.isatty() and sys.stdin.isatty()):
         live.narrated_run(cluster, Console(highlight=False))
         return
-    try:
-        live.watch(cluster, speed=speed, player=player)
-    except KeyboardInterrupt:
-        raise SystemExit(130) from None
+    live.watch(cluster, speed=speed, player=player)
 
 
-class _OneLineUsage(click.Command):
-    """Usage errors (a bad number, an unknown option) as one line and exit code 2."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as error:
-            _fail(f"raftsim {ctx.info_name}: {error.format_message()}")
-            raise
+def _cpus() -> int:
+    """The CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
-@main.command(cls=_OneLineUsage)
+@main.command()
 @click.option("--seeds", default=100, show_default=True, help="How many seeds to run.")
 @click.option(
     "--duration", default=10.0, show_default=True, help="Simulated seconds of faults per seed."
@@ -374,15 +426,23 @@ def fuzz(
         except OSError as error:
             _fail(f"raftsim fuzz: --save {save}: cannot create the directory: {error.strerror}")
     settings = FuzzSettings(duration=duration, nodes=nodes, bugs=tuple(dict.fromkeys(bugs)))
-    try:
-        code = run_fuzz(
-            Console(highlight=False),
-            range(first_seed, first_seed + seeds),
-            settings,
-            jobs=jobs,
-            minimize_failures=minimize or save is not None,
-            save=None if save is None else Path(save),
-        )
-    except KeyboardInterrupt:
-        raise SystemExit(130) from None
+    console = Console(highlight=False)
+    # More processes than CPUs (or than seeds) only wait for each other.
+    cpus = _cpus()
+    workers = min(jobs, cpus, seeds)
+    if workers < jobs:
+        why = f"{seeds} seed{'s' if seeds != 1 else ''}" if seeds < cpus else f"{cpus} CPUs here"
+        console.print(Text(f"--jobs {jobs}: {workers} at a time ({why})", style="dim"))
+    code = run_fuzz(
+        console,
+        range(first_seed, first_seed + seeds),
+        settings,
+        jobs=workers,
+        minimize_failures=minimize or save is not None,
+        save=None if save is None else Path(save),
+    )
     raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -269,7 +269,7 @@ class Cluster:
             raise ValueError(f"a command must be a string, got {command!r}")
         KVStateMachine.parse(command)
         if to is not None:
-            self._check_id(to)
+            self._check_id(to, "to")
         position = self._journal.cursor
         proposal = self._call("submit", command, to)
         return SubmitHandle(self, proposal.id, position, self._journal.action_at(position))
@@ -289,7 +289,7 @@ class Cluster:
         if mode not in READ_MODES:
             raise ValueError(f"unknown read mode {mode!r}: expected one of {', '.join(READ_MODES)}")
         if to is not None:
-            self._check_id(to)
+            self._check_id(to, "to")
         position = self._journal.cursor
         read = self._call("read", key, mode, to)
         return ReadHandle(self, read.id, position, self._journal.action_at(position))
@@ -301,15 +301,15 @@ class Cluster:
 
         Ids not seen before become new servers with empty disks.
         """
-        voters_, learners_ = self._new_ids(voters), self._new_ids(learners)
+        voters_, learners_ = arg.words(voters, "voters"), arg.words(learners, "learners")
         if set(voters_) & set(learners_):
             raise ValueError("a node cannot be both a voter and a learner")
         return self._admin("change_members", tuple(voters_), tuple(learners_))
 
     def add_node(self, node_id: str) -> AdminHandle:
         """Add a voter (a new server if the id is new; a learner is promoted)."""
+        arg.word(node_id, "node_id")
         conf = self._leader_configuration()
-        self._new_ids([node_id])
         learners = [n for n in conf.learners if n != node_id]
         return self.change_members([*conf.voters, node_id], learners)
 
@@ -318,8 +318,8 @@ class Cluster:
 
         A voter named here is demoted to learner.
         """
+        arg.word(node_id, "node_id")
         conf = self._leader_configuration()
-        self._new_ids([node_id])
         voters = [n for n in conf.voters if n != node_id]
         return self.change_members(voters, [*conf.learners, node_id])
 
@@ -334,7 +334,7 @@ class Cluster:
     def transfer_leadership(self, target: str | None = None) -> AdminHandle:
         """Hand leadership to `target`, or to the most up-to-date voter if None."""
         if target is not None:
-            self._check_id(target)
+            self._check_id(target, "target")
         return self._admin("transfer_leadership", target)
 
     def snapshot(self, node_id: str) -> AdminHandle:
@@ -350,9 +350,6 @@ class Cluster:
     def _leader_configuration(self) -> Configuration:
         leader = self.leader
         return self.nodes[leader].members if leader else self._world.initial_configuration
-
-    def _new_ids(self, ids: Iterable[str]) -> list[str]:
-        return arg.words(ids, "node ids")
 
     # -- faults -----------------------------------------------------------
 
@@ -408,13 +405,7 @@ class Cluster:
     ) -> None:
         """Change loss and duplication probabilities, the latency range (seconds),
         and whether messages on one link may overtake each other."""
-        args = (
-            None if drop is None else arg.probability(drop, "drop"),
-            None if duplicate is None else arg.probability(duplicate, "duplicate"),
-            None if latency is None else arg.seconds_range(latency, "latency"),
-            None if reorder is None else arg.flag(reorder, "reorder"),
-        )
-        self._call("set_network", *args)
+        self._call("set_network", *arg.network(drop, duplicate, latency, reorder))
 
     # -- single messages (for stories that need exact control) -------------------
 
@@ -483,9 +474,9 @@ class Cluster:
                 "time travel needs the whole history: this Cluster has keep_history=False"
             )
 
-    def _check_id(self, node_id: str) -> str:
+    def _check_id(self, node_id: str, what: str = "a node id") -> str:
         if not isinstance(node_id, str):
-            raise ValueError(f"a node id must be a string such as 'n1', got {node_id!r}")
+            raise ValueError(f"{what} must be a string such as 'n1', got {node_id!r}")
         if node_id not in self._world.nodes:
             known = ", ".join(self._world.nodes)
             raise ValueError(f"unknown node {node_id!r} (this cluster has {known})")

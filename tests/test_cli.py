@@ -103,10 +103,11 @@ def test_impossible_request_at_run_time_names_its_line(tmp_path):
     assert "[1] crash n1" in result.stdout and "n1 crashes" in result.stdout
 
 
-def test_bad_network_value_at_run_time_names_its_line(tmp_path):
+def test_bad_network_value_is_refused_before_the_run(tmp_path):
     path = write(tmp_path, "cluster nodes=3\nnetwork drop=lots\n")
-    error = one_line_error(raftsim("run", str(path)))
-    assert error == f"{path}:4: drop must be a probability between 0 and 1, got 'lots'"
+    for command in ("run", "check"):
+        error = one_line_error(raftsim(command, str(path)))
+        assert error == f"{path}:4: bad drop 'lots': expected a probability between 0 and 1"
 
 
 def test_step_needing_a_missing_cluster_method_is_reported(tmp_path, monkeypatch):

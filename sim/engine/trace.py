@@ -40,6 +40,30 @@ class TraceEvent(NamedTuple):
         """A JSON-ready dict (for saving traces)."""
         return self._asdict()
 
+    @classmethod
+    def from_dict(cls, data: object) -> TraceEvent:
+        """The event `to_dict` gave (read back from JSON); ValueError if it is not one."""
+        if not isinstance(data, dict) or set(data) != set(cls._fields):
+            raise ValueError(f"expected a JSON object with the fields {', '.join(cls._fields)}")
+        for name, kinds in _FIELD_KINDS.items():
+            value = data[name]
+            if not isinstance(value, kinds) or isinstance(value, bool):
+                raise ValueError(f"field {name} has the wrong type ({type(value).__name__})")
+        if data["index"] < 0 or data["time_us"] < 0:
+            raise ValueError("index and time_us cannot be negative")
+        return cls(**data)
+
+
+_FIELD_KINDS: dict[str, type | tuple[type, ...]] = {
+    "index": int,
+    "time_us": int,
+    "node": (str, type(None)),
+    "component": str,
+    "kind": str,
+    "text": str,
+    "msg_id": (int, type(None)),
+}
+
 
 # Row -> TraceEvent without a Python-level call (`run()` hands back every event it added).
 _event = tuple.__new__

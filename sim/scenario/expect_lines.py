@@ -8,13 +8,12 @@ error before the run rather than a failed expectation during it.
 
 from __future__ import annotations
 
-import difflib
-
 from sim.scenario import expectations as exp
 from sim.scenario import steps
 from sim.scenario.model import Step
 from sim.scenario.reader import Args, Reader
 from sim.scenario.values import integer
+from sim.scenario.words import close_match, excerpt, quote
 
 # What became of a submit (SubmitHandle.outcome) or an admin request (AdminHandle.outcome).
 OUTCOMES = {
@@ -37,7 +36,7 @@ def expect(reader: Reader, words: list[str]) -> tuple[type[Step], dict]:
     allowed = ("learners", "old") if what == "members" else ()
     for key in args.options:
         if key not in allowed:
-            raise reader.error(f"unknown option {key}= for 'expect {what}'")
+            raise reader.error(f"unknown option {excerpt(key)}= for 'expect {excerpt(what)}'")
     expectation = _claim(reader, what, args, usage)
     args.end()
     return steps.Expect, {"expectation": expectation}
@@ -55,7 +54,9 @@ def _claim(reader: Reader, what: str, args: Args, usage: str) -> exp.Expectation
             return exp.LeaderIs(None)
         if thing in ("violations", "violation"):
             return exp.NoViolations()
-        raise reader.error(f"expected 'expect no leader' or 'expect no violations', got {thing!r}")
+        raise reader.error(
+            f"expected 'expect no leader' or 'expect no violations', got {quote(thing)}"
+        )
     if what == "violation":
         return exp.ViolationSeen(args.next('"PROPERTY" (e.g. "Election Safety")'))
     if what in ("term", "commit", "durable", "snapshot"):
@@ -107,16 +108,16 @@ def _claim(reader: Reader, what: str, args: Args, usage: str) -> exp.Expectation
         choices = OUTCOMES[reader.names[name][1]]
         if outcome not in choices:
             raise reader.error(
-                f"bad outcome {outcome!r} for the {reader.names[name][1]} {name}: "
+                f"bad outcome {quote(outcome)} for the {reader.names[name][1]} {name}: "
                 f"expected one of {', '.join(choices)}"
             )
         return exp.HandleIs(name, "outcome", outcome)
     if what == "result":
         name = reader.handle(args.next("NAME"), "submit")
         return exp.HandleIs(name, "result", args.next("VALUE"))
-    hint = difflib.get_close_matches(what, _CLAIMS, n=1)
-    also = f" (did you mean {hint[0]!r}?)" if hint else ""
-    raise reader.error(f"unknown expectation {what!r}{also}: expected one of {usage}")
+    hint = close_match(what, _CLAIMS)
+    also = f" (did you mean {hint!r}?)" if hint else ""
+    raise reader.error(f"unknown expectation {quote(what)}{also}: expected one of {usage}")
 
 
 _CLAIMS = [

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from sim.scenario.words import one_line
+
 if TYPE_CHECKING:
     from sim.scenario.context import RunContext
 
@@ -19,9 +21,11 @@ class ScenarioError(Exception):
     """Bad input: a malformed file, or a request the cluster cannot carry out.
 
     Shown as one line, `FILE:LINE: message`; the command exits with code 2.
+    Whatever the message quotes, the line stays one line of readable length.
     """
 
     def __init__(self, path: str, line: int | None, message: str) -> None:
+        message = one_line(message)
         super().__init__(message)
         self.path = path
         self.line = line

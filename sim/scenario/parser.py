@@ -2,7 +2,7 @@
 
 Theory of operation: a file is a header (`title:`, `summary:`), one
 `cluster` line, optional `log` lines (logs already on disk, as in the paper's
-figures), then steps. A line is split into words with `shlex` (so "quoted
+figures), then steps. A line is split into words as a shell splits them (so "quoted
 strings" and `# comments` work as in a shell); `key=value` words are options.
 Lines starting with `>` are narration and `##` starts a chapter; neither is
 split. Everything that can be checked without running is checked while
@@ -16,13 +16,15 @@ in cluster_lines, steps in step_lines and expectations in expect_lines.
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 from sim.scenario import cluster_lines, step_lines, steps
 from sim.scenario.model import Scenario, ScenarioError
 from sim.scenario.reader import Reader
+from sim.scenario.words import quote
 
-__all__ = ["Scenario", "ScenarioError", "load", "parse"]
+__all__ = ["Scenario", "ScenarioError", "load", "parse", "read_text"]
 
 
 class Parser(Reader):
@@ -30,11 +32,13 @@ class Parser(Reader):
 
     def __init__(self, text: str, path: str) -> None:
         super().__init__(path)
-        self.lines = text.splitlines()
+        self.lines = lines(text)
         self.title: str | None = None
         self.summary: list[str] = []
         self.cluster_source = ""
         self._in_summary = False
+        # Indented lines read as the summary's continuation, by line number.
+        self._summary_lines: dict[int, str] = {}
 
     def parse(self) -> Scenario:
         narration: list[str] = []
@@ -44,6 +48,7 @@ class Parser(Reader):
             text = raw.strip()
             if text.startswith(">"):
                 if self.cluster_line is None:
+                    self._indented_cluster_line()
                     raise self.error("narration ('>' lines) comes after the 'cluster' line")
                 if not narration:
                     narration_line = self.lineno
@@ -70,7 +75,8 @@ class Parser(Reader):
         if narration:
             self.add(steps.Narrate, narration_line, "\n".join(narration), text="\n".join(narration))
         if self.cluster_line is None:
-            self.lineno = len(self.lines)
+            self.lineno = max(1, len(self.lines))
+            self._indented_cluster_line()
             if self.title is None:
                 raise self.error("expected a 'title:' line, a 'summary:' and a 'cluster' line")
             raise self.error("expected a 'cluster' line (e.g. 'cluster nodes=5 seed=1')")
@@ -86,10 +92,14 @@ class Parser(Reader):
         )
 
     def _header(self, raw: str, text: str) -> None:
+        if text.startswith("##"):
+            self._indented_cluster_line()
+            raise self.error("a chapter ('## ...') comes after the 'cluster' line")
         if text.startswith("#"):
             return
         if self._in_summary and raw[:1].isspace():
             self.summary.append(text)
+            self._summary_lines[self.lineno] = text
             return
         self._in_summary = False
         key, colon, value = text.partition(":")
@@ -110,12 +120,24 @@ class Parser(Reader):
             if self.title is None or not self.summary:
                 missing = "'title:'" if self.title is None else "'summary:'"
                 raise self.error(f"expected a {missing} line before the 'cluster' line")
-            cluster_lines.cluster(self, self.split(text)[1:])
-            self.cluster_source = text.split(" #")[0].strip()
+            words, self.cluster_source = self.split(text)
+            cluster_lines.cluster(self, words[1:])
         else:
+            self._indented_cluster_line()
             raise self.error(
-                f"expected 'title:', 'summary:' or the 'cluster' line, got {text.split()[0]!r}"
+                f"expected 'title:', 'summary:' or the 'cluster' line, got {quote(text.split()[0])}"
             )
+
+    def _indented_cluster_line(self) -> None:
+        """A `cluster` line indented under the summary reads as the summary's last words:
+        say so, at its line, rather than that the cluster line is missing."""
+        for lineno, text in self._summary_lines.items():
+            if text.split()[0] == "cluster" and "=" in text:
+                raise self.error(
+                    "this 'cluster' line is indented, so it reads as part of the summary: "
+                    "start it at the beginning of the line",
+                    lineno,
+                )
 
 
 def parse(text: str, path: str = "<scenario>") -> Scenario:
@@ -125,9 +147,31 @@ def parse(text: str, path: str = "<scenario>") -> Scenario:
 
 def load(path: str | Path) -> Scenario:
     """Read and parse a scenario file."""
+    return parse(read_text(path), str(path))
+
+
+def lines(text: str) -> list[str]:
+    """The lines of a text as an editor numbers them: ended by \\n, \\r\\n or \\r only
+    (str.splitlines also breaks at form feeds and other separators, which would put
+    every later error on the wrong line)."""
+    found = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return found[:-1] if found[-1] == "" else found
+
+
+def read_text(path: str | Path) -> str:
+    """A UTF-8 text file (a byte-order mark is allowed); a byte that is not UTF-8 is
+    reported at its line, as ScenarioError(path, line, message)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
+        data = Path(path).read_bytes()
+    except OSError as error:
+        reason = error.strerror or str(error)
         raise ScenarioError(str(path), None, f"cannot read the file: {reason}") from None
-    return parse(text, str(path))
+    data = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = len(lines(data[: error.start].decode("utf-8") + "."))
+        byte = data[error.start : error.start + 1].hex()
+        raise ScenarioError(
+            str(path), line, f"not UTF-8 text: byte 0x{byte} cannot be read ({error.reason})"
+        ) from None

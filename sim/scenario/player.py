@@ -17,9 +17,10 @@ import io
 import attrs
 from rich.console import Console
 
+from sim.check.checkers import SafetyViolation
 from sim.cluster import Cluster
-from sim.scenario.model import Scenario, Unmet
-from sim.scenario.runner import Run
+from sim.scenario.model import Scenario, ScenarioError, Unmet
+from sim.scenario.runner import Run, as_unmet
 from sim.scenario.steps import Chapter, Expect, Narrate, Pause
 
 
@@ -49,11 +50,14 @@ class ScenarioPlayer:
                 narration = ""
             try:
                 step.execute(run)
-            except Unmet as unmet:
+            except (Unmet, SafetyViolation) as failed:
+                unmet = as_unmet(failed)
                 self.failure = (
                     f"{scenario.path}:{step.line}: expected {unmet.expected}, got {unmet.actual}"
                 )
                 break
+            except ValueError as error:  # a request the cluster refuses: bad input
+                raise ScenarioError(scenario.path, step.line, str(error)) from None
             if isinstance(step, Narrate):
                 narration = f"{narration}\n{step.text}".strip()
                 continue

@@ -12,18 +12,22 @@ from __future__ import annotations
 
 import inspect
 import re
-import shlex
 from collections.abc import Callable, Collection
 
 from raft import KVStateMachine
 from raft.configuration import sort_ids
+from sim.arguments import MAX_NODES
 from sim.scenario import conditions as cond
 from sim.scenario import steps
 from sim.scenario.model import ScenarioError, Step
-from sim.scenario.values import BadValue, duration
+from sim.scenario.values import MAX_DIGITS, BadValue, duration
+from sim.scenario.words import EXCERPT, SplitError, excerpt, quote
+from sim.scenario.words import split as split_words
 
-OPTION = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=")
-_ENTRY = re.compile(r"^(\d+)(?::(.*))?$", re.DOTALL)
+# A name: a node id, the name of a submit or request, an option's key.
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+OPTION = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=")
+_ENTRY = re.compile(rf"([0-9]{{1,{MAX_DIGITS}}})(?::(.*))?", re.DOTALL)
 ROLES = ("follower", "candidate", "leader", "learner", "down")
 
 Entries = list[int | tuple[int, str]]
@@ -50,6 +54,7 @@ class Reader:
         self.nodes: list[str] = []
         self.names: dict[str, tuple[int, str]] = {}  # name -> (line, "submit"|"request")
         self.steps: list[Step] = []
+        self.numbered = 0  # steps so far that `--until N` can name
         self.chapter: str | None = None
 
     # -- errors and names --------------------------------------------------
@@ -60,14 +65,14 @@ class Reader:
     def node(self, word: str) -> str:
         if word not in self.nodes:
             known = ", ".join(self.nodes)
-            raise self.error(f"unknown node {word!r} (this cluster has {known})")
+            raise self.error(f"unknown node {quote(word)} (this cluster has {known})")
         return word
 
     def nodes_in(self, word: str) -> tuple[str, ...]:
         """`n1,n2,n3` (or one id) as validated node ids."""
         ids = tuple(self.node(part) for part in word.split(",") if part)
         if not ids:
-            raise self.error(f"expected node ids such as n1,n2, got {word!r}")
+            raise self.error(f"expected node ids such as n1,n2, got {quote(word)}")
         return ids
 
     def who(self, word: str) -> cond.Who:
@@ -77,43 +82,48 @@ class Reader:
 
     def new_node(self, word: str) -> str:
         """A node id that a membership change may introduce."""
-        if not OPTION.match(word + "="):
-            raise self.error(f"bad node id {word!r}: expected a word such as n6")
+        if not NAME.fullmatch(word):
+            raise self.error(f"bad node id {quote(word)}: expected letters, digits or _ (e.g. n6)")
         if word not in self.nodes:
+            if len(self.nodes) >= MAX_NODES:
+                raise self.error(f"too many servers: a scenario has at most {MAX_NODES}")
             self.nodes.append(word)
         return word
 
     def handle(self, name: str, kind: str | None = None) -> str:
         """A name given earlier to a submit or request (of `kind`, if given)."""
         if name not in self.names:
-            raise self.error(f"no submit or request named {name!r} before this line")
+            raise self.error(f"no submit or request named {quote(name)} before this line")
         line, actual = self.names[name]
         if kind is not None and actual != kind:
-            raise self.error(f"{name!r} names the {actual} on line {line}, not a {kind}")
+            raise self.error(f"{quote(name)} names the {actual} on line {line}, not a {kind}")
         return name
 
     def define(self, name: str | None, kind: str) -> str | None:
         if name is None:
             return None
-        if not OPTION.match(name + "="):
-            raise self.error(f"bad name {name!r}: expected letters, digits or _ (e.g. w1)")
+        if not NAME.fullmatch(name):
+            raise self.error(f"bad name {quote(name)}: expected letters, digits or _ (e.g. w1)")
         if name in self.names:
-            line = self.names[name][0]
-            raise self.error(f"{name!r} already names the {self.names[name][1]} on line {line}")
+            line, earlier = self.names[name]
+            raise self.error(f"{quote(name)} already names the {earlier} on line {line}")
         self.names[name] = (self.lineno, kind)
         return name
 
     # -- words and steps ---------------------------------------------------
 
-    def split(self, text: str) -> list[str]:
+    def split(self, text: str) -> tuple[list[str], str]:
+        """The words of a line, and the line as written without its comment."""
         try:
-            return shlex.split(text, comments=True)
-        except ValueError as error:  # shlex: "No closing quotation", "No escaped character"
-            raise self.error(f"cannot split the line into words: {str(error).lower()}") from None
+            return split_words(text)
+        except SplitError as error:
+            raise self.error(f"cannot split the line into words: {error}") from None
 
     def add(self, kind: type[Step], line: int, source: str, **fields: object) -> None:
-        numbered = kind not in (steps.Narrate, steps.Chapter)
-        number = sum(s.number is not None for s in self.steps) + 1 if numbered else None
+        number = None
+        if kind not in (steps.Narrate, steps.Chapter):
+            self.numbered += 1
+            number = self.numbered
         self.steps.append(
             kind(line=line, source=source, number=number, chapter=self.chapter, **fields)
         )
@@ -122,13 +132,15 @@ class Reader:
 
     def role(self, word: str) -> str:
         if word not in ROLES:
-            raise self.error(f"bad role {word!r}: expected one of {', '.join(ROLES)}")
+            raise self.error(f"bad role {quote(word)}: expected one of {', '.join(ROLES)}")
         return word
 
     def command(self, command: str) -> str:
         try:
             KVStateMachine.parse(command)
         except ValueError as error:
+            if len(command) > EXCERPT:  # the state machine's message would quote all of it
+                raise self.error(f"bad command {quote(command)}: {KVStateMachine.USAGE}") from None
             raise self.error(str(error)) from None
         return command
 
@@ -141,10 +153,10 @@ class Reader:
         entries: Entries = []
         last = 0
         for word in words:
-            match = _ENTRY.match(word)
+            match = _ENTRY.fullmatch(word)
             if not match or int(match[1]) < 1:
                 raise self.error(
-                    f"bad log entry {word!r}: expected a term (e.g. 4) or a term and a "
+                    f"bad log entry {quote(word)}: expected a term (e.g. 4) or a term and a "
                     f'command (e.g. 4:"set x 1")'
                 )
             term = int(match[1])
@@ -169,10 +181,20 @@ class Reader:
             raise self.error("missing NODE: expected the voters, e.g. n1,n2,n3")
         text = ids(voters)
         if "old" in options:
-            text = ids(options["old"].split(",")) + " + " + text
-        if options.get("learners"):
-            text += " learners " + ids(options["learners"].split(","))
+            old = self.listed(options, "old", "the old voters, e.g. old=n1,n2,n3")
+            text = ids(old) + " + " + text
+        if "learners" in options:
+            text += " learners " + ids(
+                self.listed(options, "learners", "the learners, e.g. learners=n4")
+            )
         return text
+
+    def listed(self, options: dict[str, str], key: str, example: str) -> list[str]:
+        """The comma list of option `key`, which must name something."""
+        parts = [part for part in options[key].split(",") if part]
+        if not parts:
+            raise self.error(f"{key}= names nothing: expected {example} (or leave it out)")
+        return parts
 
 
 class Args:
@@ -196,9 +218,9 @@ class Args:
                 continue
             key = match[1]
             if options is not None and key not in options:
-                raise reader.error(f"unknown option {key}=: expected '{usage}'")
+                raise reader.error(f"unknown option {excerpt(key)}=: expected '{usage}'")
             if key in self.options:
-                raise reader.error(f"option {key}= given twice")
+                raise reader.error(f"option {excerpt(key)}= given twice")
             self.options[key] = word[match.end() :]
 
     def next(self, what: str) -> str:
@@ -215,7 +237,7 @@ class Args:
 
     def end(self) -> None:
         if self.words:
-            raise self._reader.error(f"unexpected {self.words[0]!r}: expected '{self.usage}'")
+            raise self._reader.error(f"unexpected {quote(self.words[0])}: expected '{self.usage}'")
 
     def value(self, text: str, parse: Callable[[str, str], object], what: str) -> object:
         try:

@@ -15,9 +15,12 @@ from rich.console import Console
 from rich.rule import Rule
 from rich.text import Text
 
+from sim.check.checkers import SafetyViolation
 from sim.cluster import Cluster
 from sim.scenario.model import Scenario, ScenarioError, Step, Unmet
 from sim.scenario.steps import Chapter, Expect
+from sim.scenario.values import is_whole
+from sim.scenario.words import quote
 from sim.show import render
 
 INDENT = 4
@@ -43,14 +46,20 @@ def build_cluster(scenario: Scenario) -> Cluster:
         return Cluster(**options)  # type: ignore[arg-type]
     except (ValueError, TypeError) as error:
         raise ScenarioError(scenario.path, scenario.cluster_line, str(error)) from None
+    except SafetyViolation as violation:  # no story yet: the `log` lines drew an impossible start
+        raise ScenarioError(
+            scenario.path,
+            scenario.cluster_line,
+            f"strict=on, and the logs on disk already break a safety property: {violation}",
+        ) from None
 
 
 def last_step(scenario: Scenario, until: str) -> int:
     """The position (in scenario.steps) of the step `--until` names: a number or a chapter."""
     steps = scenario.steps
-    if until.isdigit():
+    if is_whole(until):
         for position, step in enumerate(steps):
-            if step.number == int(until):
+            if str(step.number) == until.lstrip("0"):
                 return position
         count = max((s.number or 0 for s in steps), default=0)
         raise ScenarioError(
@@ -64,9 +73,16 @@ def last_step(scenario: Scenario, until: str) -> int:
     raise ScenarioError(
         scenario.path,
         None,
-        f"--until {until!r}: expected a step number or words from a chapter title "
+        f"--until {quote(until)}: expected a step number or words from a chapter title "
         f"(chapters: {known})",
     )
+
+
+def as_unmet(failed: Unmet | SafetyViolation) -> Unmet:
+    """A failed step as a failed expectation (strict=on makes a violation one)."""
+    if isinstance(failed, SafetyViolation):
+        return Unmet("no safety violation (strict=on)", str(failed))
+    return failed
 
 
 class Run:
@@ -184,9 +200,9 @@ def run_scenario(
             run.echo(step)
         try:
             step.execute(run)
-        except Unmet as unmet:
+        except (Unmet, SafetyViolation) as failed:  # strict=on: a violation ends the story
             run.flush()
-            failure = run.report_unmet(step, unmet)
+            failure = run.report_unmet(step, as_unmet(failed))
             return Outcome(code=1, cluster=run.cluster, passed=run.passed, failure=failure)
         except ValueError as error:  # the Cluster API's answer to an impossible request
             run.flush()

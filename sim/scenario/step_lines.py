@@ -10,15 +10,15 @@ Expectations (`expect ...`) have a module of their own, expect_lines.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 
 from sim.cluster import Cluster
 from sim.scenario import cluster_lines, expect_lines, steps
 from sim.scenario import conditions as cond
 from sim.scenario.model import Step
-from sim.scenario.reader import Args, Reader
-from sim.scenario.values import duration, integer
+from sim.scenario.reader import NAME, Args, Reader
+from sim.scenario.values import duration, integer, is_whole
+from sim.scenario.words import close_match, excerpt, quote
 
 DEFAULT_TIMEOUT = 5.0
 
@@ -48,23 +48,24 @@ StepParser = Callable[[Reader, list[str]], tuple[type[Step], dict]]
 
 def step(reader: Reader, text: str) -> None:
     """Read a step line (or a `log` line) and add its step to the reader's."""
-    words = reader.split(text)
+    # The step is shown as written, without a trailing comment.
+    words, source = reader.split(text)
     if not words:
         return
     keyword, words = words[0], words[1:]
     if keyword == "log":
         cluster_lines.log(reader, words)
         return
+    if keyword == "cluster":
+        raise reader.error(f"a second 'cluster' line (the first is line {reader.cluster_line})")
     handler = STEPS.get(keyword)
     if handler is None:
-        hint = difflib.get_close_matches(keyword, [*STEPS, "log"], n=1)
-        also = f" (did you mean {hint[0]!r}?)" if hint else ""
-        raise reader.error(f"unknown step {keyword!r}{also}: expected one of {', '.join(STEPS)}")
+        hint = close_match(keyword, [*STEPS, "log"])
+        also = f" (did you mean {hint!r}?)" if hint else ""
+        raise reader.error(
+            f"unknown step {quote(keyword)}{also}: expected one of {', '.join(STEPS)}"
+        )
     kind, fields = handler(reader, words)
-    # Shown as written, without a trailing comment.
-    source = text.split(" #")[0].strip()
-    if reader.split(source) != [keyword, *words]:
-        source = text
     reader.add(kind, reader.lineno, source, **fields)
 
 
@@ -106,7 +107,7 @@ def _condition(reader: Reader, args: Args) -> cond.Condition:
     allowed = ("learners", "old") if first == "members" else ()
     for key in args.options:
         if key not in allowed:
-            raise reader.error(f"unknown option {key}=: expected '{args.usage}'")
+            raise reader.error(f"unknown option {excerpt(key)}=: expected '{args.usage}'")
     condition: cond.Condition
     if first == "leader":
         what = sub.next("'exists' or NODE")
@@ -118,9 +119,10 @@ def _condition(reader: Reader, args: Args) -> cond.Condition:
         if sub.next("'leader'") != "leader":
             raise reader.error(f"expected '{first} leader'")
         condition = cond.LeaderCondition("none" if first == "no" else "new")
-    elif first in cond.PROGRESS and sub.words and not sub.words[0].isdigit():
-        if first != "committed":
-            raise reader.error(f"bad INDEX {sub.words[0]!r}: expected a whole number")
+    elif first in cond.PROGRESS and sub.words and not is_whole(sub.words[0]):
+        if first != "committed" or not NAME.fullmatch(sub.words[0]):
+            also = ", or the name of a submit" if first == "committed" else ""
+            raise reader.error(f"bad INDEX {quote(sub.words[0])}: expected a whole number{also}")
         condition = cond.OutcomeCondition(reader.handle(sub.next("NAME"), "submit"), first)
     elif first == "done":
         condition = cond.OutcomeCondition(reader.handle(sub.next("NAME"), "request"), "done")
@@ -144,7 +146,7 @@ def _condition(reader: Reader, args: Args) -> cond.Condition:
     elif first == "violation":
         condition = cond.ViolationCondition(sub.words.pop(0) if sub.words else None)
     else:
-        raise reader.error(f"unknown condition {first!r}: expected one of: {usage}")
+        raise reader.error(f"unknown condition {quote(first)}: expected one of: {usage}")
     sub.end()
     return condition
 
@@ -153,10 +155,10 @@ def _on(reader: Reader, sub: Args) -> cond.Who:
     if sub.next("'on'") != "on":
         raise reader.error(f"expected 'on NODES', 'on all' or 'on K nodes': '{sub.usage}'")
     who = sub.next("NODES")
-    if who.isdigit():
+    if is_whole(who):
         if sub.next("'nodes'") != "nodes":
             raise reader.error(f"expected 'on {who} nodes'")
-        return cond.Who(None, int(who))
+        return cond.Who(None, sub.value(who, integer, "K"))
     return reader.who(who)
 
 
@@ -224,14 +226,14 @@ def _hold(reader: Reader, words: list[str]) -> tuple[type[Step], dict]:
     usage = "FROM TO  (messages wait on the link until release)"
     src, dst, rest = _link(reader, "hold", usage, words)
     if rest:
-        raise reader.error(f"unexpected {rest[0]!r}: expected 'hold FROM TO'")
+        raise reader.error(f"unexpected {quote(rest[0])}: expected 'hold FROM TO'")
     return steps.Hold, {"src": src, "dst": dst}
 
 
 def _release(reader: Reader, words: list[str]) -> tuple[type[Step], dict]:
     src, dst, rest = _link(reader, "release", "FROM TO", words)
     if rest:
-        raise reader.error(f"unexpected {rest[0]!r}: expected 'release FROM TO'")
+        raise reader.error(f"unexpected {quote(rest[0])}: expected 'release FROM TO'")
     return steps.Release, {"src": src, "dst": dst}
 
 
@@ -243,7 +245,7 @@ def _one_message(verb: str) -> StepParser:
         usage = "FROM TO [MESSAGE-TYPE]  (the oldest in flight)"
         src, dst, rest = _link(reader, verb, usage, words)
         if len(rest) > 1:
-            raise reader.error(f"unexpected {rest[1]!r}: expected '{verb} FROM TO [TYPE]'")
+            raise reader.error(f"unexpected {quote(rest[1])}: expected '{verb} FROM TO [TYPE]'")
         return kind, {"src": src, "dst": dst, "message_type": rest[0] if rest else None}
 
     return parse
@@ -256,9 +258,15 @@ def _submit(reader: Reader, words: list[str]) -> tuple[type[Step], dict]:
     args = Args(reader, 'submit [NAME] "COMMAND" [to=NODE]', words, ("to", "as"))
     if len(args.words) > 2:
         raise reader.error(
-            f"unexpected {args.words[2]!r}: expected '{args.usage}' (quote the command)"
+            f"unexpected {quote(args.words[2])}: expected '{args.usage}' (quote the command)"
         )
-    name = args.next("NAME") if len(args.words) == 2 else args.options.get("as")
+    name = args.options.get("as")
+    if len(args.words) == 2:
+        if name is not None:
+            raise reader.error(
+                f"two names for one submit: {quote(args.words[0])} and as={quote(name)}"
+            )
+        name = args.next("NAME")
     command = reader.command(args.next('"COMMAND"'))
     to = reader.node(args.options["to"]) if "to" in args.options else None
     return steps.Submit, {"command": command, "to": to, "name": reader.define(name, "submit")}
@@ -290,11 +298,11 @@ def _request(keyword: str) -> StepParser:
             voters = [reader.new_node(i) for w in args.rest() for i in w.split(",") if i]
             if not voters:
                 raise reader.error(f"missing NODE: expected '{usage}'")
-            learners = args.options.get("learners", "")
+            learners = []
+            if "learners" in args.options:
+                learners = reader.listed(args.options, "learners", "the learners, e.g. learners=n4")
             fields["args"] = (tuple(voters),)
-            fields["options"] = {
-                "learners": tuple(reader.new_node(i) for i in learners.split(",") if i)
-            }
+            fields["options"] = {"learners": tuple(reader.new_node(i) for i in learners)}
         elif keyword == "transfer":
             fields["args"] = (args.node() if args.words else None,)
         else:

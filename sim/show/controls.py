@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from sim.check.checkers import SafetyViolation
 from sim.cluster import Cluster
 from sim.scenario.player import ScenarioPlayer
 from sim.show.dashboard import ViewState, compact_ids
@@ -61,7 +62,7 @@ class Controls:
             self._request = None  # a new key: its answer replaces the old request's
             try:
                 action(self)
-            except ValueError as error:
+            except (ValueError, SafetyViolation) as error:  # strict=on raises the latter
                 self.say(str(error))
 
     # -- keys ---------------------------------------------------------------------

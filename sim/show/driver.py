@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import trio
 
+from sim.check.checkers import SafetyViolation
 from sim.cluster import Cluster
 from sim.engine.trace import TraceEvent
 from sim.scenario.player import ScenarioPlayer
@@ -79,10 +80,14 @@ class Driver:
         delta = target - self.cluster.now
         if delta <= 0:
             return
-        if self.following_story:
-            self._run_towards_pause(delta)
-        else:
-            self.cluster.run(delta)
+        try:
+            if self.following_story:
+                self._run_towards_pause(delta)
+            else:
+                self.cluster.run(delta)
+        except SafetyViolation:
+            # strict=on: the trace shows the violation; stop on it for the viewer to look.
+            self.paused = True
 
     def _run_towards_pause(self, delta: float) -> None:
         player, cluster = self.player, self.cluster
