@@ -107,6 +107,7 @@ class _Raftsim(click.Group):
     Ctrl-C ends any command with one line and exit code 130."""
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        kwargs.setdefault("prog_name", "raftsim")  # also when run as `python -m sim.cli`
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
         try:
@@ -289,7 +290,7 @@ def replay(trace_file: str, verbose: bool, diagram: str | None, window: str | No
 @main.command()
 @click.argument("scenario", required=False)
 @click.option(
-    "--nodes", type=click.IntRange(1, 9), help="Cluster size without a scenario.  [default: 5]"
+    "--nodes", type=click.IntRange(1, 20), help="Cluster size without a scenario.  [default: 5]"
 )
 @click.option("--seed", type=int, help="Random seed (overrides a scenario's).  [default: 7]")
 @click.option(
