@@ -1,0 +1,107 @@
+"""Exact choices: make one pending event happen now, whatever the clock says.
+
+The engine normally decides what happens next: the event heap orders message
+deliveries, timer expiries and disk flushes by time. An explorer (or a
+scenario that must replay what one found) makes that choice itself: this
+timer fires now, that flush completes now, this message is delivered now
+(`NetworkControls.deliver`) or lost (`drop`) or arrives twice (`duplicate`).
+
+Time is a choice too, as in the TLA+ specifications of Raft: a timer may fire
+at any moment. Firing a timer moves the clock forward to when it is due, so
+the node sees the time it expects; an election timer, to when the node's
+election timeout has run out since it last heard from a leader, so the node
+acts on it rather than re-arming it. The clock never goes back: a message
+delivered or a flush completed by choice happens at the current time.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from raft import ELECTION_TIMER
+from sim.engine.events import DELIVER, TIMER, EventQueue
+
+if TYPE_CHECKING:
+    from raft import Node
+    from sim.engine.disk import Disk
+    from sim.engine.network import Network
+
+
+class ExactChoices:
+    """The exact-choice verbs of `World` (which provides the state below)."""
+
+    now: int
+    events_processed: int
+    nodes: dict[str, Node]
+    running: dict[str, bool]
+    disks: dict[str, Disk]
+    network: Network
+    queue: EventQueue
+    _timer_tokens: dict[tuple[str, str], int]
+
+    if TYPE_CHECKING:
+
+        def _record(
+            self,
+            node: str | None,
+            component: str,
+            kind: str,
+            text: str,
+            msg_id: int | None = None,
+        ) -> None: ...
+
+        def _fire(self, node_id: str, name: str, token: int) -> None: ...
+
+        def _flush(self, node_id: str) -> None: ...
+
+    def armed_timers(self) -> list[tuple[str, str, int]]:
+        """Timers set and not yet fired or cancelled: (node, timer name, due time)."""
+        due = {payload: time for time, _, kind, payload in self.queue.heap if kind == TIMER}
+        return sorted(
+            (node, name, due[(node, name, token)])
+            for (node, name), token in self._timer_tokens.items()
+        )
+
+    def fire(self, node_id: str, timer: str) -> None:
+        """Fire a node's armed timer now, moving the clock on to when it is due."""
+        token = self._timer_tokens.get((node_id, timer))
+        if token is None:
+            armed = sorted(name for node, name in self._timer_tokens if node == node_id)
+            raise ValueError(
+                f"{node_id} has no {timer} timer set (set: {', '.join(armed) or 'none'})"
+            )
+        due = next(
+            time
+            for time, _, kind, payload in self.queue.heap
+            if kind == TIMER and payload == (node_id, timer, token)
+        )
+        if timer == ELECTION_TIMER:
+            # Heard from a leader since the timer was set: its timeout runs out later.
+            due = max(due, self.nodes[node_id].election_deadline or due)
+        self.now = max(self.now, due)
+        self.events_processed += 1
+        self._fire(node_id, timer, token)
+
+    def flush(self, node_id: str) -> None:
+        """Complete a node's pending disk flush now."""
+        disk = self.disks[node_id]
+        if not disk.flush_scheduled:
+            raise ValueError(f"{node_id} has no disk flush pending")
+        # The flush scheduled in the heap is done early: its event becomes stale.
+        disk.generation += 1
+        self.events_processed += 1
+        self._flush(node_id)
+
+    def duplicate(self, msg_id: int) -> None:
+        """Put a second copy of a message in flight; it lands when the first would."""
+        flight = self.network.copy(msg_id)
+        msg = flight.message
+        self._record(
+            msg.src,
+            "Network",
+            "duplicate",
+            f"{msg.src} -> {msg.dst} {flight.text} duplicated (by request): a second copy "
+            "is in flight",
+            flight.msg_id,
+        )
+        self.queue.push(flight.lands_us, DELIVER, flight.msg_id)
