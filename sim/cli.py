@@ -445,5 +445,115 @@ def fuzz(
     raise SystemExit(code)
 
 
+@main.command()
+@click.option(
+    "--nodes", type=click.IntRange(1, 9), help="A fresh cluster of N servers.  [default: 3]"
+)
+@click.option("--from", "start", metavar="FILE", help="Start where a scenario (file or name) ends.")
+@click.option("--until", metavar="STEP", help="With --from: start after step STEP (or a chapter).")
+@click.option("--bug", "bugs", multiple=True, metavar="NAME", help="Switch on a bug; repeat.")
+@click.option(
+    "--checkers",
+    type=click.Choice(["safety", "all"]),
+    default="safety",
+    show_default=True,
+    help="safety: the five properties of Figure 3; all: the Figure 2 rules too.",
+)
+@click.option("--depth", type=click.IntRange(1, 200), default=20, show_default=True)
+@click.option("--max-term", type=click.IntRange(0), help="Highest term.  [default: start + 2]")
+@click.option("--crashes", type=click.IntRange(0), default=0, show_default=True)
+@click.option("--losses", type=click.IntRange(0), default=0, show_default=True)
+@click.option("--duplicates", type=click.IntRange(0), default=0, show_default=True)
+@click.option("--clients", type=click.IntRange(0), default=0, show_default=True)
+@click.option(
+    "--strategy", type=click.Choice(["bfs", "dfs", "random"]), default="bfs", show_default=True
+)
+@click.option("--walks", type=click.IntRange(1), default=1000, show_default=True, help="random.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of random walks.")
+@click.option("--time-limit", type=click.FloatRange(0, min_open=True), metavar="S")
+@click.option("--save", metavar="DIR", type=click.Path(file_okay=False))
+@click.option("--jobs", "-j", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--no-symmetry", is_flag=True, help="Do not merge states that differ by node ids.")
+@DIR_OPTION
+@click.pass_context
+def explore(ctx: click.Context, **options: Any) -> None:
+    """Explore every interleaving of a small cluster (messages, timers, flushes, faults
+    within budgets) and print the shortest counterexample. Exit code 0: no violation
+    within the bounds; 1: a violation (saved with --save); 2: bad input."""
+    from raft.bugs import check_bugs
+    from sim.check.explore import Budgets, Limits, explore, fresh, from_scenario
+
+    where = ctx.command_path
+    if options["start"] is not None and options["nodes"] is not None:
+        _fail(f"{where}: --nodes and --from cannot be used together")
+    if options["until"] is not None and options["start"] is None:
+        _fail(f"{where}: --until needs --from (the scenario to start from)")
+    try:
+        check_bugs(options["bugs"])
+    except ValueError as error:
+        _fail(f"{where}: {error}")
+        return
+    bugs = tuple(dict.fromkeys(options["bugs"]))
+    if options["save"] is not None:
+        try:
+            Path(options["save"]).mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            _fail(f"{where}: --save {options['save']}: cannot create the directory: {error}")
+    try:
+        if options["start"] is not None:
+            path = str(resolve(options["start"], options["directory"]))
+            start = from_scenario(path, options["until"], bugs, options["checkers"])
+        else:
+            start = fresh(options["nodes"] or 3, bugs, options["checkers"])
+    except ScenarioError as error:
+        _fail(str(error))
+        return
+    budgets = Budgets(
+        crashes=options["crashes"],
+        losses=options["losses"],
+        duplicates=options["duplicates"],
+        clients=options["clients"],
+    )
+    max_term = options["max_term"]
+    limits = Limits(
+        depth=options["depth"],
+        max_term=start.max_term + 2 if max_term is None else max_term,
+        budgets=budgets,
+        symmetry=not options["no_symmetry"],
+        time_limit=options["time_limit"],
+        walks=options["walks"],
+        seed=options["seed"],
+    )
+    command = " ".join(["raftsim explore", *_explore_words(ctx)])
+    code = explore(
+        Console(highlight=False),
+        start,
+        limits,
+        strategy=options["strategy"],
+        jobs=min(options["jobs"], _cpus()),
+        save=None if options["save"] is None else Path(options["save"]),
+        command=command,
+    )
+    raise SystemExit(code)
+
+
+def _explore_words(ctx: click.Context) -> list[str]:
+    """The options given on the command line, as they would be typed again."""
+    words = []
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name or "")
+        if source is not click.core.ParameterSource.COMMANDLINE:
+            continue
+        value = ctx.params[param.name or ""]
+        flag = param.opts[0]
+        if isinstance(value, tuple):
+            words += [w for v in value for w in (flag, str(v))]
+        elif value is True:
+            words.append(flag)
+        else:
+            words += [flag, str(value)]
+    return words
+
+
 if __name__ == "__main__":
     main()
