@@ -20,6 +20,7 @@ RUNS = {
     "fuzz_rate.py": (["--seeds", "2", "--duration", "1", "--jobs", "2"], "seeds per minute"),
     "linearizability.py": (["--ops", "200", "--repeat", "1"], "history checked in under 1 s"),
     "views.py": (["--nodes", "3", "--repeats", "1"], "one frame"),
+    "explore.py": (["--nodes", "3", "--depth", "3"], "distinct states by depth"),
     "long_run.py": (
         ["--entries", "2000", "--snapshot-interval", "500", "--samples", "2"],
         "entries, snapshot every",

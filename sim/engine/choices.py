@@ -6,12 +6,14 @@ scenario that must replay what one found) makes that choice itself: this
 timer fires now, that flush completes now, this message is delivered now
 (`NetworkControls.deliver`) or lost (`drop`) or arrives twice (`duplicate`).
 
-Time is a choice too, as in the TLA+ specifications of Raft: a timer may fire
-at any moment. Firing a timer moves the clock forward to when it is due, so
-the node sees the time it expects; an election timer, to when the node's
-election timeout has run out since it last heard from a leader, so the node
-acts on it rather than re-arming it. The clock never goes back: a message
-delivered or a flush completed by choice happens at the current time.
+Time is a choice too, as in the TLA+ specifications of Raft: an election
+timer may run out at any moment. Firing one makes the node's timeout run out
+now (as `expire_election_timer` does), so the node campaigns; the clock does
+not move, so this choice changes that node alone. Any other timer (a
+leader's heartbeat) fires when it is due: the clock moves on to then, and a
+leader that finds a request unanswered for its RPC timeout probes again. The
+clock never goes back: a message delivered or a flush completed by choice
+happens at the current time.
 """
 
 from __future__ import annotations
@@ -70,14 +72,16 @@ class ExactChoices:
             raise ValueError(
                 f"{node_id} has no {timer} timer set (set: {', '.join(armed) or 'none'})"
             )
+        if timer == ELECTION_TIMER:
+            node = self.nodes[node_id]
+            node.expire_election_timer(0, self.now)  # its timeout runs out now
+            self._carry_out(node_id, node)
+            token = self._timer_tokens[(node_id, timer)]
         due = next(
             time
             for time, _, kind, payload in self.queue.heap
             if kind == TIMER and payload == (node_id, timer, token)
         )
-        if timer == ELECTION_TIMER:
-            # Heard from a leader since the timer was set: its timeout runs out later.
-            due = max(due, self.nodes[node_id].election_deadline or due)
         self.now = max(self.now, due)
         self.events_processed += 1
         self._fire(node_id, timer, token)

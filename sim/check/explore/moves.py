@@ -8,11 +8,15 @@ random draws or its network, the explorer decides. From a state it may
 - lose one, or deliver it twice (while `--losses` / `--duplicates` allow),
   again the oldest on a link (losing a later one is the same to everyone);
 - fire any timer that is set: an election timer (time is a choice: it may
-  run out at any moment, as in the TLA+ specifications) and a leader's
-  heartbeat timer (without it nothing is resent and followers never learn
-  what committed), moving the clock to when the timer is due
-  (sim/engine/choices.py);
-- complete a node's pending disk flush;
+  run out at any moment, as in the TLA+ specifications; the clock stays) and
+  a leader's heartbeat timer (without it nothing is resent and followers
+  never learn what committed; the clock moves on to when it is due), see
+  sim/engine/choices.py;
+- complete a node's pending disk flush: a choice only while crashes are
+  possible. Without crashes, when a write becomes durable only delays what
+  its node does next, which the order of deliveries already covers, so each
+  node's disk flushes at once after the move that wrote to it ("eager"); the
+  saved scenario spells those flushes out as steps all the same;
 - crash a running node (while `--crashes` allows) or restart a crashed one;
 - have a client propose a new command to a leader (while `--clients` allows).
 
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 import attrs
 
-from raft import Role
+from raft import ELECTION_TIMER, Role
 from sim.engine.world import World
 
 DELIVER, DROP, DUPLICATE, FIRE, FLUSH, CRASH, RESTART, SUBMIT = range(8)
@@ -93,8 +97,45 @@ def touched(world: World, move: Move) -> str | None:
     return target
 
 
-def make(world: World, move: Move) -> None:
-    """Make the move on `world`."""
+def name(world: World, move: Move) -> tuple | None:
+    """The move as it is named in every state where it is possible, its node first.
+
+    None for a move that may not commute with any other: a crash loses the
+    messages to its node whoever sent them, a restart may be followed by
+    anything, a duplicate adds to the end of a link its sender adds to, and
+    a timer other than an election timer moves the clock, which every node
+    reads. (An election timer runs out without moving it: sim/engine/choices.py.)
+    Any other move changes one node (a message's receiver, a timer's node)
+    and the links out of it, and takes its message off the front of one link
+    into that node, while sends add to the ends of links: two such moves of
+    different nodes lead to the same state in either order (sleep sets,
+    search.py). Named by link or node, not by message id: on FIFO links the
+    message a delivery takes is the one at the front of its link.
+    """
+    verb, target, detail = move
+    if verb in (CRASH, RESTART, DUPLICATE) or (verb == FIRE and detail != ELECTION_TIMER):
+        return None
+    if verb in (DELIVER, DROP):
+        message = world.network.in_flight[target].message
+        return (message.dst, verb, message.src)
+    return (target, verb, detail)
+
+
+def make(world: World, move: Move, *, eager: bool) -> str | None:
+    """Make the move on `world`; with `eager`, then flush the disk it wrote to.
+
+    Returns the node whose disk was flushed that way, if any.
+    """
+    node = touched(world, move)
+    _make(world, move)
+    if not eager or node is None or not world.disks[node].flush_scheduled:
+        return None
+    while world.disks[node].flush_scheduled:
+        world.flush(node)
+    return node
+
+
+def _make(world: World, move: Move) -> None:
     verb, target, detail = move
     if verb == DELIVER:
         world.deliver(target)

@@ -4,12 +4,15 @@ Theory of operation: BFS goes level by level; a level's states can be
 expanded in any order, as long as the new states are merged in the order one
 process would have made them. So each level is cut into J contiguous chunks,
 and J worker processes, forked for that level (they inherit, copy-on-write,
-the states seen so far and the (parent, move) of every state), each rebuild
-and expand one chunk. A worker sends back only the successors it has not
-seen, as (parent, move, key); the parent merges the chunks in order, keeping
-the first of each key, which is exactly the order a single process keeps. A
+what the search keeps: the states seen, the (parent, move) and sleep sets of
+every entry), each rebuild and expand one chunk. A worker sends back the
+arrivals that may matter, as (parent, move, key, sleep set); the parent
+merges the chunks in order, as a single process would have met them. A
 violation in a chunk ends the search once the chunks before it are merged
-without one: the same counterexample as a single process finds.
+without one. One difference: a single process that reaches a state of the
+level it is expanding, before expanding it, wakes moves in it at once; here
+it was expanded already, so they are tried from the next level (no state is
+lost, and no shortest path gets longer).
 
 Needs the `fork` start method (Linux; elsewhere the search runs in one process).
 """
@@ -21,23 +24,33 @@ from typing import Any
 
 import attrs
 
-from sim.check.explore.search import Finding, Limits, Progress, Result, Search, _Rebuilder
+from sim.check.explore.search import (
+    Finding,
+    Limits,
+    Progress,
+    Result,
+    Search,
+    _Levels,
+    _Rebuilder,
+    _renamed,
+)
 from sim.engine.world import World
 
-# What forked workers inherit for one level: (search, parents, moves, seen).
-_LEVEL: tuple[Search, list[int], list, set[bytes]] | None = None
+# What forked workers inherit for one level.
+_LEVEL: tuple[Search, _Levels] | None = None
 
 
 def _expand(chunk: list[int]) -> dict[str, Any]:
-    """A worker: expand one chunk of a level (the states it names, in order)."""
+    """A worker: expand one chunk of a level (the entries it names, in order)."""
     assert _LEVEL is not None
-    search, parents, moves, seen = _LEVEL
-    rebuild = _Rebuilder(search, parents, moves)
-    mine: set[bytes] = set()
-    children, explored, pruned = [], 0, 0
+    search, levels = _LEVEL
+    rebuild = _Rebuilder(search, levels.parents, levels.moves)
+    mine: dict[bytes, frozenset] = {}
+    arrivals, explored, pruned = [], 0, 0
     for sid in chunk:
         state = rebuild(sid)
-        for move in search.moves(state):
+        sleep, before = search.asleep_in(state, levels.sleeps[sid], levels.befores[sid])
+        for move, asleep in search.tries(state, sleep, before):
             child, finding, cut = search.successor(state, move)
             explored += 1
             if finding is not None:
@@ -46,12 +59,17 @@ def _expand(chunk: list[int]) -> dict[str, Any]:
             if cut:
                 pruned += 1
                 continue
-            key = search.key(child)
-            if key in seen or key in mine:
+            key, rename = search.keyed(child)
+            asleep = _renamed(asleep, rename)
+            # Arrivals the merge would ignore: all their moves were tried or will be.
+            known = levels.asleep.get(key)
+            if known is not None and known <= asleep:
                 continue
-            mine.add(key)
-            children.append((sid, move, key))
-    return {"explored": explored, "pruned": pruned, "children": children}
+            if key in mine and mine[key] <= asleep:
+                continue
+            mine[key] = asleep if key not in mine else mine[key] & asleep
+            arrivals.append((sid, move, key, asleep))
+    return {"explored": explored, "pruned": pruned, "arrivals": arrivals}
 
 
 def parallel_bfs(root: World, limits: Limits, jobs: int, progress: Progress | None) -> Result:
@@ -62,19 +80,20 @@ def parallel_bfs(root: World, limits: Limits, jobs: int, progress: Progress | No
         return search.bfs()
     context = multiprocessing.get_context("fork")
     stats = search.stats
-    seen = {search.key(search.root)}
-    parents, moves = [-1], [()]
+    levels = _Levels(search.key(search.root))
     frontier = [0]
     for depth in range(1, limits.depth + 1):
         stats.frontier = len(frontier)
         size = -(-len(frontier) // jobs)
         chunks = [frontier[i : i + size] for i in range(0, len(frontier), size)]
-        _LEVEL = (search, parents, moves, seen)
+        _LEVEL = (search, levels)
         try:
             with context.Pool(len(chunks)) as pool:
                 results = pool.map(_expand, chunks)
         finally:
             _LEVEL = None
+        for sid in frontier:
+            levels.done[sid] = 1
         following: list[int] = []
         for result in results:
             stats.explored += result["explored"]
@@ -83,18 +102,14 @@ def parallel_bfs(root: World, limits: Limits, jobs: int, progress: Progress | No
             if finding is not None:
                 stats.depth = depth
                 return search._end("violation", finding)
-            for sid, move, key in result["children"]:
-                if key not in seen:
-                    seen.add(key)
-                    parents.append(sid)
-                    moves.append(move)
-                    following.append(len(parents) - 1)
-        stats.distinct = len(seen)
+            for sid, move, key, asleep in result["arrivals"]:
+                levels.arrive(sid, move, key, asleep, following)
+        stats.distinct = len(levels.seen)
         if not search._tick():
             return search._end("time")
         if not following:
             return search._end("exhausted")
         stats.depth = depth
-        stats.by_depth.append(len(following))
+        stats.by_depth.append(len(levels.seen) - sum(stats.by_depth))
         frontier = following
     return search._end("depth")

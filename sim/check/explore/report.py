@@ -75,6 +75,7 @@ def figures(result: Result, strategy: str, jobs: int) -> Table:
     table.add_row("wall time", f"{stats.seconds:.1f} s")
     table.add_row("cut off by --max-term", f"{stats.pruned:,}")
     table.add_row("symmetry reduction", "on" if result.symmetry else "off")
+    table.add_row("disk flushes", "at once (no crashes)" if result.eager else "chosen")
     table.add_row("distinct states by depth", ", ".join(f"{n:,}" for n in stats.by_depth))
     return table
 
@@ -109,7 +110,7 @@ def explore(
         console.print(Text(ending, style="bold green"))
         return 0
     finding = result.finding
-    text = scenario_text(start, result, command)
+    text = scenario_text(start, result, command, eager=result.eager)
     path = save / file_name(start, finding) if save is not None else None
     console.print(
         Text(

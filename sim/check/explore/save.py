@@ -21,17 +21,20 @@ from sim.check.explore.search import Finding, Result
 from sim.check.explore.start import Start
 
 
-def step_lines(start: Start, moves: Sequence[mv.Move]) -> list[str]:
-    """The scenario steps that make `moves` from the start, one per move."""
+def step_lines(start: Start, moves: Sequence[mv.Move], *, eager: bool) -> list[str]:
+    """The scenario steps that make `moves` from the start: one per move, and a
+    `flush` after each that the search flushed eagerly."""
     world, steps = start.world, []
     for move in moves:
         steps.append(mv.step_text(world, move))
         world = fork(world, mv.touched(world, move))
-        mv.make(world, move)
+        flushed = mv.make(world, move, eager=eager)
+        if flushed is not None:
+            steps.append(f"flush {flushed}")
     return steps
 
 
-def scenario_text(start: Start, result: Result, command: str) -> str:
+def scenario_text(start: Start, result: Result, command: str, *, eager: bool) -> str:
     """The file that replays `result`'s counterexample from `start`."""
     finding = result.finding
     assert finding is not None
@@ -42,11 +45,16 @@ def scenario_text(start: Start, result: Result, command: str) -> str:
         f"Found by `{command}`, starting from {start.described}: {strategy} to {what}, "
         f"{count} choice{'s' if count != 1 else ''} long ({result.stats.explored:,} states "
         "explored). Each step is one choice the explorer made: which message arrives, which "
-        "timer fires, which flush completes. The last one breaks the property, and the file "
-        "fails at its last line."
+        "timer fires, which flush completes"
+        + (
+            " (without crashes, a disk is flushed at once after the choice that wrote to it)"
+            if eager
+            else ""
+        )
+        + ". The last choice breaks the property, and the file fails at its last line."
     )
     body = [
-        f"title: Explored: {what} in {count} step{'s' if count != 1 else ''}",
+        f"title: Explored: {what} after {count} choice{'s' if count != 1 else ''}",
         *textwrap.wrap(
             summary,
             width=88,
@@ -59,7 +67,7 @@ def scenario_text(start: Start, result: Result, command: str) -> str:
         start.text,
         "",
         "## The explored path",
-        *step_lines(start, finding.moves),
+        *step_lines(start, finding.moves, eager=eager),
         "",
         "## What broke",
         f"> {_sentence(finding)}",

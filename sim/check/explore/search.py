@@ -29,12 +29,14 @@ from collections.abc import Callable, Iterator
 
 import attrs
 
+from raft import ELECTION_TIMER
 from sim.check.explore import moves as mv
 from sim.check.explore.fork import fork
 from sim.check.explore.state import Ghosts, digest, ghosts_after, renaming, symmetric_start
 from sim.engine.world import World
 
 STRATEGIES = ("bfs", "dfs", "random")
+NOTHING_ASLEEP: frozenset = frozenset()
 PROGRESS_EVERY = 0.5  # seconds between progress reports
 
 
@@ -46,6 +48,8 @@ class Limits:
     max_term: int = 3
     budgets: mv.Budgets = mv.Budgets()
     symmetry: bool = True
+    flushes: str = "auto"  # "choice", "eager", or "auto": choices only with crashes
+    sleep_sets: bool = True
     time_limit: float | None = None
     walks: int = 1000
     seed: int = 0
@@ -95,6 +99,7 @@ class Result:
     stats: Stats
     finding: Finding | None = None
     symmetry: bool = False
+    eager: bool = False  # flushes made at once rather than chosen
 
 
 Progress = Callable[[Stats], None]
@@ -106,6 +111,13 @@ class Search:
     def __init__(self, root: World, limits: Limits, progress: Progress | None = None) -> None:
         self.limits = limits
         self.symmetry = limits.symmetry and symmetric_start(root)
+        # Moves are named by link only where links are FIFO (moves.name). Sleep sets
+        # lose states when combined with symmetry (tried: the counts differ), so a
+        # symmetric start uses symmetry, which saves more.
+        self.sleep_sets = limits.sleep_sets and not root.network.reorder and not self.symmetry
+        self.eager = limits.flushes == "eager" or (
+            limits.flushes == "auto" and limits.budgets.crashes == 0
+        )
         self.root = State(root, mv.NOTHING_USED, ghosts_after(root, Ghosts()))
         self.stats = Stats()
         self._progress = progress
@@ -115,11 +127,32 @@ class Search:
     # -- shared parts ----------------------------------------------------------------
 
     def key(self, state: State) -> bytes:
+        return self.keyed(state)[0]
+
+    def keyed(self, state: State) -> tuple[bytes, dict[str, str] | None]:
+        """The state's key, and the renaming of node ids it was keyed under (if any)."""
         rename = renaming(state.world) if self.symmetry else None
-        return digest(state.world, state.used, state.ghosts, rename)
+        return digest(state.world, state.used, state.ghosts, rename), rename
+
+    def asleep_in(self, state: State, sleep: frozenset, before: frozenset | None):
+        """Sleep sets as kept (under the state's renaming) as names in the state's own ids."""
+        if not self.symmetry:
+            return sleep, before
+        back = {new: old for old, new in renaming(state.world).items()}
+        return _renamed(sleep, back), None if before is None else _renamed(before, back)
 
     def moves(self, state: State) -> list[mv.Move]:
-        return mv.moves(state.world, state.used, self.limits.budgets)
+        found = mv.moves(state.world, state.used, self.limits.budgets)
+        nodes, top = state.world.nodes, self.limits.max_term
+        # Without PreVote, an election timer at the highest term leads past it: cut off.
+        return [
+            move
+            for move in found
+            if move[0] != mv.FIRE
+            or move[2] != ELECTION_TIMER
+            or nodes[move[1]].term < top
+            or nodes[move[1]].options.pre_vote
+        ]
 
     def successor(self, state: State, move: mv.Move) -> tuple[State, Finding | None, bool]:
         """The state one move away, what it broke (if anything), and whether it is cut off."""
@@ -127,7 +160,7 @@ class Search:
         known = len(world.violations)
         finding = None
         try:
-            mv.make(world, move)
+            mv.make(world, move, eager=self.eager)
         except Exception as error:  # the simulator itself failed: that is a finding too
             finding = Finding(
                 property=type(error).__name__, text=str(error) or repr(error), moves=(), error=True
@@ -158,7 +191,9 @@ class Search:
 
     def _end(self, stop: str, finding: Finding | None = None) -> Result:
         self.stats.seconds = time.perf_counter() - self._started
-        return Result(stop=stop, stats=self.stats, finding=finding, symmetry=self.symmetry)
+        return Result(
+            stop=stop, stats=self.stats, finding=finding, symmetry=self.symmetry, eager=self.eager
+        )
 
     def run(self, strategy: str) -> Result:
         if strategy == "bfs":
@@ -171,18 +206,44 @@ class Search:
 
     # -- breadth first -----------------------------------------------------------------
 
+    def tries(self, state: State, sleep: frozenset, before: frozenset | None):
+        """The moves to try from a state, each with the sleep set of the state it leads to.
+
+        Sleep sets (Godefroid): after trying move a, a move b tried before it from
+        the same state, or asleep there, is asleep in a's successor if the two
+        commute (`moves.name`): the successor of b already covers both orders.
+        A state reached again with fewer moves asleep (`before`: what was asleep
+        when it was tried) is tried again for the moves that woke up only.
+        """
+        world = state.world
+        tried: list[tuple] = []
+        for move in self.moves(state):
+            name = mv.name(world, move) if self.sleep_sets else None
+            if name is not None and name in sleep:
+                continue
+            if before is None or (name is not None and name in before):
+                if name is None:
+                    asleep = NOTHING_ASLEEP
+                else:
+                    actor = name[0]
+                    asleep = frozenset(b for b in (*sleep, *tried) if b[0] != actor)
+                yield move, asleep
+            if name is not None:
+                tried.append(name)
+
     def bfs(self) -> Result:
         stats = self.stats
-        seen = {self.key(self.root)}
-        parents, moves = [-1], [()]
+        levels = _Levels(self.key(self.root))
+        rebuild = _Rebuilder(self, levels.parents, levels.moves)
         frontier = [0]
-        rebuild = _Rebuilder(self, parents, moves)
         for depth in range(1, self.limits.depth + 1):
             following: list[int] = []
             stats.frontier = len(frontier)
             for sid in frontier:
                 state = rebuild(sid)
-                for move in self.moves(state):
+                levels.done[sid] = 1
+                sleep, before = self.asleep_in(state, levels.sleeps[sid], levels.befores[sid])
+                for move, asleep in self.tries(state, sleep, before):
                     child, finding, cut = self.successor(state, move)
                     stats.explored += 1
                     if finding is not None:
@@ -192,20 +253,15 @@ class Search:
                     if cut:
                         stats.pruned += 1
                         continue
-                    key = self.key(child)
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                    parents.append(sid)
-                    moves.append(move)
-                    following.append(len(parents) - 1)
-                stats.distinct = len(seen)
+                    key, rename = self.keyed(child)
+                    levels.arrive(sid, move, key, _renamed(asleep, rename), following)
+                stats.distinct = len(levels.seen)
                 if not self._tick():
                     return self._end("time")
             if not following:
                 return self._end("exhausted")
             stats.depth = depth
-            stats.by_depth.append(len(following))
+            stats.by_depth.append(len(levels.seen) - sum(stats.by_depth))
             frontier = following
         return self._end("depth")
 
@@ -282,6 +338,68 @@ class Search:
             if not self._tick():
                 return self._end("time")
         return self._end("walks")
+
+
+class _Levels:
+    """What BFS keeps of every state: (parent, move), and its sleep sets.
+
+    An entry is a state to try; a state reached again with fewer moves asleep,
+    after it was tried, gets a second entry for the moves that woke up.
+    """
+
+    def __init__(self, root_key: bytes) -> None:
+        self.seen: dict[bytes, int] = {root_key: 0}  # key -> its latest entry
+        self.asleep: dict[bytes, frozenset] = {root_key: NOTHING_ASLEEP}  # on every arrival
+        self.parents: list[int] = [-1]
+        self.moves: list = [()]
+        self.sleeps: list[frozenset] = [NOTHING_ASLEEP]
+        self.befores: list[frozenset | None] = [None]
+        self.done = bytearray(1)
+
+    def arrive(
+        self, parent: int, move: mv.Move, key: bytes, asleep: frozenset, following: list[int]
+    ) -> None:
+        """A successor was made: a new entry if it is new or has moves that woke up."""
+        known = self.seen.get(key)
+        if known is None:
+            self.seen[key] = self._add(parent, move, asleep, None, following)
+            self.asleep[key] = asleep
+            return
+        before = self.asleep[key]
+        if before <= asleep:
+            return  # nothing asleep now was awake before: all of it was tried
+        if not self.done[known]:
+            self.sleeps[known] = self.sleeps[known] & asleep
+        else:
+            self.seen[key] = self._add(parent, move, asleep, before, following)
+        self.asleep[key] = before & asleep
+
+    def _add(
+        self,
+        parent: int,
+        move: mv.Move,
+        sleep: frozenset,
+        before: frozenset | None,
+        following: list[int],
+    ) -> int:
+        self.parents.append(parent)
+        self.moves.append(move)
+        self.sleeps.append(sleep)
+        self.befores.append(before)
+        self.done.append(0)
+        following.append(len(self.parents) - 1)
+        return len(self.parents) - 1
+
+
+def _renamed(names: frozenset, rename: dict[str, str] | None) -> frozenset:
+    """Move names (moves.name) with node ids renamed: sleep sets are kept under the
+    renaming a state was keyed under, so that states that differ by naming share them."""
+    if not rename or not names:
+        return names
+    return frozenset(
+        (rename[actor], verb, rename[detail] if verb in (mv.DELIVER, mv.DROP) else detail)
+        for actor, verb, detail in names
+    )
 
 
 def _count(stats: Stats, depth: int) -> None:

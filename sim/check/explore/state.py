@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import marshal
+import weakref
 from collections.abc import Callable, Mapping
 
 import attrs
@@ -138,7 +139,29 @@ class _Identity(dict):
 # -- nodes ---------------------------------------------------------------------
 
 
-def _node(world: World, node_id: str, r: Rename, seqs: dict) -> tuple:
+# A node's state without its request numbers, by node object: a move changes one
+# node, which the fork copies, so the other nodes of a state are the very objects
+# of its parent's and need not be encoded again.
+_LOCAL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _node_cached(world: World, node_id: str, r: Rename, seqs: dict) -> tuple:
+    node = world.nodes[node_id]
+    disk, running = world.disks[node_id], world.running[node_id]
+    cached = _LOCAL.get(node)
+    if cached is None or cached[0] is not disk or cached[1] is not running:
+        cached = (disk, running, _node(world, node_id, r, None))
+        _LOCAL[node] = cached
+    local = cached[2]
+    if not running:
+        return local
+    if node.role is not Role.LEADER and not node._after_flush:
+        return local
+    return (local, _numbered(world, node_id, node, r, seqs))
+
+
+def _node(world: World, node_id: str, r: Rename, seqs: dict | None) -> tuple:
+    """A node's state; with `seqs` None, without what depends on request numbers."""
     disk = world.disks[node_id]
     durable = disk.durable
     image = (
@@ -166,7 +189,6 @@ def _node(world: World, node_id: str, r: Rename, seqs: dict) -> tuple:
         log.durable_index,
         tuple(last for _, last in log._unflushed),
         node._hard_state_seq > node._durable_seq,
-        tuple((_message(m, r, seqs), t) for _, m, t in node._after_flush),
         election.pre_voting,
         election.campaign_seq is not None,
         election.campaign_transfer,
@@ -178,11 +200,23 @@ def _node(world: World, node_id: str, r: Rename, seqs: dict) -> tuple:
         timers,
         image,
     )
-    if node.role is not Role.LEADER:
+    if node.role is Role.LEADER:
+        leadership = node.leadership
+        acked = tuple(sorted((r[k], v) for k, v in node.ballot_box._acked.items()))
+        state = (*state, leadership.started, leadership.first_index, acked)
+    if seqs is None:
         return state
-    leadership = node.leadership
+    return (state, _numbered(world, node_id, node, r, seqs))
+
+
+def _numbered(world: World, node_id: str, node: Node, r: Rename, seqs: dict) -> tuple:
+    """What of a node's state carries request numbers: replies waiting for the disk,
+    and a leader's replicators."""
+    waiting = tuple((_message(m, r, seqs), t) for _, m, t in node._after_flush)
+    if node.role is not Role.LEADER:
+        return waiting
     replicators = []
-    for peer, rep in leadership.replicators.items():
+    for peer, rep in node.leadership.replicators.items():
         ranks = seqs.get((node_id, peer), {})
         replicators.append(
             (
@@ -194,8 +228,7 @@ def _node(world: World, node_id: str, r: Rename, seqs: dict) -> tuple:
                 tuple(sorted(ranks.get(s, 0) for s in rep._heartbeats_sent)),
             )
         )
-    acked = tuple(sorted((r[k], v) for k, v in node.ballot_box._acked.items()))
-    return (*state, leadership.started, leadership.first_index, acked, tuple(sorted(replicators)))
+    return (waiting, tuple(sorted(replicators)))
 
 
 def _id(r: Rename, node_id: str | None) -> str | None:
