@@ -473,6 +473,13 @@ def fuzz(
 @click.option("--time-limit", type=click.FloatRange(0, min_open=True), metavar="S")
 @click.option("--save", metavar="DIR", type=click.Path(file_okay=False))
 @click.option("--jobs", "-j", type=click.IntRange(1), default=1, show_default=True)
+@click.option(
+    "--flushes",
+    type=click.Choice(["auto", "choice", "eager"]),
+    default="auto",
+    show_default=True,
+    help="Disk flushes as choices, or at once (auto: choices only with --crashes).",
+)
 @click.option("--no-symmetry", is_flag=True, help="Do not merge states that differ by node ids.")
 @DIR_OPTION
 @click.pass_context
@@ -480,60 +487,17 @@ def explore(ctx: click.Context, **options: Any) -> None:
     """Explore every interleaving of a small cluster (messages, timers, flushes, faults
     within budgets) and print the shortest counterexample. Exit code 0: no violation
     within the bounds; 1: a violation (saved with --save); 2: bad input."""
-    from raft.bugs import check_bugs
-    from sim.check.explore import Budgets, Limits, explore, fresh, from_scenario
+    from sim.check.explore import command
 
-    where = ctx.command_path
-    if options["start"] is not None and options["nodes"] is not None:
-        _fail(f"{where}: --nodes and --from cannot be used together")
-    if options["until"] is not None and options["start"] is None:
-        _fail(f"{where}: --until needs --from (the scenario to start from)")
+    words = ["raftsim explore", *_explore_words(ctx)]
     try:
-        check_bugs(options["bugs"])
-    except ValueError as error:
-        _fail(f"{where}: {error}")
-        return
-    bugs = tuple(dict.fromkeys(options["bugs"]))
-    if options["save"] is not None:
-        try:
-            Path(options["save"]).mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            _fail(f"{where}: --save {options['save']}: cannot create the directory: {error}")
-    try:
-        if options["start"] is not None:
-            path = str(resolve(options["start"], options["directory"]))
-            start = from_scenario(path, options["until"], bugs, options["checkers"])
-        else:
-            start = fresh(options["nodes"] or 3, bugs, options["checkers"])
+        code = command(Console(highlight=False), options, " ".join(words), cpus=_cpus())
     except ScenarioError as error:
         _fail(str(error))
         return
-    budgets = Budgets(
-        crashes=options["crashes"],
-        losses=options["losses"],
-        duplicates=options["duplicates"],
-        clients=options["clients"],
-    )
-    max_term = options["max_term"]
-    limits = Limits(
-        depth=options["depth"],
-        max_term=start.max_term + 2 if max_term is None else max_term,
-        budgets=budgets,
-        symmetry=not options["no_symmetry"],
-        time_limit=options["time_limit"],
-        walks=options["walks"],
-        seed=options["seed"],
-    )
-    command = " ".join(["raftsim explore", *_explore_words(ctx)])
-    code = explore(
-        Console(highlight=False),
-        start,
-        limits,
-        strategy=options["strategy"],
-        jobs=min(options["jobs"], _cpus()),
-        save=None if options["save"] is None else Path(options["save"]),
-        command=command,
-    )
+    except ValueError as error:
+        _fail(f"{ctx.command_path}: {error}")
+        return
     raise SystemExit(code)
 
 

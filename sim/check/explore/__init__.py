@@ -11,7 +11,7 @@ saved as a scenario file that `raftsim run` replays to the same failure
 """
 
 from sim.check.explore.moves import Budgets
-from sim.check.explore.report import explore
+from sim.check.explore.report import command, explore
 from sim.check.explore.save import scenario_text, step_lines
 from sim.check.explore.search import STRATEGIES, Finding, Limits, Result, Search, Stats
 from sim.check.explore.start import CHECKERS, Start, fresh, from_scenario
@@ -26,6 +26,7 @@ __all__ = [
     "Search",
     "Start",
     "Stats",
+    "command",
     "explore",
     "fresh",
     "from_scenario",

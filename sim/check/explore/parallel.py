@@ -24,27 +24,19 @@ from typing import Any
 
 import attrs
 
-from sim.check.explore.search import (
-    Finding,
-    Limits,
-    Progress,
-    Result,
-    Search,
-    _Levels,
-    _Rebuilder,
-    _renamed,
-)
+from sim.check.explore.levels import Levels, renamed
+from sim.check.explore.search import Finding, Limits, Progress, Rebuilder, Result, Search
 from sim.engine.world import World
 
 # What forked workers inherit for one level.
-_LEVEL: tuple[Search, _Levels] | None = None
+_LEVEL: tuple[Search, Levels] | None = None
 
 
 def _expand(chunk: list[int]) -> dict[str, Any]:
     """A worker: expand one chunk of a level (the entries it names, in order)."""
     assert _LEVEL is not None
     search, levels = _LEVEL
-    rebuild = _Rebuilder(search, levels.parents, levels.moves)
+    rebuild = Rebuilder(search, levels.parents, levels.moves)
     mine: dict[bytes, frozenset] = {}
     arrivals, explored, pruned = [], 0, 0
     for sid in chunk:
@@ -60,7 +52,7 @@ def _expand(chunk: list[int]) -> dict[str, Any]:
                 pruned += 1
                 continue
             key, rename = search.keyed(child)
-            asleep = _renamed(asleep, rename)
+            asleep = renamed(asleep, rename)
             # Arrivals the merge would ignore: all their moves were tried or will be.
             known = levels.asleep.get(key)
             if known is not None and known <= asleep:
@@ -80,7 +72,7 @@ def parallel_bfs(root: World, limits: Limits, jobs: int, progress: Progress | No
         return search.bfs()
     context = multiprocessing.get_context("fork")
     stats = search.stats
-    levels = _Levels(search.key(search.root))
+    levels = Levels(search.key(search.root))
     frontier = [0]
     for depth in range(1, limits.depth + 1):
         stats.frontier = len(frontier)

@@ -16,10 +16,12 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from raft.bugs import check_bugs
+from sim.check.explore.moves import Budgets
 from sim.check.explore.save import file_name, scenario_text
 from sim.check.explore.search import Limits, Result, Search, Stats
-from sim.check.explore.start import Start
-from sim.scenario import parse, run_scenario
+from sim.check.explore.start import Start, fresh, from_scenario
+from sim.scenario import parse, resolve, run_scenario
 
 ENDINGS = {
     "exhausted": "no violation: every state within the bounds was explored",
@@ -126,3 +128,50 @@ def explore(
         path.write_text(text, encoding="utf-8")
         console.print(Text(f"saved: {path}  (raftsim run {path} replays it: exit 1)"))
     return 1
+
+
+def command(console: Console, options: dict, words: str, *, cpus: int) -> int:
+    """`raftsim explore` with its command-line options; ValueError or ScenarioError on
+    bad input (one line each), else the exit code."""
+    if options["start"] is not None and options["nodes"] is not None:
+        raise ValueError("--nodes and --from cannot be used together")
+    if options["until"] is not None and options["start"] is None:
+        raise ValueError("--until needs --from (the scenario to start from)")
+    bugs = tuple(dict.fromkeys(check_bugs(options["bugs"]) and options["bugs"]))
+    save = None if options["save"] is None else Path(options["save"])
+    if save is not None:
+        try:
+            save.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ValueError(f"--save {save}: cannot create the directory: {error}") from None
+    if options["start"] is not None:
+        path = str(resolve(options["start"], options["directory"]))
+        start = from_scenario(path, options["until"], bugs, options["checkers"])
+    else:
+        start = fresh(options["nodes"] or 3, bugs, options["checkers"])
+    budgets = Budgets(
+        crashes=options["crashes"],
+        losses=options["losses"],
+        duplicates=options["duplicates"],
+        clients=options["clients"],
+    )
+    max_term = options["max_term"]
+    limits = Limits(
+        depth=options["depth"],
+        max_term=start.max_term + 2 if max_term is None else max_term,
+        budgets=budgets,
+        symmetry=not options["no_symmetry"],
+        flushes=options["flushes"],
+        time_limit=options["time_limit"],
+        walks=options["walks"],
+        seed=options["seed"],
+    )
+    return explore(
+        console,
+        start,
+        limits,
+        strategy=options["strategy"],
+        jobs=min(options["jobs"], cpus),
+        save=save,
+        command=words,
+    )

@@ -12,7 +12,7 @@ Every other is keyed (state.py) and, if new, queued.
   hundreds of thousands of states, too many worlds to keep, so BFS keeps for
   each state only its parent and its move, and rebuilds worlds when it needs
   them. The next level is made in the order of the current one, so states
-  that share a parent come one after another, and `_Rebuilder` keeps the path
+  that share a parent come one after another, and `Rebuilder` keeps the path
   to the last state rebuilt: rebuilding one costs one move, not a whole path.
 - DFS keeps only the worlds on its current path, goes as deep as the depth
   bound first, and revisits a state only when it reaches it by a shorter path.
@@ -32,11 +32,11 @@ import attrs
 from raft import ELECTION_TIMER
 from sim.check.explore import moves as mv
 from sim.check.explore.fork import fork
+from sim.check.explore.levels import NOTHING_ASLEEP, Levels, renamed
 from sim.check.explore.state import Ghosts, digest, ghosts_after, renaming, symmetric_start
 from sim.engine.world import World
 
 STRATEGIES = ("bfs", "dfs", "random")
-NOTHING_ASLEEP: frozenset = frozenset()
 PROGRESS_EVERY = 0.5  # seconds between progress reports
 
 
@@ -139,7 +139,7 @@ class Search:
         if not self.symmetry:
             return sleep, before
         back = {new: old for old, new in renaming(state.world).items()}
-        return _renamed(sleep, back), None if before is None else _renamed(before, back)
+        return renamed(sleep, back), None if before is None else renamed(before, back)
 
     def moves(self, state: State) -> list[mv.Move]:
         found = mv.moves(state.world, state.used, self.limits.budgets)
@@ -233,8 +233,8 @@ class Search:
 
     def bfs(self) -> Result:
         stats = self.stats
-        levels = _Levels(self.key(self.root))
-        rebuild = _Rebuilder(self, levels.parents, levels.moves)
+        levels = Levels(self.key(self.root))
+        rebuild = Rebuilder(self, levels.parents, levels.moves)
         frontier = [0]
         for depth in range(1, self.limits.depth + 1):
             following: list[int] = []
@@ -254,7 +254,7 @@ class Search:
                         stats.pruned += 1
                         continue
                     key, rename = self.keyed(child)
-                    levels.arrive(sid, move, key, _renamed(asleep, rename), following)
+                    levels.arrive(sid, move, key, renamed(asleep, rename), following)
                 stats.distinct = len(levels.seen)
                 if not self._tick():
                     return self._end("time")
@@ -332,74 +332,12 @@ class Search:
                 if key not in seen:
                     seen.add(key)
                     _count(stats, depth)
+                    stats.distinct = len(seen)
                 stats.depth = max(stats.depth, depth)
                 state, path = child, [*path, move]
-            stats.distinct = len(seen)
             if not self._tick():
                 return self._end("time")
         return self._end("walks")
-
-
-class _Levels:
-    """What BFS keeps of every state: (parent, move), and its sleep sets.
-
-    An entry is a state to try; a state reached again with fewer moves asleep,
-    after it was tried, gets a second entry for the moves that woke up.
-    """
-
-    def __init__(self, root_key: bytes) -> None:
-        self.seen: dict[bytes, int] = {root_key: 0}  # key -> its latest entry
-        self.asleep: dict[bytes, frozenset] = {root_key: NOTHING_ASLEEP}  # on every arrival
-        self.parents: list[int] = [-1]
-        self.moves: list = [()]
-        self.sleeps: list[frozenset] = [NOTHING_ASLEEP]
-        self.befores: list[frozenset | None] = [None]
-        self.done = bytearray(1)
-
-    def arrive(
-        self, parent: int, move: mv.Move, key: bytes, asleep: frozenset, following: list[int]
-    ) -> None:
-        """A successor was made: a new entry if it is new or has moves that woke up."""
-        known = self.seen.get(key)
-        if known is None:
-            self.seen[key] = self._add(parent, move, asleep, None, following)
-            self.asleep[key] = asleep
-            return
-        before = self.asleep[key]
-        if before <= asleep:
-            return  # nothing asleep now was awake before: all of it was tried
-        if not self.done[known]:
-            self.sleeps[known] = self.sleeps[known] & asleep
-        else:
-            self.seen[key] = self._add(parent, move, asleep, before, following)
-        self.asleep[key] = before & asleep
-
-    def _add(
-        self,
-        parent: int,
-        move: mv.Move,
-        sleep: frozenset,
-        before: frozenset | None,
-        following: list[int],
-    ) -> int:
-        self.parents.append(parent)
-        self.moves.append(move)
-        self.sleeps.append(sleep)
-        self.befores.append(before)
-        self.done.append(0)
-        following.append(len(self.parents) - 1)
-        return len(self.parents) - 1
-
-
-def _renamed(names: frozenset, rename: dict[str, str] | None) -> frozenset:
-    """Move names (moves.name) with node ids renamed: sleep sets are kept under the
-    renaming a state was keyed under, so that states that differ by naming share them."""
-    if not rename or not names:
-        return names
-    return frozenset(
-        (rename[actor], verb, rename[detail] if verb in (mv.DELIVER, mv.DROP) else detail)
-        for actor, verb, detail in names
-    )
 
 
 def _count(stats: Stats, depth: int) -> None:
@@ -409,7 +347,7 @@ def _count(stats: Stats, depth: int) -> None:
     stats.by_depth[depth] += 1
 
 
-class _Rebuilder:
+class Rebuilder:
     """Rebuilds the world of a state BFS kept only as (parent, move), keeping the last path."""
 
     def __init__(self, search: Search, parents: list[int], moves: list) -> None:
