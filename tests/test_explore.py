@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import one_line_error, raftsim
 
-from sim.check.explore import Budgets, Limits, Search, fresh, from_scenario, step_lines
+from sim.check.explore import Budgets, Limits, Search, fresh, from_scenario, parallel, step_lines
 from sim.check.explore import moves as mv
 from sim.check.explore.fork import fork
 from sim.check.explore.parallel import parallel_bfs
@@ -49,7 +49,7 @@ def test_breadth_first_finds_a_shortest_counterexample():
     # Nothing shorter exists: the whole space one move less deep holds no violation.
     _, shorter = double_vote_search(depth=shortest - 1)
     assert shorter.stop == "depth" and shorter.finding is None
-    _, deep = double_vote_search("dfs", depth=12)
+    _, deep = double_vote_search("dfs", depth=10)
     assert deep.finding is not None and len(deep.finding.moves) >= shortest
 
 
@@ -124,7 +124,8 @@ def test_figure8_start_with_faults_and_clients_finds_nothing_shallow():
     assert found.stats.distinct > 100
 
 
-def test_several_jobs_find_what_one_finds():
+def test_several_jobs_find_what_one_finds(monkeypatch):
+    monkeypatch.setattr(parallel, "SMALL_LEVEL", 0)  # a worker process for every level
     start = fresh(3, ("double_vote",), "safety")
     limits = Limits(max_term=2, symmetry=False)
     one = Search(start.world, limits).bfs()

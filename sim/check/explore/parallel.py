@@ -28,6 +28,9 @@ from sim.check.explore.levels import Levels, renamed
 from sim.check.explore.search import Finding, Limits, Progress, Rebuilder, Result, Search
 from sim.engine.world import World
 
+# Levels with fewer entries per job than this are expanded in this process (the
+# same way, chunk by chunk, so the result is the same).
+SMALL_LEVEL = 200
 # What forked workers inherit for one level.
 _LEVEL: tuple[Search, Levels] | None = None
 
@@ -80,8 +83,11 @@ def parallel_bfs(root: World, limits: Limits, jobs: int, progress: Progress | No
         chunks = [frontier[i : i + size] for i in range(0, len(frontier), size)]
         _LEVEL = (search, levels)
         try:
-            with context.Pool(len(chunks)) as pool:
-                results = pool.map(_expand, chunks)
+            if len(frontier) < SMALL_LEVEL * jobs:  # not worth starting processes
+                results = [_expand(chunk) for chunk in chunks]
+            else:
+                with context.Pool(len(chunks)) as pool:
+                    results = pool.map(_expand, chunks)
         finally:
             _LEVEL = None
         for sid in frontier:

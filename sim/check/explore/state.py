@@ -26,6 +26,11 @@ each link, so a heartbeat sent and answered brings a leader back to a state
 it has been in. Leaving these out is an abstraction: two states that differ
 only there are explored once, from whichever was reached first.
 
+The key reads some fields the parts of a node keep to themselves (the
+replies waiting for the disk, a replicator's requests in flight, the
+acknowledgements a BallotBox counted): whatever decides what a node does
+next belongs in it.
+
 Symmetry: when the start is the same for every node (a fresh cluster), node
 ids are interchangeable, and a state is keyed under a renaming that sorts
 the nodes by their own state first, so that states that differ only by
