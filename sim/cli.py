@@ -459,20 +459,39 @@ def fuzz(
     show_default=True,
     help="safety: the five properties of Figure 3; all: the Figure 2 rules too.",
 )
-@click.option("--depth", type=click.IntRange(1, 200), default=20, show_default=True)
-@click.option("--max-term", type=click.IntRange(0), help="Highest term.  [default: start + 2]")
-@click.option("--crashes", type=click.IntRange(0), default=0, show_default=True)
-@click.option("--losses", type=click.IntRange(0), default=0, show_default=True)
-@click.option("--duplicates", type=click.IntRange(0), default=0, show_default=True)
-@click.option("--clients", type=click.IntRange(0), default=0, show_default=True)
 @click.option(
-    "--strategy", type=click.Choice(["bfs", "dfs", "random"]), default="bfs", show_default=True
+    "--depth", type=click.IntRange(1, 200), default=20, show_default=True, help="Most choices."
 )
-@click.option("--walks", type=click.IntRange(1), default=1000, show_default=True, help="random.")
+@click.option("--max-term", type=click.IntRange(0), help="Highest term.  [default: start + 2]")
+@click.option(
+    "--crashes", type=click.IntRange(0), default=0, help="Crashes per path.  [default: 0]"
+)
+@click.option("--losses", type=click.IntRange(0), default=0, help="Lost messages per path.")
+@click.option("--duplicates", type=click.IntRange(0), default=0, help="Duplicates per path.")
+@click.option("--clients", type=click.IntRange(0), default=0, help="Client commands per path.")
+@click.option(
+    "--strategy",
+    type=click.Choice(["bfs", "dfs", "random"]),
+    default="bfs",
+    show_default=True,
+    help="bfs finds a shortest counterexample; dfs and random go deep.",
+)
+@click.option(
+    "--walks", type=click.IntRange(1), default=1000, show_default=True, help="Random walks."
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of random walks.")
-@click.option("--time-limit", type=click.FloatRange(0, min_open=True), metavar="S")
-@click.option("--save", metavar="DIR", type=click.Path(file_okay=False))
-@click.option("--jobs", "-j", type=click.IntRange(1), default=1, show_default=True)
+@click.option(
+    "--time-limit", type=click.FloatRange(0, min_open=True), metavar="S", help="Wall seconds."
+)
+@click.option(
+    "--save",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Save a counterexample there as a scenario.",
+)
+@click.option(
+    "--jobs", "-j", type=click.IntRange(1), default=1, show_default=True, help="BFS processes."
+)
 @click.option(
     "--flushes",
     type=click.Choice(["auto", "choice", "eager"]),
