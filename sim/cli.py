@@ -463,9 +463,7 @@ def fuzz(
     "--depth", type=click.IntRange(1, 200), default=20, show_default=True, help="Most choices."
 )
 @click.option("--max-term", type=click.IntRange(0), help="Highest term.  [default: start + 2]")
-@click.option(
-    "--crashes", type=click.IntRange(0), default=0, help="Crashes per path.  [default: 0]"
-)
+@click.option("--crashes", type=click.IntRange(0), default=0, help="Crashes per path.")
 @click.option("--losses", type=click.IntRange(0), default=0, help="Lost messages per path.")
 @click.option("--duplicates", type=click.IntRange(0), default=0, help="Duplicates per path.")
 @click.option("--clients", type=click.IntRange(0), default=0, help="Client commands per path.")
