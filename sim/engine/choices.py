@@ -7,13 +7,17 @@ timer fires now, that flush completes now, this message is delivered now
 (`NetworkControls.deliver`) or lost (`drop`) or arrives twice (`duplicate`).
 
 Time is a choice too, as in the TLA+ specifications of Raft: an election
-timer may run out at any moment. Firing one makes the node's timeout run out
-now (as `expire_election_timer` does), so the node campaigns; the clock does
-not move, so this choice changes that node alone. Any other timer (a
-leader's heartbeat) fires when it is due: the clock moves on to then, and a
-leader that finds a request unanswered for its RPC timeout probes again. The
-clock never goes back: a message delivered or a flush completed by choice
-happens at the current time.
+timer may run out at any moment, and the node campaigns. Whether the clock
+moves depends on whether anyone could tell. Without PreVote and CheckQuorum,
+no node's decisions depend on how long ago it heard from a leader, so the
+node's timeout is made to run out now (as `expire_election_timer` does) and
+the clock stays: the choice changes that node alone. With either, the others
+judge by the clock whether a leader is alive, so the clock moves on to when
+the node's timeout runs out since it last heard from a leader. Any other
+timer (a leader's heartbeat) fires when it is due: the clock moves on to
+then, and a leader that finds a request unanswered for its RPC timeout
+probes again. The clock never goes back: a message delivered or a flush
+completed by choice happens at the current time.
 """
 
 from __future__ import annotations
@@ -27,6 +31,11 @@ if TYPE_CHECKING:
     from raft import Node
     from sim.engine.disk import Disk
     from sim.engine.network import Network
+
+
+def election_reads_the_clock(node: Node) -> bool:
+    """Do this node's peers judge by the clock whether a leader is alive (PreVote, CheckQuorum)?"""
+    return node.options.pre_vote or node.options.check_quorum
 
 
 class ExactChoices:
@@ -72,8 +81,8 @@ class ExactChoices:
             raise ValueError(
                 f"{node_id} has no {timer} timer set (set: {', '.join(armed) or 'none'})"
             )
-        if timer == ELECTION_TIMER:
-            node = self.nodes[node_id]
+        node = self.nodes[node_id]
+        if timer == ELECTION_TIMER and not election_reads_the_clock(node):
             node.expire_election_timer(0, self.now)  # its timeout runs out now
             self._carry_out(node_id, node)
             token = self._timer_tokens[(node_id, timer)]
@@ -82,6 +91,9 @@ class ExactChoices:
             for time, _, kind, payload in self.queue.heap
             if kind == TIMER and payload == (node_id, timer, token)
         )
+        if timer == ELECTION_TIMER:
+            # Heard from a leader since the timer was set: its timeout runs out later.
+            due = max(due, node.election_deadline or due)
         self.now = max(self.now, due)
         self.events_processed += 1
         self._fire(node_id, timer, token)

@@ -8,10 +8,10 @@ random draws or its network, the explorer decides. From a state it may
 - lose one, or deliver it twice (while `--losses` / `--duplicates` allow),
   again the oldest on a link (losing a later one is the same to everyone);
 - fire any timer that is set: an election timer (time is a choice: it may
-  run out at any moment, as in the TLA+ specifications; the clock stays) and
-  a leader's heartbeat timer (without it nothing is resent and followers
-  never learn what committed; the clock moves on to when it is due), see
-  sim/engine/choices.py;
+  run out at any moment, as in the TLA+ specifications; the clock stays,
+  unless PreVote or CheckQuorum let the others tell) and a leader's heartbeat
+  timer (without it nothing is resent and followers never learn what
+  committed; the clock moves on to when it is due), see sim/engine/choices.py;
 - complete a node's pending disk flush: a choice only while crashes are
   possible. Without crashes, when a write becomes durable only delays what
   its node does next, which the order of deliveries already covers, so each
@@ -30,6 +30,7 @@ from __future__ import annotations
 import attrs
 
 from raft import ELECTION_TIMER, Role
+from sim.engine.choices import election_reads_the_clock
 from sim.engine.world import World
 
 DELIVER, DROP, DUPLICATE, FIRE, FLUSH, CRASH, RESTART, SUBMIT = range(8)
@@ -103,8 +104,9 @@ def name(world: World, move: Move) -> tuple | None:
     None for a move that may not commute with any other: a crash loses the
     messages to its node whoever sent them, a restart may be followed by
     anything, a duplicate adds to the end of a link its sender adds to, and
-    a timer other than an election timer moves the clock, which every node
-    reads. (An election timer runs out without moving it: sim/engine/choices.py.)
+    a timer that moves the clock changes what every node may read of it
+    (an election timer runs out without moving it unless PreVote or
+    CheckQuorum makes time matter: sim/engine/choices.py).
     Any other move changes one node (a message's receiver, a timer's node)
     and the links out of it, and takes its message off the front of one link
     into that node, while sends add to the ends of links: two such moves of
@@ -113,8 +115,10 @@ def name(world: World, move: Move) -> tuple | None:
     message a delivery takes is the one at the front of its link.
     """
     verb, target, detail = move
-    if verb in (CRASH, RESTART, DUPLICATE) or (verb == FIRE and detail != ELECTION_TIMER):
+    if verb in (CRASH, RESTART, DUPLICATE):
         return None
+    if verb == FIRE and (detail != ELECTION_TIMER or election_reads_the_clock(world.nodes[target])):
+        return None  # the clock moves
     if verb in (DELIVER, DROP):
         message = world.network.in_flight[target].message
         return (message.dst, verb, message.src)
