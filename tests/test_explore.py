@@ -183,7 +183,7 @@ def test_a_bad_exact_step_is_one_line(tmp_path, step, fragment):
     assert fragment in one_line_error(raftsim("run", str(story)))
 
 
-def test_cluster_fire_moves_time_only_for_timers_other_than_elections():
+def test_an_election_timer_runs_out_without_moving_the_clock_unless_someone_could_tell():
     cluster = Cluster(3, seed=1, pre_vote=False)
     cluster.fire("n3")
     assert cluster.now == 0 and cluster.nodes["n3"].role == "candidate"
@@ -194,3 +194,7 @@ def test_cluster_fire_moves_time_only_for_timers_other_than_elections():
     assert cluster.now > before
     with pytest.raises(ValueError, match="no election timer"):
         cluster.fire(leader, "election")
+    # With PreVote, followers judge by the clock whether a leader is alive: time passes.
+    timed = Cluster(3, seed=1)
+    timed.fire("n3")
+    assert timed.now > 0 and any("-> pre-vote for term 1" in e.text for e in timed.trace)
