@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import attrs
 
-from sim.check.fuzz.run import ERROR, LIVENESS, VIOLATION, Execution, Line, duration_text
+from sim.check.fuzz.recorder import Line, duration_text
+from sim.check.fuzz.run import ERROR, LIVENESS, VIOLATION, Execution
 from sim.check.fuzz.schedule import Schedule
 
 
