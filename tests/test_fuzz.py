@@ -28,7 +28,7 @@ from sim.check.fuzz import (
 )
 from sim.check.fuzz.run import ERROR, LIVENESS, NO_COMMIT, OK, VIOLATION
 from sim.check.fuzz.run import Result as FuzzResult
-from sim.check.fuzz.schedule import FAULT_WEIGHTS
+from sim.check.fuzz.swarm import FAULT_WEIGHTS
 from sim.cluster import Cluster
 
 SHORT = FuzzSettings(duration=3, nodes=5)
@@ -61,9 +61,9 @@ def test_the_same_seed_gives_the_same_run_step_for_step() -> None:
     assert first.lines == second.lines
 
 
-def test_schedules_draw_every_kind_of_fault_and_client_writes() -> None:
+def test_schedules_draw_every_kind_of_fault_client_writes_and_client_operations() -> None:
     kinds = {a.kind for seed in range(20) for a in generate(seed, SHORT).actions}
-    assert kinds == {*FAULT_WEIGHTS, "restart", "write"}
+    assert kinds == {*FAULT_WEIGHTS, "restart", "write", "client"}
 
 
 def test_actions_are_timed_within_the_duration_and_restarts_follow_their_crash() -> None:
@@ -212,7 +212,7 @@ def test_an_exception_in_the_simulator_is_a_verdict_not_a_crash(monkeypatch) -> 
         raise AssertionError("broken on purpose")
 
     monkeypatch.setattr(Cluster, "crash", broken)
-    schedule = generate(0, SHORT)
+    schedule = generate(1, SHORT)
     assert any(a.kind == "crash" for a in schedule.actions)
     result = execute(schedule).result
     assert (result.verdict, result.kind) == (ERROR, "AssertionError")

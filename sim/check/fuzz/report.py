@@ -28,7 +28,12 @@ from sim.check.fuzz.run import ERROR, LIVENESS, VIOLATION, Result
 from sim.check.fuzz.save import replay_command, scenario_text
 from sim.check.fuzz.schedule import FuzzSettings, generate
 from sim.check.fuzz.shrink import minimize
+from sim.check.linearizability import Verdict
 
+# What the linearizability checker said of a seed's history (Result.history).
+LINEARIZABLE = Verdict.LINEARIZABLE.value
+BROKEN = Verdict.VIOLATION.value
+GAVE_UP = Verdict.GAVE_UP.value
 MINIMIZE_AT_MOST = 5  # failing seeds minimized per campaign (each costs up to hundreds of runs)
 
 
@@ -94,6 +99,7 @@ def fuzz(
             _minimize_one(console, result.seed, settings, save)
     if not failed:
         console.print(Text(f"no failures in {len(results)} seeds", style="bold green"))
+    console.print(Text(history_sentence(results), style="bold" if not failed else ""))
     return 1 if failed else 0
 
 
@@ -104,12 +110,11 @@ def _failures_text(count: int) -> str:
 def summary_table(
     results: Sequence[Result], settings: FuzzSettings, wall: float, jobs: int
 ) -> Table:
-    """Seeds, failures by kind, events, and how fast the campaign simulated."""
+    """Seeds, failures by kind, client operations, events, and how fast the campaign simulated."""
     bugs = ", ".join(settings.bugs) or "none"
+    nodes = f"{settings.nodes} nodes" if settings.nodes is not None else "3-7 nodes"
     table = Table(
-        title=(
-            f"{len(results)} seeds x {settings.duration:g}s, {settings.nodes} nodes, bugs: {bugs}"
-        ),
+        title=f"{len(results)} seeds x {settings.duration:g}s, {nodes}, bugs: {bugs}",
         title_justify="left",
         show_header=False,
         min_width=44,
@@ -117,11 +122,24 @@ def summary_table(
     table.add_column("what", style="bold")
     table.add_column("value", justify="right")
     failed = [r for r in results if r.failed]
+    checkers = {"all": "all", "safety": "Figure 3 + linearizability"}[settings.checkers]
+    table.add_row("checkers", checkers)
+    if settings.unsafe_reads:
+        table.add_row("unsafe reads", "local")
     table.add_row("seeds run", str(len(results)))
     table.add_row("passed", str(len(results) - len(failed)))
     labels = {VIOLATION: "violated: ", LIVENESS: "liveness: ", ERROR: "simulator raised "}
     for (verdict, kind), count in sorted(Counter((r.verdict, r.kind) for r in failed).items()):
         table.add_row(Text(f"  {labels[verdict]}{kind}", style="red"), str(count))
+    checked = [r for r in results if r.history is not None]
+    table.add_row("client operations", f"{sum(r.operations for r in results):,}")
+    table.add_row("  answered ok", f"{sum(r.answered for r in results):,}")
+    table.add_row(
+        "  histories linearizable", f"{_count(checked, 'linearizable')} of {len(checked)}"
+    )
+    undecided = _count(checked, "gave up")
+    if undecided:
+        table.add_row(Text("  undecided (search budget)", style="yellow"), str(undecided))
     events = sum(r.events for r in results)
     simulated = sum(r.simulated for r in results)
     table.add_row("Raft events", f"{events:,}")
@@ -131,6 +149,21 @@ def summary_table(
         table.add_row("simulated s / wall s", f"{simulated / wall:,.0f}")
         table.add_row("seeds / minute", f"{len(results) * 60 / wall:,.0f}")
     return table
+
+
+def _count(results: Sequence[Result], history: str) -> int:
+    return sum(r.history == history for r in results)
+
+
+def history_sentence(results: Sequence[Result]) -> str:
+    """How many client operations were checked, and what the checker said of them."""
+    checked = [r for r in results if r.history is not None]
+    operations = sum(r.operations for r in checked)
+    counts = {verdict: _count(checked, verdict) for verdict in (LINEARIZABLE, BROKEN, GAVE_UP)}
+    said = "all linearizable"
+    if counts[LINEARIZABLE] < len(checked):
+        said = "histories " + ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n)
+    return f"{operations:,} client operations checked in {len(checked)} seeds: {said}"
 
 
 def _minimize_one(console: Console, seed: int, settings: FuzzSettings, save: Path | None) -> None:

@@ -13,7 +13,10 @@ restored, crashed nodes restart. Then Raft owes us liveness (a leader within
 a bound, a final write that commits, every current member catching up, every
 acknowledged write present on every member) and, throughout, safety: the
 checkers' `Cluster.violations` must stay empty. The run stops at the first
-violation.
+violation. Last, the clients' history must be linearizable (property
+"linearizability"): checked when no checker fired and the simulator did not
+raise, and reported before a liveness failure, since what it shows happened
+earlier.
 """
 
 from __future__ import annotations
@@ -25,8 +28,12 @@ from pathlib import Path
 
 import attrs
 
+from sim.check.checkers import CHECKERS
+from sim.check.fuzz.clients import Clients
 from sim.check.fuzz.recorder import Line, Recorder, Stop, duration_text
 from sim.check.fuzz.schedule import BASE_LATENCY_US, NETWORK, SHAPES, Action, Schedule
+from sim.check.history import Outcome
+from sim.check.linearizability import CheckResult, Verdict
 from sim.cluster import Cluster
 from sim.scenario.conditions import Who
 from sim.views import SubmitHandle
@@ -40,6 +47,10 @@ NO_LEADER = "no leader after healing"
 NO_COMMIT = "final write not committed"
 BEHIND = "member not caught up"
 LOST_WRITE = "acknowledged write lost"
+LINEARIZABILITY = "linearizability"  # the property of the clients' history
+# `--checkers safety`: the consequence checkers, the five properties of the Raft
+# paper's Figure 3 (and linearizability, always checked); "all" adds the rules.
+SAFETY_CHECKERS = tuple(list(CHECKERS)[:5])
 
 
 @attrs.frozen(kw_only=True)
@@ -55,6 +66,12 @@ class Result:
     events: int = 0
     simulated: float = 0.0  # simulated seconds run
     wall: float = 0.0  # wall seconds taken
+    # The clients' history: operations in it, those answered ok, and whether it
+    # was checked linearizable ("linearizable", "gave up", "not linearizable";
+    # None when it was not checked: a checker fired first, or the simulator raised).
+    operations: int = 0
+    answered: int = 0
+    history: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -72,7 +89,7 @@ class Result:
             return f"{self.kind} violated: {self.problem}"
         if self.verdict == ERROR:
             return f"the simulator raised {self.kind}: {self.problem}"
-        return f"liveness: {self.problem}"
+        return f"liveness ({self.kind}): {self.problem}"
 
 
 @attrs.frozen(kw_only=True)
@@ -83,7 +100,9 @@ class Execution:
     result: Result
     lines: tuple[Line, ...]
     # For a liveness failure, the `expect ...` step that shows it; None when the
-    # last step made shows it by itself (a `run until` that timed out).
+    # last step made shows it by itself (a `run until` that timed out). For a
+    # history that is not linearizable, the step that shows what the culprit
+    # operation returned.
     ending: str | None = None
 
 
@@ -93,10 +112,16 @@ class _Executor:
     def __init__(self, schedule: Schedule) -> None:
         settings = schedule.settings
         self.schedule = schedule
+        checkers = SAFETY_CHECKERS if settings.checkers == "safety" else "all"
         self.cluster = Cluster(
-            settings.nodes, seed=schedule.seed, bugs=settings.bugs, **schedule.options
-        )  # type: ignore[arg-type]
+            schedule.nodes,
+            seed=schedule.seed,
+            bugs=settings.bugs,
+            checkers=checkers,
+            **schedule.options,  # type: ignore[arg-type]
+        )
         self.rec = Recorder(self.cluster)
+        self.clients = Clients(self.cluster, self.rec)
         self.crashed_by: dict[int, str] = {}  # crash action number -> the node it crashed
         self.shape: int | None = None  # the action whose partition shape is in force
         self.network_owner: dict[str, int] = {}  # setting -> the action that changed it
@@ -143,7 +168,9 @@ class _Executor:
     def apply(self, action: Action) -> None:
         kind, key, rec, cluster = action.kind, action.key, self.rec, self.cluster
         leader = cluster.leader
-        if kind == "write":
+        if kind == "client":
+            self.clients.send(action)
+        elif kind == "write":
             n = action.number
             up = self.up()
             to = up[key % len(up)] if action.value == "any" and up else None
@@ -379,31 +406,48 @@ def execute(schedule: Schedule) -> Execution:
         pass
     except Exception as exc:  # a bug in the simulator (or a bug switch it did not foresee)
         error = exc
-    cluster = executor.cluster
+    cluster, clients = executor.cluster, executor.clients
+    history = clients.finish()
+    checked: CheckResult | None = None
+    if not cluster.violations and error is None:
+        checked = clients.check(history)
     common = {
         "seed": schedule.seed,
         "actions": len(schedule.actions),
         "events": cluster.events_processed,
         "simulated": cluster.now,
-        "wall": time.perf_counter() - started,
+        "operations": len(history),
+        "answered": sum(op.outcome is Outcome.OK for op in history),
+        "history": None if checked is None else checked.verdict.value,
     }
+    ending = None
     if cluster.violations:
         first = cluster.violations[0]
-        result = Result(
-            verdict=VIOLATION,
-            kind=first.property,
-            problem=first.text,
-            at=first.time_us / 1_000_000,
-            **common,
-        )
+        found = {
+            "verdict": VIOLATION,
+            "kind": first.property,
+            "problem": first.text,
+            "at": first.time_us / 1_000_000,
+        }
     elif error is not None:
-        result = Result(verdict=ERROR, kind=type(error).__name__, problem=_where(error), **common)
+        found = {"verdict": ERROR, "kind": type(error).__name__, "problem": _where(error)}
+    elif checked is not None and checked.verdict is Verdict.VIOLATION:
+        broken = checked.violations[0]
+        culprit = broken.culprit
+        found = {
+            "verdict": VIOLATION,
+            "kind": LINEARIZABILITY,
+            "problem": broken.text,
+            "at": (culprit.completed or culprit.invoked) / 1_000_000,
+        }
+        ending = clients.expectation(culprit.client)
     elif executor.problem is not None:
         kind, text = executor.problem
-        result = Result(verdict=LIVENESS, kind=kind, problem=text, at=cluster.now, **common)
+        found = {"verdict": LIVENESS, "kind": kind, "problem": text, "at": cluster.now}
+        ending = executor.ending
     else:
-        result = Result(verdict=OK, **common)
-    ending = executor.ending if result.verdict == LIVENESS else None
+        found = {"verdict": OK}
+    result = Result(**found, **common, wall=time.perf_counter() - started)  # type: ignore[arg-type]
     return Execution(
         schedule=schedule, result=result, lines=tuple(executor.rec.lines), ending=ending
     )
