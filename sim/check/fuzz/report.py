@@ -1,5 +1,5 @@
 """What `raftsim fuzz` shows: a progress bar, a summary table, each failure with
-the command that replays it, and minimized schedules.
+the command that replays it, the coverage table, and minimized schedules.
 
 A view only: it runs the campaign through sim.check.fuzz and prints what comes back.
 """
@@ -23,6 +23,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from sim.check.fuzz import coverage
 from sim.check.fuzz.campaign import run_campaign, run_seed
 from sim.check.fuzz.run import ERROR, LIVENESS, VIOLATION, Result
 from sim.check.fuzz.save import replay_command, scenario_text
@@ -74,6 +75,7 @@ def fuzz(
     wall = time.perf_counter() - started
 
     console.print(summary_table(results, settings, wall, jobs))
+    console.print(coverage_table(results))
     failed = [r for r in results if r.failed]
     for result in failed:
         console.print(
@@ -164,6 +166,22 @@ def history_sentence(results: Sequence[Result]) -> str:
     if counts[LINEARIZABLE] < len(checked):
         said = "histories " + ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n)
     return f"{operations:,} client operations checked in {len(checked)} seeds: {said}"
+
+
+def coverage_table(results: Sequence[Result]) -> Table:
+    """Each protocol situation: how often the campaign reached it, and in how many seeds."""
+    merged = coverage.merge(dict(r.coverage) for r in results)
+    table = Table(title="coverage", title_justify="left", min_width=44)
+    table.add_column("situation")
+    table.add_column("times", justify="right")
+    table.add_column("seeds", justify="right")
+    for name, words in coverage.SITUATIONS.items():
+        times, seeds = merged[name]
+        if times:
+            table.add_row(words, f"{times:,}", f"{seeds:,}")
+        else:
+            table.add_row(Text(words, style="yellow"), Text("never", style="yellow"), "")
+    return table
 
 
 def _minimize_one(console: Console, seed: int, settings: FuzzSettings, save: Path | None) -> None:

@@ -17,6 +17,9 @@ violation. Last, the clients' history must be linearizable (property
 "linearizability"): checked when no checker fired and the simulator did not
 raise, and reported before a liveness failure, since what it shows happened
 earlier.
+
+Along the way nothing is counted but the run; at the end the trace tells which
+protocol situations the seed reached (sim.check.fuzz.coverage).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from pathlib import Path
 import attrs
 
 from sim.check.checkers import CHECKERS
+from sim.check.fuzz import coverage
 from sim.check.fuzz.clients import Clients
 from sim.check.fuzz.recorder import Line, Recorder, Stop, duration_text
 from sim.check.fuzz.schedule import BASE_LATENCY_US, NETWORK, SHAPES, Action, Schedule
@@ -72,6 +76,8 @@ class Result:
     operations: int = 0
     answered: int = 0
     history: str | None = None
+    # Protocol situations reached (sim.check.fuzz.coverage): (name, times) pairs.
+    coverage: tuple[tuple[str, int], ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -411,6 +417,10 @@ def execute(schedule: Schedule) -> Execution:
     checked: CheckResult | None = None
     if not cluster.violations and error is None:
         checked = clients.check(history)
+    reached = coverage.scan(cluster.trace.rows)  # type: ignore[attr-defined]
+    unknown = sum(op.outcome is Outcome.UNKNOWN for op in history)
+    if unknown:
+        reached["client-unknown"] = unknown
     common = {
         "seed": schedule.seed,
         "actions": len(schedule.actions),
@@ -419,6 +429,7 @@ def execute(schedule: Schedule) -> Execution:
         "operations": len(history),
         "answered": sum(op.outcome is Outcome.OK for op in history),
         "history": None if checked is None else checked.verdict.value,
+        "coverage": tuple(sorted(reached.items())),
     }
     ending = None
     if cluster.violations:
