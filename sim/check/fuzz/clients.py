@@ -31,6 +31,7 @@ from collections.abc import Sequence
 
 import attrs
 
+from raft import Node
 from sim.check.fuzz.recorder import Recorder
 from sim.check.fuzz.schedule import Action, ClientOp
 from sim.check.history import History, reply_value
@@ -40,7 +41,7 @@ from sim.cluster import Cluster
 from sim.engine.observer import NO_VIOLATIONS, Observer, Violation
 from sim.views import ReadHandle, SubmitHandle
 
-MAX_STATES = 100_000  # search states per key before a key is left undecided
+MAX_STATES = 300_000  # search states per key (about a second) before a key is left undecided
 
 
 @attrs.define
@@ -96,7 +97,7 @@ class Clients(Observer):
 
     # -- watching ------------------------------------------------------------------
 
-    def after_input(self, node, now: int) -> Sequence[Violation]:  # noqa: ANN001 (raft.Node)
+    def after_input(self, node: Node, now: int) -> Sequence[Violation]:
         waiting = self._waiting.get(node.id)
         if waiting:
             waiting[:] = [w for w in waiting if not self._settle(w, now)]

@@ -87,6 +87,18 @@ def fuzz(
             ),
             soft_wrap=True,
         )
+    undecided = [r.seed for r in results if r.history == GAVE_UP]
+    if undecided:
+        # Not failures: the search ran out of budget before it could decide.
+        shown = ", ".join(map(str, undecided[:20])) + (", ..." if len(undecided) > 20 else "")
+        console.print(
+            Text(
+                f"undecided histories (the linearizability search ran out of states): "
+                f"seeds {shown}",
+                style="yellow",
+            ),
+            soft_wrap=True,
+        )
     if minimize_failures and failed:
         shrink = failed[:MINIMIZE_AT_MOST]
         if len(failed) > len(shrink):
