@@ -36,7 +36,10 @@ SHORT = FuzzSettings(duration=3, nodes=5)
 
 def replayable(result: FuzzResult) -> tuple:
     """Everything about a result except how long it took on this machine."""
-    return (result.seed, result.verdict, result.kind, result.problem, result.at, result.events)
+    return (
+        *(result.seed, result.verdict, result.kind, result.problem, result.at, result.events),
+        *(result.operations, result.answered, result.history, result.coverage),
+    )
 
 
 def first_failure(settings: FuzzSettings, verdict: str, seeds: range = range(40)) -> Execution:
