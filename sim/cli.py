@@ -377,9 +377,27 @@ def _cpus() -> int:
 )
 @click.option("--jobs", "-j", default=1, show_default=True, help="Worker processes.")
 @click.option("--first-seed", default=0, show_default=True, help="The first seed to run.")
-@click.option("--nodes", default=5, show_default=True, help="Servers at the start (1 to 9).")
+@click.option(
+    "--nodes",
+    type=int,
+    default=None,
+    help="Servers at the start (1 to 9). Default: each seed draws its own, 3 to 7.",
+)
 @click.option(
     "--bug", "bugs", multiple=True, metavar="NAME", help="Switch on a bug (raft/bugs.py); repeat."
+)
+@click.option(
+    "--checkers",
+    type=click.Choice(["all", "safety"]),
+    default="all",
+    show_default=True,
+    help="safety: only the five properties of the paper's Figure 3, and linearizability of "
+    "the clients' history; all: the Figure 2 rule checkers too.",
+)
+@click.option(
+    "--unsafe-reads",
+    is_flag=True,
+    help="Clients also read from any node's own state (local reads): stale reads show up.",
 )
 @click.option("--minimize", is_flag=True, help="Shrink each failing schedule (the first 5).")
 @click.option(
@@ -393,14 +411,19 @@ def fuzz(
     duration: float,
     jobs: int,
     first_seed: int,
-    nodes: int,
+    nodes: int | None,
     bugs: tuple[str, ...],
+    checkers: str,
+    unsafe_reads: bool,
     minimize: bool,
     save: str | None,
 ) -> None:
-    """Random fault campaigns: crashes, partitions, loss, membership changes, then
-    healing. Checks safety throughout and liveness after healing. Exit code 0: no
-    seed failed; 1: some did (each printed with the command that replays it);
+    """Random fault campaigns: crashes, partitions, loss, membership changes and
+    clients (writes, cas, appends, reads), then healing. Each seed draws its own
+    mix (swarm testing). Checks safety throughout, liveness after healing, and
+    that the clients' history is linearizable; prints which protocol situations
+    were reached (coverage). Exit code 0: no seed failed; 1: some did (each
+    printed with the checker that caught it and the command that replays it);
     2: bad input."""
     from raft.bugs import check_bugs
     from sim.check.fuzz import FuzzSettings
@@ -415,7 +438,7 @@ def fuzz(
             _fail(f"raftsim fuzz: {name} must be at least {low}, got {value}")
     if not 0 < duration <= 3600:
         _fail(f"raftsim fuzz: --duration must be between 0 and 3600 seconds, got {duration:g}")
-    if not 1 <= nodes <= 9:
+    if nodes is not None and not 1 <= nodes <= 9:
         _fail(f"raftsim fuzz: --nodes must be between 1 and 9, got {nodes}")
     try:
         check_bugs(bugs)
@@ -426,7 +449,13 @@ def fuzz(
             Path(save).mkdir(parents=True, exist_ok=True)
         except OSError as error:
             _fail(f"raftsim fuzz: --save {save}: cannot create the directory: {error.strerror}")
-    settings = FuzzSettings(duration=duration, nodes=nodes, bugs=tuple(dict.fromkeys(bugs)))
+    settings = FuzzSettings(
+        duration=duration,
+        nodes=nodes,
+        bugs=tuple(dict.fromkeys(bugs)),
+        checkers=checkers,
+        unsafe_reads=unsafe_reads,
+    )
     console = Console(highlight=False)
     # More processes than CPUs (or than seeds) only wait for each other.
     cpus = _cpus()
@@ -445,5 +474,5 @@ def fuzz(
     raise SystemExit(code)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m sim.cli
     main()

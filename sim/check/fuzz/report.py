@@ -1,5 +1,5 @@
 """What `raftsim fuzz` shows: a progress bar, a summary table, each failure with
-the command that replays it, and minimized schedules.
+the command that replays it, the coverage table, and minimized schedules.
 
 A view only: it runs the campaign through sim.check.fuzz and prints what comes back.
 """
@@ -23,12 +23,18 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from sim.check.fuzz import coverage
 from sim.check.fuzz.campaign import run_campaign, run_seed
 from sim.check.fuzz.run import ERROR, LIVENESS, VIOLATION, Result
 from sim.check.fuzz.save import replay_command, scenario_text
 from sim.check.fuzz.schedule import FuzzSettings, generate
 from sim.check.fuzz.shrink import minimize
+from sim.check.linearizability import Verdict
 
+# What the linearizability checker said of a seed's history (Result.history).
+LINEARIZABLE = Verdict.LINEARIZABLE.value
+BROKEN = Verdict.VIOLATION.value
+GAVE_UP = Verdict.GAVE_UP.value
 MINIMIZE_AT_MOST = 5  # failing seeds minimized per campaign (each costs up to hundreds of runs)
 
 
@@ -69,6 +75,7 @@ def fuzz(
     wall = time.perf_counter() - started
 
     console.print(summary_table(results, settings, wall, jobs))
+    console.print(coverage_table(results))
     failed = [r for r in results if r.failed]
     for result in failed:
         console.print(
@@ -77,6 +84,18 @@ def fuzz(
                 result.headline(),
                 ("\n    replay: ", "dim"),
                 (replay_command(generate(result.seed, settings)), "bold"),
+            ),
+            soft_wrap=True,
+        )
+    undecided = [r.seed for r in results if r.history == GAVE_UP]
+    if undecided:
+        # Not failures: the search ran out of budget before it could decide.
+        shown = ", ".join(map(str, undecided[:20])) + (", ..." if len(undecided) > 20 else "")
+        console.print(
+            Text(
+                f"undecided histories (the linearizability search ran out of states): "
+                f"seeds {shown}",
+                style="yellow",
             ),
             soft_wrap=True,
         )
@@ -94,6 +113,7 @@ def fuzz(
             _minimize_one(console, result.seed, settings, save)
     if not failed:
         console.print(Text(f"no failures in {len(results)} seeds", style="bold green"))
+    console.print(Text(history_sentence(results), style="bold" if not failed else ""))
     return 1 if failed else 0
 
 
@@ -104,12 +124,11 @@ def _failures_text(count: int) -> str:
 def summary_table(
     results: Sequence[Result], settings: FuzzSettings, wall: float, jobs: int
 ) -> Table:
-    """Seeds, failures by kind, events, and how fast the campaign simulated."""
+    """Seeds, failures by kind, client operations, events, and how fast the campaign simulated."""
     bugs = ", ".join(settings.bugs) or "none"
+    nodes = f"{settings.nodes} nodes" if settings.nodes is not None else "3-7 nodes"
     table = Table(
-        title=(
-            f"{len(results)} seeds x {settings.duration:g}s, {settings.nodes} nodes, bugs: {bugs}"
-        ),
+        title=f"{len(results)} seeds x {settings.duration:g}s, {nodes}, bugs: {bugs}",
         title_justify="left",
         show_header=False,
         min_width=44,
@@ -117,11 +136,24 @@ def summary_table(
     table.add_column("what", style="bold")
     table.add_column("value", justify="right")
     failed = [r for r in results if r.failed]
+    checkers = {"all": "all", "safety": "Figure 3 + linearizability"}[settings.checkers]
+    table.add_row("checkers", checkers)
+    if settings.unsafe_reads:
+        table.add_row("unsafe reads", "local")
     table.add_row("seeds run", str(len(results)))
     table.add_row("passed", str(len(results) - len(failed)))
     labels = {VIOLATION: "violated: ", LIVENESS: "liveness: ", ERROR: "simulator raised "}
     for (verdict, kind), count in sorted(Counter((r.verdict, r.kind) for r in failed).items()):
         table.add_row(Text(f"  {labels[verdict]}{kind}", style="red"), str(count))
+    checked = [r for r in results if r.history is not None]
+    table.add_row("client operations", f"{sum(r.operations for r in results):,}")
+    table.add_row("  answered ok", f"{sum(r.answered for r in results):,}")
+    table.add_row(
+        "  histories linearizable", f"{_count(checked, 'linearizable')} of {len(checked)}"
+    )
+    undecided = _count(checked, "gave up")
+    if undecided:
+        table.add_row(Text("  undecided (search budget)", style="yellow"), str(undecided))
     events = sum(r.events for r in results)
     simulated = sum(r.simulated for r in results)
     table.add_row("Raft events", f"{events:,}")
@@ -130,6 +162,37 @@ def summary_table(
     if wall > 0:
         table.add_row("simulated s / wall s", f"{simulated / wall:,.0f}")
         table.add_row("seeds / minute", f"{len(results) * 60 / wall:,.0f}")
+    return table
+
+
+def _count(results: Sequence[Result], history: str) -> int:
+    return sum(r.history == history for r in results)
+
+
+def history_sentence(results: Sequence[Result]) -> str:
+    """How many client operations were checked, and what the checker said of them."""
+    checked = [r for r in results if r.history is not None]
+    operations = sum(r.operations for r in checked)
+    counts = {verdict: _count(checked, verdict) for verdict in (LINEARIZABLE, BROKEN, GAVE_UP)}
+    said = "all linearizable"
+    if counts[LINEARIZABLE] < len(checked):
+        said = "histories " + ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n)
+    return f"{operations:,} client operations checked in {len(checked)} seeds: {said}"
+
+
+def coverage_table(results: Sequence[Result]) -> Table:
+    """Each protocol situation: how often the campaign reached it, and in how many seeds."""
+    merged = coverage.merge(dict(r.coverage) for r in results)
+    table = Table(title="coverage", title_justify="left", min_width=44)
+    table.add_column("situation")
+    table.add_column("times", justify="right")
+    table.add_column("seeds", justify="right")
+    for name, words in coverage.SITUATIONS.items():
+        times, seeds = merged[name]
+        if times:
+            table.add_row(words, f"{times:,}", f"{seeds:,}")
+        else:
+            table.add_row(Text(words, style="yellow"), Text("never", style="yellow"), "")
     return table
 
 
