@@ -24,7 +24,7 @@ from sim.scenario.values import MAX_DIGITS, BadValue, duration
 from sim.scenario.words import EXCERPT, SplitError, excerpt, quote
 from sim.scenario.words import split as split_words
 
-# A name: a node id, the name of a submit or request, an option's key.
+# A name: a node id, the name of a submit, read or request, an option's key.
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 OPTION = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=")
 _ENTRY = re.compile(rf"([0-9]{{1,{MAX_DIGITS}}})(?::(.*))?", re.DOTALL)
@@ -91,7 +91,7 @@ class Reader:
         return word
 
     def handle(self, name: str, kind: str | None = None) -> str:
-        """A name given earlier to a submit or request (of `kind`, if given)."""
+        """A name given earlier to a submit, read or request (of `kind`, if given)."""
         if name not in self.names:
             raise self.error(f"no submit, read or request named {quote(name)} before this line")
         line, actual = self.names[name]
