@@ -206,6 +206,21 @@ class SubmitHandle:
         """The state machine's answer, once the leader applied the command."""
         return self._proposal.result
 
+    @property
+    def invoked_at(self) -> float:
+        """When the client submitted, in simulated seconds."""
+        return self._proposal.invoked_us / 1_000_000
+
+    @property
+    def settled_at(self) -> float | None:
+        """When the outcome became final (refused, committed or unknown), or None."""
+        return _seconds(self._proposal.settled_us)
+
+    @property
+    def result_at(self) -> float | None:
+        """When the leader's state machine answered (`result`), or None."""
+        return _seconds(self._proposal.result_us)
+
     def __repr__(self) -> str:
         p = self._proposal
         if not p.accepted:
@@ -323,9 +338,23 @@ class ReadHandle:
     def value(self) -> str | None:
         return self._read.value
 
+    @property
+    def invoked_at(self) -> float:
+        """When the client asked, in simulated seconds."""
+        return self._read.invoked_us / 1_000_000
+
+    @property
+    def settled_at(self) -> float | None:
+        """When the read was answered, refused or failed, or None while pending."""
+        return _seconds(self._read.settled_us)
+
     def __repr__(self) -> str:
         r = self._read
         if r.outcome == "done":
             return f"<read {r.key} ({r.mode}) via {r.node}: {r.value!r}>"
         why = f": {r.reason}" if r.reason else ""
         return f"<read {r.key} ({r.mode}) via {r.node}: {r.outcome}{why}>"
+
+
+def _seconds(us: int | None) -> float | None:
+    return None if us is None else us / 1_000_000

@@ -165,3 +165,36 @@ def test_a_failed_read_exits_1_from_the_command_line(tmp_path):
     assert result.stdout.strip() == (
         f"FAIL {path}:10: expect read r 2: expected r read x=2, actual r read x=1 at n1"
     )
+
+
+# -- linearizability of the story's clients ---------------------------------------------
+
+STALE = (
+    HEADER
+    + "cluster nodes=3 seed=1\nrun until leader exists timeout=2s\n"
+    + 'submit w1 "set x 1"\nrun until committed w1\nisolate n3\nrun 0.5s\n'
+    + 'submit w2 "set x 2"\nrun until committed w2\n'
+)
+
+
+def test_expect_linearizable_holds_for_reads_that_ask_a_quorum():
+    text = STALE + "read r x mode=read_index\nrun until read r\nexpect read r 2\n"
+    result = outcome(text + 'submit g "get x"\nrun until committed g\nexpect linearizable\n')
+    assert result.code == 0, result.failure or result.error
+
+
+def test_expect_linearizable_fails_on_a_stale_local_read_and_explains_why():
+    text = STALE + "read r x mode=local on n3\nexpect read r none\nexpect linearizable\n"
+    result = outcome(text)
+    assert result.code == 1
+    assert result.failure.startswith(
+        "t.scenario:13: expect linearizable: expected the 3 client operations so far are "
+        "linearizable, actual Not linearizable"
+    )
+    assert "get x returned nothing (client r" in result.failure
+
+
+def test_a_log_read_counts_in_the_history():
+    text = STALE + "read g x mode=log\nrun until read g\nexpect read g 2\nexpect linearizable\n"
+    result = outcome(text)
+    assert result.code == 0, result.failure or result.error

@@ -96,11 +96,18 @@ class RequestDesk:
         ask: Callable[[Node], AdminAnswer],
         on_accept: Callable[[], object] | None = None,
     ) -> AdminRequest:
-        request = AdminRequest(id=len(self.admin_requests), kind=kind, node=node_id, accepted=False)
+        request = AdminRequest(
+            id=len(self.admin_requests),
+            kind=kind,
+            node=node_id,
+            accepted=False,
+            invoked_us=self.now,
+        )
         self.admin_requests.append(request)
         if node_id is None or not self.running[node_id]:
             why = "no leader is known" if node_id is None else f"{node_id} is down"
             request.outcome, request.reason = "refused", why
+            request.settled_us = self.now
             self._record(node_id, "Client", "refused", f"admin: {kind} refused: {why}")
             return request
         node = self.nodes[node_id]
@@ -110,9 +117,9 @@ class RequestDesk:
             # Before the node's outputs are carried out: they may be messages to these.
             on_accept()
         if not answer.accepted:
-            request.outcome = "refused"
+            request.outcome, request.settled_us = "refused", self.now
         elif answer.done:
-            request.outcome = "done"
+            request.outcome, request.settled_us = "done", self.now
         else:
             self._tickets[(node_id, answer.ticket)] = request
         self._carry_out(node_id, node)
@@ -121,7 +128,13 @@ class RequestDesk:
     def submit(self, command: str, to: str | None) -> Proposal:
         """A client proposal to `to` (or the current leader)."""
         target = to if to is not None else self.leader()
-        proposal = Proposal(id=self._next_proposal, command=command, node=target, accepted=False)
+        proposal = Proposal(
+            id=self._next_proposal,
+            command=command,
+            node=target,
+            accepted=False,
+            invoked_us=self.now,
+        )
         self._next_proposal += 1
         self.proposals[proposal.id] = proposal
         self._record(target, "Client", "submit", f"client -> {target or '?'}: {command!r}")
@@ -154,6 +167,7 @@ class RequestDesk:
 
     def _settled(self, proposal: Proposal) -> None:
         """A proposal's outcome is final; without history, forget the oldest settled ones."""
+        proposal.settled_us = self.now
         if self.forget_settled:
             self._settled_ids.append(proposal.id)
             if len(self._settled_ids) > self._keep_settled:
@@ -162,12 +176,14 @@ class RequestDesk:
     def read(self, key: str, mode: str, to: str | None) -> ReadRequest:
         """A client reads `key` outside the log from `to` (or the current leader)."""
         target = to if to is not None else self.leader()
-        read = ReadRequest(id=len(self.reads), key=key, mode=mode, node=target, accepted=False)
+        read = ReadRequest(
+            id=len(self.reads), key=key, mode=mode, node=target, accepted=False, invoked_us=self.now
+        )
         self.reads.append(read)
         self._record(target, "Client", "read", f"client -> {target or '?'}: read {key} ({mode})")
         if target is None or not self.running[target]:
             why = "no leader is known" if target is None else f"{target} is down"
-            read.outcome, read.reason = "refused", why
+            read.outcome, read.reason, read.settled_us = "refused", why, self.now
             self._record(target, "Client", "refused", f"client: read {key} refused: {why}")
             return read
         node = self.nodes[target]
@@ -176,7 +192,7 @@ class RequestDesk:
         if answer.accepted:
             self._read_tickets[(target, answer.ticket)] = read
         else:
-            read.outcome = "refused"
+            read.outcome, read.settled_us = "refused", self.now
             read.leader_hint = node.leader_id if node.leader_id != target else None
         self._carry_out(target, node)
         return read

@@ -274,18 +274,19 @@ class World(NetworkControls, RequestDesk):
                 request = self._tickets.pop((node_id, out.ticket), None)
                 if request is not None:
                     request.outcome = "done" if out.ok else "failed"
-                    request.reason = out.reason
+                    request.reason, request.settled_us = out.reason, self.now
             elif kind is ReadDone:
                 read = self._read_tickets.pop((node_id, out.ticket), None)
                 if read is not None:
                     read.outcome = "done" if out.ok else "failed"
+                    read.settled_us = self.now
                     read.value = out.value if out.ok else None
                     if not out.ok:
                         read.reason = out.reason
             elif kind is Applied:
                 proposal = self._awaiting_result.pop((node_id, out.index), None)
                 if proposal is not None and proposal.term == out.term:
-                    proposal.result = out.result
+                    proposal.result, proposal.result_us = out.result, self.now
                 for observer in self._on_applied:
                     found = observer.on_applied(node_id, out.index, out.term, out.command, self.now)
                     if found:
@@ -386,10 +387,12 @@ class World(NetworkControls, RequestDesk):
         for (owner, ticket), request in list(self._tickets.items()):
             if owner == node_id:
                 request.outcome, request.reason = "failed", f"{node_id} crashed"
+                request.settled_us = self.now
                 del self._tickets[(owner, ticket)]
         for (owner, ticket), read in list(self._read_tickets.items()):
             if owner == node_id:
                 read.outcome, read.reason = "failed", f"{node_id} crashed"
+                read.settled_us = self.now
                 del self._read_tickets[(owner, ticket)]
 
     def restart(self, node_id: str) -> None:

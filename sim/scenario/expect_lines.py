@@ -30,7 +30,8 @@ def expect(reader: Reader, words: list[str]) -> tuple[type[Step], dict]:
         "durable WHO INDEX, snapshot WHO INDEX, value WHO KEY VALUE, "
         "log WHO TERM..., applied WHO COMMAND..., members WHO NODE..., vote WHO NODE|none, "
         "committed|done|accepted|refused NAME, outcome NAME OUTCOME, result NAME VALUE, "
-        "read NAME VALUE|refused|pending|failed, no violations, violation PROPERTY"
+        "read NAME VALUE|refused|pending|failed, no violations, violation PROPERTY, "
+        "linearizable"
     )
     args = Args(reader, f"expect CLAIM with CLAIM one of: {usage}", words, None)
     what = args.next("CLAIM")
@@ -44,6 +45,8 @@ def expect(reader: Reader, words: list[str]) -> tuple[type[Step], dict]:
 
 
 def _claim(reader: Reader, what: str, args: Args, usage: str) -> exp.Expectation:
+    if what == "linearizable":
+        return exp.Linearizable()
     if what == "leader":
         node = args.next("NODE or 'exists'")
         if node == "exists":

@@ -47,6 +47,11 @@ class LogRead:
         self.key = key
 
     @property
+    def submission(self) -> SubmitHandle:
+        """The `get KEY` submitted through the log."""
+        return self._handle
+
+    @property
     def node(self) -> str | None:
         return self._handle.node
 
