@@ -3,7 +3,8 @@
 The picture must be geometrically sound (every server inside the picture, no
 two overlapping, each message on its link at the fraction of its trip done),
 show what matters (roles, timers, partitions, cuts, crashes) as elements a
-test can find, and be the same bytes for the same moment.
+test can find, and be the same bytes for the same moment. The Player's
+ring view is checked here too.
 """
 
 from __future__ import annotations
@@ -247,3 +248,35 @@ def test_cluster_ring_shows_in_a_notebook():
     assert 'class="node leader selected"' in c.ring(selected=c.leader)
     with pytest.raises(ValueError, match="unknown node"):
         c.ring(selected="n9")
+
+
+def test_the_player_switches_to_the_ring_and_inspects_a_server():
+    pytest.importorskip("ipywidgets")
+    from sim.show.notebook import Player
+
+    c = _elected(3)
+    player = Player(c, view="ring")
+    assert "raftsim-ring" in player.picture.value
+    player.inspect.value = "n2"
+    assert "n2: " in player.details.value and 'data-node="n2"' in player.picture.value
+    assert "selected" in player.picture.value
+    player.view.value = "boxes"
+    assert "raftsim-cluster" in player.picture.value and "n2: " in player.details.value
+    player.step()
+    assert "raftsim-cluster" in player.picture.value
+    with pytest.raises(ValueError, match="view"):
+        Player(c, view="circle")
+
+
+def test_a_displayed_player_is_the_widget_then_its_picture(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    import IPython.display
+
+    from sim.show.notebook import Player
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda data, raw: shown.append(data))
+    Player(_elected(3), view="ring")._ipython_display_()
+    widget, picture = shown
+    assert "application/vnd.jupyter.widget-view+json" in widget and "text/html" not in widget
+    assert "<svg" in picture["text/html"] and "raftsim-static" in picture["text/html"]
