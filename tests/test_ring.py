@@ -3,21 +3,30 @@
 The picture must be geometrically sound (every server inside the picture, no
 two overlapping, each message on its link at the fraction of its trip done),
 show what matters (roles, timers, partitions, cuts, crashes) as elements a
-test can find, and be the same bytes for the same moment. The Player's
-ring view is checked here too.
+test can find, and be the same bytes for the same moment. The commands that
+write it (`raftsim run --ring DIR`, `raftsim watch --ring FILE`) and the
+Player's ring view are checked here too.
 """
 
 from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from sim import Cluster
+from sim.cli import main
+from sim.scenario import load
+from sim.scenario.steps import Expect
+from sim.show.live import RingFile
 from sim.show.ring import GAP, LANE, TIMER, ring_layout, ring_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
+ROOT = Path(__file__).resolve().parent.parent
+STORY = ROOT / "scenarios" / "split-vote.scenario"
 
 
 def _root(svg: str) -> ET.Element:
@@ -280,3 +289,51 @@ def test_a_displayed_player_is_the_widget_then_its_picture(monkeypatch):
     widget, picture = shown
     assert "application/vnd.jupyter.widget-view+json" in widget and "text/html" not in widget
     assert "<svg" in picture["text/html"] and "raftsim-static" in picture["text/html"]
+
+
+# -- the commands ----------------------------------------------------------------------
+
+
+def test_run_ring_writes_one_picture_per_step_that_acts(tmp_path):
+    frames = tmp_path / "frames"
+    result = CliRunner().invoke(main, ["run", "-q", "--ring", str(frames), str(STORY)])
+    assert result.exit_code == 0, result.output
+    steps = [s for s in load(str(STORY)).steps if s.number is not None]
+    acting = [s for s in steps if not isinstance(s, Expect)]
+    written = sorted(p.name for p in frames.iterdir())
+    assert written == [f"step-{s.number:03d}.svg" for s in acting]
+    assert len(written) < len(steps)  # expectations draw nothing
+    last = (frames / written[-1]).read_text()
+    assert ET.fromstring(last).get("class") == "raftsim-ring"
+    assert f"step {acting[-1].number}: {acting[-1].source}" in last
+
+
+def test_run_ring_stops_drawing_where_the_run_stops(tmp_path):
+    frames = tmp_path / "frames"
+    result = CliRunner().invoke(main, ["run", "-q", "--until", "3", "--ring", str(frames),
+                                       str(STORY)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in frames.iterdir()) == [
+        "step-001.svg", "step-002.svg", "step-003.svg"
+    ]  # fmt: skip
+
+
+def test_watch_ring_without_a_terminal_saves_the_ring_once(tmp_path):
+    out = tmp_path / "ring.svg"
+    result = CliRunner().invoke(main, ["watch", "--nodes", "3", "--seed", "2", "--ring", str(out)])
+    assert result.exit_code == 0, result.output
+    svg = out.read_text()
+    assert ET.fromstring(svg).get("class") == "raftsim-ring"
+    assert len(_groups(svg, "selected")) == 1  # the leader, as in --svg's picture
+
+
+def test_the_ring_file_is_rewritten_only_when_the_moment_changes(tmp_path):
+    c = _elected(3)
+    ring = RingFile(str(tmp_path / "live.svg"))
+    assert ring.update(c) is True
+    assert ring.update(c) is False
+    assert ring.update(c, "n1") is True
+    c.step()
+    assert ring.update(c, "n1") is True
+    assert (tmp_path / "live.svg").read_text() == ring_svg(c, selected="n1")
+    assert [p.name for p in tmp_path.iterdir()] == ["live.svg"], "no draft left behind"
