@@ -61,6 +61,30 @@ def _elected(n: int, seed: int = 1) -> Cluster:
     return c
 
 
+def _labels_fit(svg: str, n: int) -> None:
+    """Every text beside a server stays left of the legend and inside the picture."""
+    for text in (t for g in _groups(svg, "node") for t in g.iter(f"{SVG}text")):
+        # DejaVu Sans averages under 0.62 em a character, bold included.
+        extent = 0.62 * float(text.get("font-size")) * len(text.text)
+        x, anchor = float(text.get("x")), text.get("text-anchor")
+        left = {"start": x, "end": x - extent, "middle": x - extent / 2}[anchor]
+        assert left >= 0 and left + extent <= ring_layout(n).ring_width, text.text
+
+
+@pytest.mark.parametrize("n", [3, 5, 7, 9])
+def test_long_labels_fit_mid_election_and_for_a_server_not_yet_a_member(n):
+    c = Cluster(n, seed=2)
+    c.run_until(lambda c: any(v.pre_voting or v.role == "candidate" for v in c.nodes.values()))
+    c.run(0.004)
+    _labels_fit(ring_svg(c), n)
+    assert c.run_until(lambda c: c.leader is not None and c.nodes[c.leader].commit_index >= 1)
+    assert c.add_node(f"n{n + 1}").accepted
+    c.run(0.01)
+    svg = ring_svg(c)
+    assert "not a member" in svg
+    _labels_fit(svg, n + 1)
+
+
 @pytest.mark.parametrize("n", range(3, 10))
 def test_every_server_is_inside_the_picture_and_none_overlap(n):
     svg = ring_svg(_elected(n))
@@ -70,6 +94,7 @@ def test_every_server_is_inside_the_picture_and_none_overlap(n):
     for x, y, r in servers.values():
         outer = r + TIMER + 2
         assert outer <= x <= width - outer and outer <= y <= height - outer
+    _labels_fit(svg, n)
     centres = list(servers.values())
     for i, (x1, y1, r1) in enumerate(centres):
         for x2, y2, r2 in centres[i + 1 :]:
@@ -174,7 +199,7 @@ def test_a_candidate_shows_the_votes_it_has():
     c.run_until(lambda c: any(v.role == "candidate" and v.votes for v in c.nodes.values()))
     candidate = next(v for v in c.nodes.values() if v.role == "candidate")
     g = next(g for g in _groups(ring_svg(c), "node") if g.get("data-node") == candidate.id)
-    assert "votes: " + candidate.id in "".join(g.itertext())
+    assert f"votes: {sum(candidate.votes.values())}" in "".join(g.itertext())
 
 
 def test_a_partition_tints_each_group_and_cuts_the_links_between_them():

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from sim.views import NodeView
 
 TOP = 78  # the title's three lines
-LABEL_W, LABEL_H = 118, 34  # room for the two lines beside each server
+LABEL_W, LABEL_H = 130, 34  # room for the two lines beside each server
 LEGEND_W = 210
 GAP = 11  # a message's trip starts and ends this far outside the circles
 LANE = 4.5  # each direction of a link runs this far to its right
@@ -233,12 +233,14 @@ def _node(cluster: Cluster, view: NodeView, seat: _Seat, *, member: bool, select
                          text_anchor="middle"))  # fmt: skip
     if role == "leader":
         out.append(_star(x + r * 0.74, y - r * 0.74, 8))
-    first = LABELS.get(role, role) + ("" if member else " · not a member")
+    # Kept short: a label beside a server on the left has about LABEL_W to grow in.
     second = f"log {last} · commit {view.commit_index}"
     if view.votes:
-        granted = [voter for voter, yes in view.votes.items() if yes]
-        second = f"{'pre-' if view.pre_voting else ''}votes: {', '.join(granted)}"
-    out += _label(seat, [first] if short else [first, second], colour)
+        granted = sum(view.votes.values())
+        second = f"{'pre-' if view.pre_voting else ''}votes: {granted}"
+    if not member:
+        second = "not a member"
+    out += _label(seat, [LABELS.get(role, role)] + ([] if short else [second]), colour)
     out.append("</g>")
     return out
 
