@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -31,11 +31,16 @@ from sim.scenario import (
     run_scenario,
 )
 from sim.scenario.parser import lines, read_text
+from sim.scenario.steps import Expect
 from sim.scenario.values import BadValue, duration_range
 from sim.scenario.words import one_line
 from sim.show import render
 from sim.show.demo import run_demo
 from sim.show.diagram import sequence_diagram
+
+if TYPE_CHECKING:
+    from sim.cluster import Cluster
+    from sim.scenario.model import Step
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -65,6 +70,43 @@ def _check_output(path: str | None, option: str) -> None:
         _fail(f"raftsim: {option} {path}: there is no directory {str(folder)!r} to write it in")
     if Path(path).is_dir():
         _fail(f"raftsim: {option} {path}: is a directory")
+
+
+def _check_folder(path: str | None, option: str) -> None:
+    """Refuse an output directory that cannot be made, before the work that would fill it."""
+    if path is None:
+        return
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        _fail(f"raftsim: {option} {path}: is a file, not a directory")
+    if not folder.parent.is_dir():
+        _fail(
+            f"raftsim: {option} {path}: there is no directory {str(folder.parent)!r} to make it in"
+        )
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as error:
+        _fail(f"raftsim: {option} {path}: cannot make the directory: {error.strerror}")
+
+
+def _ring_frames(folder: str, steps: Sequence[Step]) -> Callable[[Step, Cluster], None]:
+    """Draws the ring after each step that acts (expectations do not): DIR/step-001.svg, ..."""
+    from sim.show.ring import ring_svg
+
+    digits = max(3, len(str(max((s.number or 0 for s in steps), default=0))))
+
+    def draw(step: Step, cluster: Cluster) -> None:
+        if step.number is None or isinstance(step, Expect):
+            return
+        where = f"{step.chapter} · " if step.chapter else ""
+        caption = one_line(f"{where}step {step.number}: {step.source}")
+        path = Path(folder) / f"step-{step.number:0{digits}d}.svg"
+        try:
+            path.write_text(ring_svg(cluster, caption=caption), encoding="utf-8")
+        except OSError as error:
+            _fail(f"{path}: cannot write: {error.strerror}")
+
+    return draw
 
 
 def _write_outputs(
@@ -167,6 +209,11 @@ def demo(nodes: int, seed: int, verbose: bool) -> None:
 )
 @click.option("--diagram", metavar="FILE.svg", help="Draw a message sequence diagram of the run.")
 @click.option("--window", metavar="FROM..TO", help=WINDOW_HELP)
+@click.option(
+    "--ring",
+    metavar="DIR",
+    help="Draw the cluster as a ring of servers after each step: DIR/step-001.svg, ...",
+)
 @DIR_OPTION
 def run(
     scenario: str,
@@ -177,6 +224,7 @@ def run(
     trace: str | None,
     diagram: str | None,
     window: str | None,
+    ring: str | None,
     directory: str | None,
 ) -> None:
     """Replay SCENARIO (a file, or a name from `raftsim list`), narrated, checking its
@@ -186,12 +234,16 @@ def run(
     _window(window, diagram)
     _check_output(trace, "--trace")
     _check_output(diagram, "--diagram")
+    _check_folder(ring, "--ring")
     console = Console(highlight=False)
     try:
         parsed = load(resolve(scenario, directory))
         if seed is not None:
             parsed = parsed.with_seed(seed)
-        outcome = run_scenario(parsed, console, verbose=verbose, quiet=quiet, until=until)
+        draw = _ring_frames(ring, parsed.steps) if ring is not None else None
+        outcome = run_scenario(
+            parsed, console, verbose=verbose, quiet=quiet, until=until, after_step=draw
+        )
     except ScenarioError as error:
         _fail(str(error))
         return
@@ -301,6 +353,12 @@ def replay(trace_file: str, verbose: bool, diagram: str | None, window: str | No
     help="Simulated seconds per real second.",
 )
 @click.option("--svg", metavar="FILE.svg", help="Save a picture of the dashboard and exit.")
+@click.option(
+    "--ring",
+    metavar="FILE.svg",
+    help="Keep FILE showing the cluster as a ring of servers, redrawn as the view moves "
+    "(pause to keep a moment). With --svg or without a terminal: save it once and exit.",
+)
 @DIR_OPTION
 def watch(
     scenario: str | None,
@@ -308,6 +366,7 @@ def watch(
     seed: int | None,
     speed: float,
     svg: str | None,
+    ring: str | None,
     directory: str | None,
 ) -> None:
     """Watch a cluster live in the terminal and poke it with keys (? lists them).
@@ -323,6 +382,10 @@ def watch(
     from sim.show import live
 
     _check_output(svg, "--svg")
+    _check_output(ring, "--ring")
+    interactive = sys.stdout.isatty() and sys.stdin.isatty()
+    # Pictures of one moment, then exit: --svg, or --ring where no live view can run.
+    snapshot = svg is not None or (ring is not None and not interactive)
     player = None
     try:
         if scenario is not None:
@@ -331,7 +394,7 @@ def watch(
             parsed = load(resolve(scenario, directory))
             if seed is not None:
                 parsed = parsed.with_seed(seed)
-            if not (sys.stdout.isatty() and sys.stdin.isatty()) and svg is None:
+            if not interactive and not snapshot:
                 outcome = run_scenario(parsed, Console(highlight=False))
                 if outcome.error is not None:
                     _fail(str(outcome.error))
@@ -344,23 +407,33 @@ def watch(
     except ScenarioError as error:
         _fail(str(error))
         return
-    if svg is not None:
+    ring_file = live.RingFile(ring) if ring is not None else None
+    if snapshot:
         selected = None
         if player is not None:
             player.run_to_next_pause()
         else:
             live.first_commits(cluster)
             selected = cluster.leader
-        image = live.picture(cluster, speed=speed, player=player, selected=selected)
-        try:
-            Path(svg).write_text(image, encoding="utf-8")
-        except OSError as error:
-            _fail(f"{svg}: cannot write: {error.strerror}")
+        if svg is not None:
+            image = live.picture(cluster, speed=speed, player=player, selected=selected)
+            _write_picture(svg, lambda: Path(svg).write_text(image, encoding="utf-8"))
+        if ring_file is not None:
+            _write_picture(ring_file.path, lambda: ring_file.update(cluster, selected))
         return
-    if not (sys.stdout.isatty() and sys.stdin.isatty()):
+    if not interactive:
         live.narrated_run(cluster, Console(highlight=False))
         return
-    live.watch(cluster, speed=speed, player=player)
+    if ring_file is not None:
+        _write_picture(ring_file.path, lambda: ring_file.update(cluster))  # fails here, not later
+    live.watch(cluster, speed=speed, player=player, ring=ring_file)
+
+
+def _write_picture(path: str | Path, write: Callable[[], object]) -> None:
+    try:
+        write()
+    except OSError as error:
+        _fail(f"{path}: cannot write: {error.strerror}")
 
 
 def _cpus() -> int:

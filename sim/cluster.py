@@ -540,6 +540,15 @@ class Cluster:
 
         return cluster_html(self)
 
+    def ring(self, selected: str | None = None) -> str:
+        """The cluster now as a ring of servers with the messages in flight (sim.show.ring):
+        HTML that Jupyter displays as a picture."""
+        from sim.show.notebook import cluster_html
+
+        if selected is not None:
+            self._check_id(selected, "selected")
+        return cluster_html(self, view="ring", selected=selected)
+
     def __repr__(self) -> str:
         return (
             f"<Cluster {len(self._ids)} nodes, seed {self.seed}, t={self.now:.3f}s, "

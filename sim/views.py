@@ -82,6 +82,22 @@ class NodeView:
         return None if deadline is None else deadline / 1_000_000
 
     @property
+    def election_timeout(self) -> float | None:
+        """The length (s) of the running election timer: it last started counting at
+        `election_deadline - election_timeout`. None on a leader."""
+        if self.election_deadline is None:
+            return None
+        return self._node.election.timeout / 1_000_000
+
+    @property
+    def votes(self) -> dict[str, bool]:
+        """While it campaigns or asks for pre-votes: the answers so far, by voter (True:
+        granted, itself included); empty otherwise."""
+        if not self.running or not (self.role == "candidate" or self.pre_voting):
+            return {}
+        return dict(self._node.election.votes)
+
+    @property
     def log(self) -> list[LogEntry]:
         """Entries in memory now, durable or not."""
         return self._node.log.entries()

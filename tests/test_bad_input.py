@@ -322,6 +322,12 @@ COMMAND_LINES = {
     "trace into no folder": (["run", "--trace", "{tmp}/missing/t.jsonl", STORY], "no directory"),
     "trace onto a folder": (["run", "--trace", "{tmp}", STORY], "is a directory"),
     "svg into no folder": (["watch", "--svg", "{tmp}/missing/w.svg"], "no directory"),
+    "ring frames into no folder": (
+        ["run", "--ring", "{tmp}/missing/frames", STORY],
+        "there is no directory",
+    ),
+    "ring frames onto a file": (["run", "--ring", STORY, STORY], "is a file, not a directory"),
+    "watch ring into no folder": (["watch", "--ring", "{tmp}/missing/r.svg"], "no directory"),
     "replay no file": (["replay", "{tmp}/missing.jsonl"], "cannot read the file"),
     "until a huge step": (["run", "-q", "--until", "9" * 40, STORY], "has steps 1 to 12"),
     "until an arabic step": (["run", "-q", "--until", "١", STORY], "expected a step number"),
