@@ -197,20 +197,27 @@ def _lag(world: World, leader: str, peer: str) -> list[str]:
     return reasons
 
 
-def _when_committed(world: World, index: int) -> list[str]:
-    """The BallotBox note (in the trace) of the commit that first covered `index`.
+def _when_committed(world: World, index: int, term: int = 0) -> list[str]:
+    """The BallotBox note (in the trace) of the commit that first covered `index` (of `term`).
 
     Read backwards, from the end: a leader commits nothing below its first entry of
     its term, so a commit ending below `index` comes before the one sought.
     """
-    first = None
+    first: list[str] = []
     for row in reversed(world.trace.rows):
         match = COMMIT_NOTE.search(row[5]) if row[3] == "BallotBox" else None
-        if match and int(match[2] or match[1]) < index:
+        last = int(match[2] or match[1]) if match else 0
+        if match and last < index:
             break
         if match and int(match[1]) <= index:
-            first = f"{row[2]} committed it at {row[1] / 1e6:.4f}s: {match[0]}."
-    return [first] if first else []
+            first = [f"{row[2]} committed it at {row[1] / 1e6:.4f}s: {match[0]}."]
+            later = world.nodes[row[2]].log.term_at(last) or 0
+            if later > term > 0:
+                first.append(
+                    f"Of term {term}, it committed beneath entry {last} of term {later}, as an "
+                    "entry of an earlier term must (Raft §5.4.2)."
+                )
+    return first
 
 
 # -- why is entry N (not) committed ---------------------------------------------------
@@ -277,7 +284,7 @@ def explain_commit(cluster: Cluster, index: object) -> Explanation:
         return Explanation(
             (
                 f"{_entry(entry)} is committed on {head}.",
-                *_when_committed(world, index),
+                *_when_committed(world, index, entry.term),
                 f"On disk on {names(on_disk)}; applied on {names(applied)}.",
             )
         )
@@ -286,16 +293,14 @@ def explain_commit(cluster: Cluster, index: object) -> Explanation:
     quorum, reached = _quorum(conf, acked, index)
     lines = [f"{_entry(entry)} is not committed yet on {head}.", *quorum]
     if entry.term < node.term:
-        lines += _figure8(node, entry, conf, acked, reached)
+        lines += _figure8(world, node, entry, acked, reached)
     for member in [leader, *(m for m in conf.members if m != leader)]:
         lines.append(_member_line(world, leader, member, entry, acked, conf))
     return Explanation(tuple(lines))
 
 
-def _figure8(
-    node: Node, entry: LogEntry, conf: Configuration, acked: dict, reached: bool
-) -> list[str]:
-    term, log = node.term, node.log
+def _figure8(world: World, node: Node, entry: LogEntry, acked: dict, reached: bool) -> list[str]:
+    term, log, conf = node.term, node.log, node.configuration
     lines = [
         f"It is of term {entry.term}, older than the leader's term {term}: the leader never "
         "commits it by counting replicas, even on a majority (Raft §5.4.2, Figure 8). It "
@@ -313,7 +318,11 @@ def _figure8(
         f"Such an entry exists: entry {own}, the leader's first of term {term}. It is counted "
         f"on {names(counted)} and needs {conf.quorum_text()}, so {verdict}."
     )
-    return lines
+    missing = []
+    for v in (v for v in conf.all_voters if v not in counted):
+        why = between(world, node.id, v) if world.running[v] else "down"
+        missing.append(f"{v} ({why})" if why else v)
+    return [*lines, f"Not yet counted for entry {own}: {names(missing)}."] if missing else lines
 
 
 def _member_line(world, leader, member, entry, acked, conf) -> str:

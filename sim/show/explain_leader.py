@@ -141,18 +141,20 @@ def _tally(world: World, node_id: str) -> str:
         what = f"{node_id} runs a pre-vote for term {node.term + 1} (its term stays {node.term})"
     if node.election.campaign_seq is not None:
         return f"{what}: it asks for votes once its term and vote are on its disk."
+    said = (
+        f"{what}: granted by {names(v for v in conf.all_voters if votes.get(v) is True)}; "
+        f"refused by {names(v for v in conf.all_voters if votes.get(v) is False)}"
+    )
+    if conf.vote_result(votes) is VoteResult.LOST:
+        return (
+            f"{said}; it needs {conf.quorum_text()}, so it has lost and waits for a timeout "
+            "(answers after that are not counted)."
+        )
     waiting = []
     for v in (v for v in conf.all_voters if v not in votes):
         why = between(world, node_id, v) or (None if world.running[v] else "down")
         waiting.append(f"{v} ({why})" if why else v)
-    lost = " It has lost, and waits for its next timeout." * (
-        conf.vote_result(votes) is VoteResult.LOST
-    )
-    return (
-        f"{what}: granted by {names(v for v in conf.all_voters if votes.get(v) is True)}; "
-        f"refused by {names(v for v in conf.all_voters if votes.get(v) is False)}; no answer "
-        f"yet from {names(waiting)}; it needs {conf.quorum_text()}.{lost}"
-    )
+    return f"{said}; no answer yet from {names(waiting)}; it needs {conf.quorum_text()}."
 
 
 def _recent_refusals(world: World) -> list[str]:
