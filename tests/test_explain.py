@@ -7,10 +7,15 @@ answer names the facts that matter: the quorum, the nodes, the Figure 8 rule
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from conftest import raftsim
+from rich.console import Console
 
 from raft.messages import AppendEntries
 from sim import Cluster
+from sim.scenario import parse, run_scenario
 
 FIGURE_8_LOGS = {
     "n1": [1, (2, "set x 2")],
@@ -208,3 +213,53 @@ def test_explaining_changes_nothing_and_reads_as_html_in_a_notebook():
     assert html.startswith('<div class="raftsim-explain"><p><b>Entry')
     assert "<ul><li>" in html and "&lt;1&gt;" in html and html.endswith("</ul></div>")
     assert repr(answer) == str(answer)
+
+
+# -- the scenario steps: `explain commit N` and `explain leader` -------------------------
+
+STORY_HEADER = "title: T\nsummary: S.\ncluster nodes=3 seed=1\n"
+
+
+def test_the_explain_steps_print_the_answer_into_the_story():
+    scenario = parse(
+        STORY_HEADER
+        + "explain leader\n"
+        + "run until leader exists\n"
+        + 'submit w "set x 1"\n'
+        + "explain commit 2\n"
+        + "run until committed w\n"
+        + "explain commit 2\n"
+        + "explain leader\n",
+        "story.scenario",
+    )
+    out = io.StringIO()
+    console = Console(file=out, width=200, color_system=None, highlight=False)
+    assert run_scenario(scenario, console).code == 0
+    text = out.getvalue()
+    assert "[1] explain leader\n    There is no leader now.\n" in text
+    assert '[4] explain commit 2\n    Entry 2 (term 1, "set x 1") is not committed yet' in text
+    assert '[6] explain commit 2\n    Entry 2 (term 1, "set x 1") is committed on leader' in text
+    assert "[7] explain leader\n    n" in text and "is the leader of term 1" in text
+    assert "    - n" in text  # list items stay under the step
+
+
+@pytest.mark.parametrize(
+    "line, fragment",
+    [
+        ("explain commit 0", "bad index '0': expected a whole number >= 1"),
+        ("explain commit x", "bad index 'x'"),
+        ("explain commit", "missing INDEX: expected 'explain commit INDEX  or  explain leader'"),
+        ("explain", "missing 'commit INDEX' or 'leader'"),
+        ("explain why", "unknown 'why': expected 'explain commit INDEX  or  explain leader'"),
+        ("explain leader now", "unexpected 'now'"),
+        ("explain commit 2 3", "unexpected '3'"),
+    ],
+)
+def test_a_bad_explain_step_is_refused_at_its_line(tmp_path, line, fragment):
+    path = tmp_path / "story.scenario"
+    path.write_text(STORY_HEADER + line + "\n", encoding="utf-8")
+    for command in ("run", "check"):
+        result = raftsim(command, str(path))
+        assert result.exit_code == 2, result.output
+        [error] = result.stderr.splitlines()
+        assert error.startswith(f"{path}:4: ") and fragment in error, error
