@@ -16,6 +16,9 @@ from rich.console import Console
 from raft.messages import AppendEntries
 from sim import Cluster
 from sim.scenario import parse, run_scenario
+from sim.show.controls import Controls
+from sim.show.dashboard import ViewState, dashboard
+from sim.show.driver import Driver
 
 FIGURE_8_LOGS = {
     "n1": [1, (2, "set x 2")],
@@ -263,3 +266,73 @@ def test_a_bad_explain_step_is_refused_at_its_line(tmp_path, line, fragment):
         assert result.exit_code == 2, result.output
         [error] = result.stderr.splitlines()
         assert error.startswith(f"{path}:4: ") and fragment in error, error
+
+
+# -- key w in `raftsim watch` ---------------------------------------------------------
+
+
+class FakeClock:
+    """Real time, set by hand."""
+
+    now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _controls() -> tuple[Controls, Cluster, FakeClock]:
+    c = _with_leader(5)
+    clock = FakeClock()
+    return Controls(Driver(c, clock=clock), clock=clock), c, clock
+
+
+def _screen(c: Cluster, state: ViewState, width: int = 80, height: int = 24) -> list[str]:
+    console = Console(file=io.StringIO(), width=width, height=height, record=True)
+    console.print(dashboard(c, state, width, height))
+    return console.export_text().splitlines()
+
+
+def test_key_w_explains_the_selected_nodes_last_entry_and_follows_the_cluster():
+    controls, c, clock = _controls()
+    controls.press(" ")  # paused: every step refreshes the answer
+    h = c.submit("set x 1")
+    follower = next(n for n in c.nodes if n != c.leader)
+    controls.press(c.leader[1:])
+    controls.press("w")
+    state = controls.view_state()
+    assert state.message == f"why: entry {h.index} (w again closes)"
+    assert (state.why or "").startswith(f'Entry {h.index} (term 1, "set x 1") is not committed yet')
+    while not h.committed:
+        controls.press("n")
+    assert f'Entry {h.index} (term 1, "set x 1") is committed' in (controls.view_state().why or "")
+    controls.press(follower[1:])  # the answer follows the selection
+    assert (controls.view_state().why or "").startswith(f"Entry {h.index} ")
+    controls.press("w")
+    assert controls.view_state().why is None
+    assert controls.view_state().message == "explanation closed"
+
+
+def test_key_w_without_a_selection_explains_the_leader_and_runs_refresh_it_at_most_twice_a_second():
+    controls, c, clock = _controls()
+    controls.press("w")
+    first = controls.view_state().why or ""
+    assert first.startswith(f"{c.leader} is the leader of term 1")
+    assert controls.view_state().message == "why: the leader (w again closes)"
+    c.crash(c.leader)
+    assert controls.view_state().why == first  # running: the same answer for half a second
+    clock.now += 0.5
+    assert (controls.view_state().why or "").startswith("There is no leader now.")
+
+
+def test_the_explanation_takes_the_storys_place_within_the_screen_and_the_help_names_w():
+    c = _with_leader(5)
+    why = str(c.explain()) + "\n" + "\n".join(f"- line {i} " + "word " * 30 for i in range(30))
+    for width, height in ((80, 24), (120, 40)):
+        lines = _screen(c, ViewState(why=why), width, height)
+        assert len(lines) <= height and all(len(line) <= width for line in lines)
+        text = "\n".join(lines)
+        assert "why (w again closes)" in text and f"{c.leader} is the leader" in text
+        assert "… more: a taller terminal, or Cluster.explain in Python" in text
+    help_text = "\n".join(_screen(c, ViewState(show_help=True)))
+    assert "why? explain selected/leader" in help_text
+    assert "recorded future is dropped)" in help_text  # the whole help still fits 80x24
