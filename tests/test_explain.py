@@ -151,6 +151,20 @@ def test_a_joint_configuration_needs_both_quorums_and_names_old_and_new_voters()
     assert "Counted so far: old" in text and "; new" in text
 
 
+def test_a_learner_is_listed_but_never_counted():
+    c = _with_leader()
+    add = c.add_learner("n4")
+    assert c.run_until(lambda c: add.done, timeout=2.0)
+    for voter in [n for n in ("n1", "n2", "n3") if n != c.leader]:
+        c.crash(voter)
+    h = c.submit("set x 1")
+    assert c.run_until(lambda c: c.nodes[c.leader].replication["n4"]["match_index"] >= h.index)
+    text = str(c.explain(h.index))
+    assert "It needs 2 of the 3 voters {n1,n2,n3}" in text
+    assert f"the leader has counted 1: {c.leader}." in text
+    assert "- n4 (learner: does not count) holds it on disk; acknowledged." in text
+
+
 def test_no_leader_during_a_split_vote_names_the_candidates_their_tallies_and_refusals():
     c = Cluster(5, seed=3, pre_vote=False)
     c.timeout("n1")
@@ -176,7 +190,7 @@ def test_a_crashed_leader_is_named_and_what_it_committed_stays_committed():
     c.crash(old)
     text = str(c.explain(h.index))
     assert f"{old} led term 1 until it crashed" in text
-    assert f"It is committed: {old} had committed it before crashing" in text
+    assert f"It is committed: {old} committed it, then crashed" in text
     assert f"- {old} is down (crashed); its disk holds {h.index}@1" in text
     why = str(c.explain())
     assert "Nobody campaigns right now." in why and f"Down: {old}." in why

@@ -279,7 +279,12 @@ def explain_commit(cluster: Cluster, index: object) -> Explanation:
         return Explanation(tuple(lines))
     entry = log.entry(index)
     if index <= node.commit_index:
-        on_disk = [n for n in world.nodes if _copy(world, n, index) == (entry.term, "disk")]
+        copies = {n: _copy(world, n, index) for n in world.nodes}
+        on_disk = [
+            n
+            for n, (t, where) in copies.items()
+            if t in (entry.term, SNAPSHOT) and where != "memory"
+        ]
         applied = [n for n, m in world.nodes.items() if m.last_applied >= index]
         return Explanation(
             (
@@ -331,7 +336,7 @@ def _member_line(world, leader, member, entry, acked, conf) -> str:
         role = " (learner: does not count)"
     said = [f"{member}{role} {_holds(world, member, entry.index, entry.term)}"]
     if acked.get(member, 0) >= entry.index:
-        said.append("counted")
+        said.append("acknowledged" if role.startswith(" (learner") else "counted")
     elif member == leader:
         said.append("the leader's own copy counts once its disk flush completes")
     elif world.running[member]:
@@ -353,10 +358,12 @@ def _commit_without_leader(world: World, index: int) -> list[str]:
     best = max(running, key=lambda n: world.nodes[n].commit_index, default=None)
     known = world.nodes[best].commit_index if best else 0
     if fallen or known >= index:
-        who = f"{names(fallen)} had committed it before crashing" if fallen else f"{best} knows it"
+        who = (
+            f"{best} knows it" if known >= index else f"{names(fallen)} committed it, then crashed"
+        )
         lines.append(
             f"It is committed: {who}. A committed entry is in every future leader's log "
-            "(Raft §5.4), even if no running node knows yet."
+            "(Raft §5.4)."
         )
     else:
         lines.append(
