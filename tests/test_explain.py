@@ -102,6 +102,20 @@ def test_a_follower_down_is_named_and_its_disk_consulted():
     assert "is not committed yet" in text
 
 
+def test_a_held_link_keeps_the_entry_waiting_on_it():
+    c = _with_leader()
+    leader = c.leader
+    follower, other = (n for n in c.nodes if n != leader)
+    c.hold(leader, follower)
+    c.crash(other)
+    h = c.submit("set x 1")
+    c.run(0.02)
+    assert (
+        f"- {follower} does not have it yet (its log ends at 1); AppendEntries carrying it is in "
+        f"flight, held on the link {leader} -> {follower} until released;"
+    ) in str(c.explain(h.index))
+
+
 def test_a_partition_says_who_is_cut_off_and_that_the_leader_lacks_a_quorum():
     c = _with_leader(5)
     leader = c.leader

@@ -175,13 +175,14 @@ def _acknowledges(msg: object, index: int) -> bool:
     )
 
 
-def _lag(world: World, leader: str, peer: str) -> list[str]:
-    """Why the leader's entries do not reach a running `peer`: links, the replicator's state."""
+def _lag(world: World, leader: str, peer: str, said: list[str]) -> list[str]:
+    """Why the leader's entries do not reach a running `peer`: links, the replicator's state
+    (a held link only if no message `said` to be in flight already waits there)."""
     reasons = [why] if (why := between(world, leader, peer)) else []
     reasons += [
         f"the link {a} -> {b} is held"
         for a, b in ((leader, peer), (peer, leader))
-        if (a, b) in world.network.held_links
+        if (a, b) in world.network.held_links and not any(f"{a} -> {b}" in t for t in said)
     ]
     replicator = world.nodes[leader].replicators.get(peer)
     if replicator is not None:
@@ -342,7 +343,8 @@ def _member_line(world, leader, member, entry, acked, conf) -> str:
     elif world.running[member]:
         if _copy(world, member, entry.index) == (entry.term, "memory"):
             said.append("it says so once its disk write is flushed")
-        said += _traffic(world, leader, member, entry.index) + _lag(world, leader, member)
+        traffic = _traffic(world, leader, member, entry.index)
+        said += traffic + _lag(world, leader, member, traffic)
     else:
         said += _traffic(world, leader, member, entry.index)
     return "- " + "; ".join(said) + "."

@@ -60,8 +60,11 @@ def _with_leader(world: World, leader: str) -> list[str]:
         else:
             reached.append(peer)
             heard = other.election.heard_at
-            ago = f", heard from it {ms(world.now - heard)} ago" if heard is not None else ""
-            lines.append(f"- {peer} follows {leader} in term {other.term}{ago}.")
+            if other.leader_id != leader or heard is None:
+                lines.append(f"- {peer} is in term {other.term}, not yet told that {leader} won.")
+            else:
+                ago = ms(world.now - heard)
+                lines.append(f"- {peer} follows {leader} in term {other.term}, heard {ago} ago.")
     for n, other in world.nodes.items():
         if n not in conf.members and world.running[n] and other.role is Role.LEADER:
             lines.append(f"{n} {_state(world, n)}.")
