@@ -450,11 +450,10 @@ def why_lines(why: str, width: int, rows: int) -> list[Text]:
         indent = "  " if sentence.startswith("- ") else ""
         for piece in textwrap.wrap(sentence, max(20, width), subsequent_indent=indent):
             lines.append(_line(Text(piece, style="bold" if n == 0 else "")))
-    if len(lines) > rows:
-        lines = lines[: max(0, rows - 1)] + [
-            _line(Text("… more: a taller terminal, or Cluster.explain in Python", "dim"))
-        ]
-    return lines
+    if len(lines) <= rows:
+        return lines
+    more = _line(Text("… more: a taller terminal, or Cluster.explain in Python", "dim"))
+    return [*lines[: rows - 1], more] if rows > 0 else []
 
 
 def narration_lines(state: ViewState, width: int) -> list[Text]:
