@@ -189,6 +189,7 @@ def test_no_leader_during_a_split_vote_names_the_candidates_their_tallies_and_re
     text = str(c.explain())
     assert text.startswith("There is no leader now.")
     assert "n1 is a candidate for term 1: granted by n1" in text
+    assert "answers in flight: n4 refused, n5 granted; it needs 3 of 5." in text
     assert "n2 is a candidate for term 1: granted by n2" in text
     assert "Split vote: n1, n2 campaign for term 1" in text
     assert "refuses vote to" in text and "already voted for" in text

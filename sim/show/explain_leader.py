@@ -13,6 +13,7 @@ import re
 from typing import TYPE_CHECKING
 
 from raft import Role
+from raft.messages import VoteResponse
 from raft.quorum import VoteResult
 from sim.show.explain import Explanation, between, fallen_leaders, id_set, ms, names
 
@@ -153,11 +154,24 @@ def _tally(world: World, node_id: str) -> str:
             f"{said}; it needs {conf.quorum_text()}, so it has lost and waits for a timeout "
             "(answers after that are not counted)."
         )
-    waiting = []
+    answers = {  # answers on their way back to the candidate
+        f.message.src: "granted" if f.message.granted else "refused"
+        for f in world.network.in_flight.values()
+        if isinstance(f.message, VoteResponse)
+        and f.message.dst == node_id
+        and f.message.pre_vote == (node.role is not Role.CANDIDATE)
+        and (f.message.pre_vote or f.message.term == node.term)
+    }
+    waiting, coming = [], []
     for v in (v for v in conf.all_voters if v not in votes):
         why = between(world, node_id, v) or (None if world.running[v] else "down")
-        waiting.append(f"{v} ({why})" if why else v)
-    return f"{said}; no answer yet from {names(waiting)}; it needs {conf.quorum_text()}."
+        if v in answers and not why:
+            coming.append(f"{v} {answers[v]}")
+        else:
+            waiting.append(f"{v} ({why})" if why else v)
+    said += f"; no answer yet from {names(waiting)}" if waiting else ""
+    said += f"; answers in flight: {names(coming)}" if coming else ""
+    return f"{said}; it needs {conf.quorum_text()}."
 
 
 def _recent_refusals(world: World) -> list[str]:
