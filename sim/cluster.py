@@ -180,6 +180,14 @@ class Cluster:
         """Safety violations found so far, checked after every step (see sim.check.checkers)."""
         return list(self._world.violations)
 
+    def explain(self, index: int | None = None):
+        """Why entry `index` is or is not committed on the leader; with no index, why there
+        is or is no leader. Plain sentences (`str()`), shown as HTML in a notebook."""
+        from sim.show.explain import explain_commit
+        from sim.show.explain_leader import explain_leader
+
+        return explain_leader(self) if index is None else explain_commit(self, index)
+
     # -- time -------------------------------------------------------------
 
     def step(self) -> list[TraceEvent]:

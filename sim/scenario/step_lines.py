@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sim.cluster import Cluster
-from sim.scenario import cluster_lines, expect_lines, read_lines, steps
+from sim.scenario import cluster_lines, expect_lines, explain_lines, read_lines, steps
 from sim.scenario import conditions as cond
 from sim.scenario.model import Step
 from sim.scenario.reader import NAME, Args, Reader
@@ -337,4 +337,5 @@ STEPS: dict[str, StepParser] = {
     **{k: _request(k) for k in REQUESTS},
     "pause": _pause,
     "expect": expect_lines.expect,
+    "explain": explain_lines.explain,
 }
