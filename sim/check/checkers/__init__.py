@@ -10,8 +10,10 @@ the world records it in the trace as an alarm and carries on, so a learner can
 watch the damage (a strict Cluster raises `SafetyViolation` instead).
 
 The checkers cover the five properties of the Raft paper's Figure 3
-(sim/check/checkers/figure3.py) and the Figure 2 rules they rest on
-(sim/check/checkers/figure2.py). `CHECKERS` names them for `Cluster(checkers=...)`.
+(sim/check/checkers/figure3.py), the Figure 2 rules they rest on
+(sim/check/checkers/figure2.py), and what snapshots carry (Raft §7,
+sim/check/checkers/snapshots.py). `CHECKERS` names them for
+`Cluster(checkers=...)`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from sim.check.checkers.figure3 import (
     LogMatching,
     StateMachineSafety,
 )
+from sim.check.checkers.snapshots import SnapshotConfigurationCommitted, SnapshotStateAgreement
 
 # Every checker, by the name `Cluster(checkers=[...])` takes, Figure 3 first.
 CHECKERS: dict[str, type[Checker]] = {
@@ -52,6 +55,8 @@ CHECKERS: dict[str, type[Checker]] = {
     "leader_commit_rule": LeaderCommitRule,
     "index_order": IndexOrder,
     "persisted_state": PersistedStateSurvivesRestart,
+    "snapshot_state": SnapshotStateAgreement,
+    "snapshot_configuration": SnapshotConfigurationCommitted,
 }
 
 
@@ -93,6 +98,8 @@ __all__ = [
     "PersistBeforeResponding",
     "PersistedStateSurvivesRestart",
     "SafetyViolation",
+    "SnapshotConfigurationCommitted",
+    "SnapshotStateAgreement",
     "StateMachineSafety",
     "TermsNeverDecrease",
     "UpToDateVote",
