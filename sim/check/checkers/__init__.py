@@ -11,8 +11,10 @@ watch the damage (a strict Cluster raises `SafetyViolation` instead).
 
 The checkers cover the five properties of the Raft paper's Figure 3
 (sim/check/checkers/figure3.py), the Figure 2 rules they rest on
-(sim/check/checkers/figure2.py), and what snapshots carry (Raft §7,
-sim/check/checkers/snapshots.py). `CHECKERS` names them for
+(sim/check/checkers/figure2.py), what snapshots carry (Raft §7,
+sim/check/checkers/snapshots.py), and the contact between a leader and its
+followers: match indexes only grow, and PreVote respects a live leader
+(sim/check/checkers/leader_contact.py). `CHECKERS` names them for
 `Cluster(checkers=...)`.
 """
 
@@ -38,6 +40,7 @@ from sim.check.checkers.figure3 import (
     LogMatching,
     StateMachineSafety,
 )
+from sim.check.checkers.leader_contact import MatchIndexOnlyGrows, PreVoteOnlyWithoutLeader
 from sim.check.checkers.snapshots import SnapshotConfigurationCommitted, SnapshotStateAgreement
 
 # Every checker, by the name `Cluster(checkers=[...])` takes, Figure 3 first.
@@ -57,6 +60,8 @@ CHECKERS: dict[str, type[Checker]] = {
     "persisted_state": PersistedStateSurvivesRestart,
     "snapshot_state": SnapshotStateAgreement,
     "snapshot_configuration": SnapshotConfigurationCommitted,
+    "match_index_grows": MatchIndexOnlyGrows,
+    "pre_vote_leader_alive": PreVoteOnlyWithoutLeader,
 }
 
 
@@ -94,9 +99,11 @@ __all__ = [
     "LeaderCommitRule",
     "LeaderCompleteness",
     "LogMatching",
+    "MatchIndexOnlyGrows",
     "OneVotePerTerm",
     "PersistBeforeResponding",
     "PersistedStateSurvivesRestart",
+    "PreVoteOnlyWithoutLeader",
     "SafetyViolation",
     "SnapshotConfigurationCommitted",
     "SnapshotStateAgreement",
