@@ -52,7 +52,7 @@ class MatchIndexOnlyGrows(Checker):
             if node.id in self._seen:
                 del self._seen[node.id]
             return NO_VIOLATIONS
-        replicators = node.replicators
+        replicators = node.leadership.replicators
         seen = self._seen.get(node.id)
         if seen is None or seen[0] != node.term:
             matches = {peer: r.match_index for peer, r in replicators.items()}

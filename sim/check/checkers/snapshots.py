@@ -11,7 +11,7 @@ says. Two checkers hold it to that:
   order as the first node applies each index, and a digest of its state after
   every index (forgotten below the compaction horizon). A digest is a sum of
   one hash per key and per client session, so it follows each command in
-  constant time; a loaded state is hashed whole, once per load.
+  constant time; a loaded or saved state is hashed whole, once.
 - Snapshot Configuration Committed: a snapshot records the configuration in
   force at its last index in the committed log (jraft's SnapshotMeta), never
   one appended after it or not yet committed. The checker mirrors where each
@@ -48,19 +48,10 @@ _MASK = (1 << 64) - 1
 _NIL = "(nil)"
 
 
-def _key_hash(key: str, value: str) -> int:
-    return hash((key, value))
-
-
-def _session_hash(client: str, session: tuple[int, str]) -> int:
-    return hash(("#", client, session))
-
-
 def _digest(data: Mapping[str, str], sessions: Mapping[str, tuple[int, str]]) -> int:
-    """The digest of a whole key-value state: what the running digest adds up to."""
-    total = sum(_key_hash(k, v) for k, v in data.items())
-    total += sum(_session_hash(c, s) for c, s in sessions.items())
-    return total & _MASK
+    """The digest of a whole key-value state: one hash per (key, value) and per
+    (client, session), summed; what the running digest adds up to."""
+    return (sum(map(hash, data.items())) + sum(map(hash, sessions.items()))) & _MASK
 
 
 def _values(
@@ -142,16 +133,16 @@ class SnapshotStateAgreement(Checker):
         new = kv.data.get(key)
         if new != value:
             if value is not None:
-                total -= _key_hash(key, value)
+                total -= hash((key, value))
             if new is not None:
-                total += _key_hash(key, new)
+                total += hash((key, new))
         if client is not None:
             new_session = kv.sessions.get(client)
             if new_session != session:
                 if session is not None:
-                    total -= _session_hash(client, session)
+                    total -= hash((client, session))
                 if new_session is not None:
-                    total += _session_hash(client, new_session)
+                    total += hash((client, new_session))
         self._sum = total & _MASK
         self._undo[index] = (key, value, client, session)
         self._digests[index] = (self._sum, node_id)
@@ -200,9 +191,10 @@ class SnapshotStateAgreement(Checker):
         node_id = node.id
         last = node.fsm.last_applied
         at = self._at.get(node_id)
-        if at is not None and at <= self._index < last:
-            self._skip_to(last)  # what the node applied after its last command changed nothing
-        self._at[node_id] = last
+        if at != last:
+            if at is not None and at <= self._index < last:
+                self._skip_to(last)  # what it applied after its last command changed nothing
+            self._at[node_id] = last
         if not self._installing and not self._saved:
             return NO_VIOLATIONS
         snapshot = self._installing.pop(node_id, None)
@@ -348,7 +340,7 @@ class SnapshotConfigurationCommitted(Checker):
 
     def after_input(self, node: Node, now: int) -> Sequence[Violation]:
         node_id = node.id
-        commit = node.commit_index
+        commit = node.ballot_box.commit_index
         if commit > self._commit.get(node_id, 0):
             self._commit[node_id] = commit
             pending = self._pending.get(node_id)
