@@ -82,7 +82,8 @@ class SnapshotStateAgreement(Checker):
         self._kv = KVStateMachine()
         self._index = 0
         self._sum = 0  # digest of `_kv`
-        # index -> (digest of the state after applying it, the node that applied it first)
+        # index -> (digest of the state after applying it, the node that applied it first;
+        # None only for index 0)
         self._digests: dict[int, tuple[int, str | None]] = {0: (0, None)}
         # data index -> (key, its value before, client, its session before): to rebuild
         # the reference state at an earlier index when a violation is described
@@ -109,12 +110,13 @@ class SnapshotStateAgreement(Checker):
             return NO_VIOLATIONS
         # The node applied no command between `at` and `index`: the entries there,
         # and so those after the reference's index, are configurations or no-ops.
-        self._skip_to(index - 1)
+        self._skip_to(index - 1, node_id)
         self._apply(index, command, node_id)
         return NO_VIOLATIONS
 
-    def _skip_to(self, index: int) -> None:
-        digest = self._digests[self._index]
+    def _skip_to(self, index: int, node_id: str) -> None:
+        """`node_id` applied entries up to `index` that changed nothing."""
+        digest = (self._digests[self._index][0], node_id)
         for skipped in range(self._index + 1, index + 1):
             self._digests[skipped] = digest
         self._index = max(self._index, index)
@@ -124,7 +126,7 @@ class SnapshotStateAgreement(Checker):
         try:
             client, _, words = kv.decode(command)
         except ValueError:
-            self._skip_to(index)  # a malformed command changes nothing
+            self._skip_to(index, node_id)  # a malformed command changes nothing
             return
         key = words[1]
         value, session = kv.data.get(key), kv.sessions.get(client) if client else None
@@ -193,7 +195,7 @@ class SnapshotStateAgreement(Checker):
         at = self._at.get(node_id)
         if at != last:
             if at is not None and at <= self._index < last:
-                self._skip_to(last)  # what it applied after its last command changed nothing
+                self._skip_to(last, node_id)  # it applied no command after `at`
             self._at[node_id] = last
         if not self._installing and not self._saved:
             return NO_VIOLATIONS
@@ -248,14 +250,13 @@ class SnapshotStateAgreement(Checker):
         )
         if not keys and not clients:
             return []
-        by = known[1]
+        by = known[1] or "the log"
         return self.violation(
             now,
-            tuple(dict.fromkeys(n for n in (node_id, by) if n)),
-            f"{node_id} {what} {_values(got_data, got_sessions, keys, clients)}, but after "
-            f"applying index {index} {by or 'the log'} had "
-            f"{_values(data, sessions, keys, clients)}: a snapshot must hold exactly the "
-            "state at its last index (Raft §7)",
+            tuple(dict.fromkeys(n for n in (node_id, known[1]) if n)),
+            f"{node_id} {what} {_values(got_data, got_sessions, keys, clients)}, but {by} "
+            f"had {_values(data, sessions, keys, clients)} when it applied index {index}: a "
+            "snapshot must hold exactly the state at its last index (Raft §7)",
         )
 
     def _state_at(self, index: int) -> tuple[dict[str, str], dict[str, tuple[int, str]]]:
