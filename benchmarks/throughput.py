@@ -184,12 +184,18 @@ def run_workload(
     progress: Progress | None = None,
     label: str = "simulating",
     profiler: cProfile.Profile | None = None,
+    cluster: Cluster | None = None,
 ) -> Outcome:
-    """Elect a leader, then drive the cluster at `rate` commands per simulated second."""
+    """Elect a leader, then drive the cluster at `rate` commands per simulated second.
+
+    `cluster`: a fresh cluster to drive (so the caller can use it afterwards);
+    by default one is built from `nodes`, `seed` and `checkers`.
+    """
     out = Outcome(nodes=nodes, seed=seed, rate=rate)
     gc.collect()
     out.rss_before_kb = _rss_kb()
-    cluster = Cluster(nodes, seed=seed, checkers="all" if checkers else "none")
+    if cluster is None:
+        cluster = Cluster(nodes, seed=seed, checkers="all" if checkers else "none")
     out.checkers = [type(c).__name__ for c in cluster._world.observers]
 
     # Untimed: the first election.

@@ -478,8 +478,10 @@ class Cluster:
         self._seek(self._journal.position_for(index))
 
     def time_travel_stats(self) -> dict:
-        """Checkpoints kept for time travel: how many, at which journal positions, and
-        about how many bytes they hold beyond what they share with the present."""
+        """Time travel's checkpoints: how many are kept (`checkpoints`) and at which
+        journal `positions`, how many were `taken` (thinning drops most), about how
+        many `bytes` they hold beyond what they share with the present, and how many
+        `future_rows` of trace are kept for jumps forward (see sim/engine/checkpoints.py)."""
         return self._checkpoints.stats()
 
     # -- internals ----------------------------------------------------------

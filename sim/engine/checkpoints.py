@@ -81,6 +81,7 @@ class Checkpoints:
         self._rows: list[tuple] = []
         self._rows_start = 0
         self._base = 0  # the newest checkpoint at or before the cursor
+        self._taken = 0
         self.due = sys.maxsize
         if journal.enabled:
             self._take(0, world)
@@ -131,6 +132,7 @@ class Checkpoints:
         """How many checkpoints, where, and about how much memory they hold."""
         return {
             "checkpoints": len(self._positions),
+            "taken": self._taken,
             "positions": list(self._positions),
             "bytes": sum(self._bytes.values()) + sys.getsizeof(self._rows),
             "future_rows": len(self._rows),
@@ -140,6 +142,7 @@ class Checkpoints:
 
     def _take(self, position: int, world: World) -> None:
         copy, copier = copy_world(world)
+        self._taken += 1
         cost = copier.items / REFERENCES_PER_ACTION + copier.objects / OBJECTS_PER_ACTION
         self._worlds[position] = copy
         self._spacing[position] = max(MIN_SPACING, round(SPACING * cost))
