@@ -123,6 +123,7 @@ class Outcome:
     checkers: list[str] = field(default_factory=list)  # names of the checkers that ran
     violations: int = 0
     wall: float = 0.0  # timed part only, progress-bar time excluded
+    cpu: float = 0.0  # CPU time of this process over the timed part (progress bar included)
     progress_wall: float = 0.0  # wall time spent updating the progress bar
     gc_wall: float = 0.0  # wall time the cyclic garbage collector ran (within `wall`)
     gc_collections: int = 0
@@ -232,7 +233,7 @@ def run_workload(
     events0, trace0, sim0 = cluster.events_processed, len(cluster.trace), cluster.now
     if profiler is not None:
         profiler.enable()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     try:
         for tick in range(1, ticks + 1):
             backlog.append(f"set k{next_command} {next_command}")
@@ -282,6 +283,7 @@ def run_workload(
                 progress_wall += time.perf_counter() - mark
     finally:
         wall = time.perf_counter() - start
+        out.cpu = time.process_time() - cpu_start
         if profiler is not None:
             profiler.disable()
         gc.callbacks.remove(gc_timer)

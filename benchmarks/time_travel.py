@@ -64,14 +64,12 @@ def loaded_run(args: argparse.Namespace, *, with_checkpoints: bool) -> tuple[Clu
         checkpoints.SPACING = sys.maxsize
     try:
         cluster = Cluster(args.nodes, seed=args.seed)
-        cpu = time.process_time()
         out = run_workload(
             nodes=args.nodes, seed=args.seed, seconds=args.seconds, rate=args.rate, cluster=cluster
         )
-        cpu = time.process_time() - cpu
     finally:
         checkpoints.SPACING = spacing
-    return cluster, out.wall, cpu
+    return cluster, out.wall, out.cpu
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -121,35 +119,35 @@ def main(argv: list[str] | None = None) -> int:
     floor_rate = floor()
     runs: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
     kept: dict[bool, tuple[Cluster, float]] = {}
-    with console.status("forward runs, with and without checkpoints") as status:
-        for repeat in range(args.repeats):
-            for with_checkpoints in (False, True):
-                status.update(f"run {repeat + 1}/{args.repeats}, checkpoints {with_checkpoints}")
-                kept.pop(with_checkpoints, None)
-                gc.collect()
-                cluster, wall, cpu = loaded_run(args, with_checkpoints=with_checkpoints)
-                runs[with_checkpoints].append((wall, cpu))
-                kept[with_checkpoints] = (cluster, wall)
+    # No spinner: its thread would add CPU time to the runs it measures.
+    for repeat in range(args.repeats):
+        for with_checkpoints in (False, True):
+            console.print(
+                f"[dim]run {repeat + 1}/{args.repeats} "
+                f"{'with' if with_checkpoints else 'without'} checkpoints[/dim]"
+            )
+            kept.pop(with_checkpoints, None)
+            gc.collect()
+            cluster, wall, cpu = loaded_run(args, with_checkpoints=with_checkpoints)
+            runs[with_checkpoints].append((wall, cpu))
+            kept[with_checkpoints] = (cluster, wall)
 
-        status.update("time travel")
-        cluster, run_wall = kept[True]
-        length = len(cluster.trace)
-        travel = {
-            "back()": timed(cluster.back),
-            "goto(middle)": timed(lambda: cluster.goto(length // 2)),
-            "goto(start)": timed(lambda: cluster.goto(0)),
-            "goto(end)": timed(lambda: cluster.goto(length)),
-        }
-        assert len(cluster.trace) == length
-        stats = cluster.time_travel_stats()
-        status.update("memory")
-        measured = checkpoint_bytes(cluster)
-        old_cluster, old_wall = kept.pop(False)
-        status.update("back() without checkpoints")
-        old_back = timed(old_cluster.back)
-        del old_cluster
-        status.update("as in watch")
-        watch_ms, watch_events = watch_back_ms(args.watch_seconds, args.seed)
+    console.print("[dim]time travel[/dim]")
+    cluster, run_wall = kept[True]
+    length = len(cluster.trace)
+    travel = {
+        "back()": timed(cluster.back),
+        "goto(middle)": timed(lambda: cluster.goto(length // 2)),
+        "goto(start)": timed(lambda: cluster.goto(0)),
+        "goto(end)": timed(lambda: cluster.goto(length)),
+    }
+    assert len(cluster.trace) == length
+    stats = cluster.time_travel_stats()
+    measured = checkpoint_bytes(cluster)
+    old_cluster, old_wall = kept.pop(False)
+    old_back = timed(old_cluster.back)
+    del old_cluster
+    watch_ms, watch_events = watch_back_ms(args.watch_seconds, args.seed)
 
     best = {k: (min(w for w, _ in v), min(c for _, c in v)) for k, v in runs.items()}
     slow_wall = best[True][0] / best[False][0] - 1

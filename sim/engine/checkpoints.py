@@ -3,13 +3,16 @@
 Theory of operation: going to journal position p restores the newest
 checkpoint at or before p and replays the actions after it (journal.py).
 A checkpoint costs a copy of the world (deep_copy.py shares what never
-changes); a replay costs the actions it redoes. Both are counted in actions,
-the unit of replay: a copy's cost is estimated from what it copied.
+changes, and the lists that only grew, such as logs, share their old runs
+with the previous checkpoint); a replay costs the actions it redoes. Both
+are counted in actions, the unit of replay: a copy's cost is estimated from
+what it copied.
 
 - Spacing. Near the present a checkpoint is due once the actions since the
   last one reach SPACING times the cost of that one's copy. Taking them slows
-  a forward run by about 1/SPACING, and `back()` from the present replays at
-  most that many actions after one copy.
+  a forward run by about 2/SPACING (the copies, then the garbage collector
+  walking them), and `back()` from the present replays at most that many
+  actions after one copy.
 - Thinning. Further back, two neighbours may be as far apart as the distance
   from the newer one to the end of the journal, divided by THINNING. So going
   to any position x replays at most max(spacing, (end - x) / THINNING)
@@ -33,12 +36,12 @@ from typing import Any
 from raft.log_manager import LogManager
 from raft.state_machine import FSMCaller, KVStateMachine
 from raft.storage import DurableState
-from sim.engine.deep_copy import Copier, declare
+from sim.engine.deep_copy import Chunker, Chunks, Copier, declare
 from sim.engine.journal import Journal
 from sim.engine.trace import Trace
 from sim.engine.world import World
 
-SPACING = 20  # actions between checkpoints per action a copy costs: ~5% of a run
+SPACING = 30  # actions between checkpoints per action a copy costs: ~5% of a run
 THINNING = 4  # far back, a gap may be a quarter of its distance from the end
 MIN_SPACING = 64  # actions: tiny worlds are cheap to copy, but not free
 # A copy's cost in actions (a step or a call under load), counting the work it
@@ -54,9 +57,10 @@ declare(FSMCaller, "applied")
 declare(KVStateMachine, "data", "sessions")
 
 
-def copy_world(world: World) -> tuple[World, Copier]:
-    """A copy of `world` for a checkpoint (or from one), sharing its trace and settled records."""
-    copier = Copier(share=[world.trace])
+def copy_world(world: World, chunker: Chunker | None = None) -> tuple[World, Copier]:
+    """A copy of `world` for a checkpoint (with the checkpoints' `chunker`) or from one,
+    sharing its trace and settled records."""
+    copier = Copier(share=[world.trace], chunker=chunker)
     # A proposal's record is final once resolved: share those, copy the open few.
     proposals = copier.shallow(world.proposals)
     for proposal in world.open_proposals():
@@ -77,6 +81,8 @@ class Checkpoints:
         self._positions: list[int] = []  # sorted
         self._spacing: dict[int, int] = {}  # actions until the next one may be due
         self._bytes: dict[int, int] = {}
+        self._chunks: dict[int, list[Chunks]] = {}  # the lists each one keeps as chunks
+        self._chunker = Chunker()
         # Trace rows of the recorded future, from trace index `_rows_start` on.
         self._rows: list[tuple] = []
         self._rows_start = 0
@@ -130,27 +136,33 @@ class Checkpoints:
 
     def stats(self) -> dict[str, Any]:
         """How many checkpoints, where, and about how much memory they hold."""
+        runs = {id(run): run for chunks in self._chunks.values() for c in chunks for run in c.parts}
+        shared = sum(map(sys.getsizeof, runs.values())) + self._chunker.size
         return {
             "checkpoints": len(self._positions),
             "taken": self._taken,
             "positions": list(self._positions),
-            "bytes": sum(self._bytes.values()) + sys.getsizeof(self._rows),
+            "spacing": self._spacing[self._positions[-1]] if self._positions else 0,
+            "bytes": sum(self._bytes.values()) + shared + sys.getsizeof(self._rows),
             "future_rows": len(self._rows),
         }
 
     # -- policy -------------------------------------------------------------
 
     def _take(self, position: int, world: World) -> None:
-        copy, copier = copy_world(world)
+        copy, copier = copy_world(world, self._chunker)
+        self._chunker.done()
         self._taken += 1
         cost = copier.items / REFERENCES_PER_ACTION + copier.objects / OBJECTS_PER_ACTION
         self._worlds[position] = copy
         self._spacing[position] = max(MIN_SPACING, round(SPACING * cost))
         self._bytes[position] = copier.size
+        self._chunks[position] = copier.chunks
         insort(self._positions, position)
 
     def _drop(self, position: int) -> None:
         del self._worlds[position], self._spacing[position], self._bytes[position]
+        del self._chunks[position]
         self._positions.remove(position)
 
     def _allowed(self, older: int, newer: int) -> bool:
