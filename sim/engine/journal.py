@@ -16,6 +16,7 @@ replays them, until the caller does something different, which drops them
 
 from __future__ import annotations
 
+import sys
 from array import array
 from collections.abc import Callable, Sized
 
@@ -74,7 +75,7 @@ class Journal:
         self.cursor += 1
 
     def record_steps(
-        self, step: Callable[[int], bool], limit: int, trace: Sized, pause: int
+        self, step: Callable[[int], bool], limit: int, trace: Sized, pause: int = sys.maxsize
     ) -> bool:
         """Take steps while `step(limit)` takes one, recording each (the hot loop of `run`).
 
