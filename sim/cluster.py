@@ -479,9 +479,10 @@ class Cluster:
 
     def time_travel_stats(self) -> dict:
         """Time travel's checkpoints: how many are kept (`checkpoints`) and at which
-        journal `positions`, how many were `taken` (thinning drops most), about how
-        many `bytes` they hold beyond what they share with the present, and how many
-        `future_rows` of trace are kept for jumps forward (see sim/engine/checkpoints.py)."""
+        journal `positions`, how many were `taken` (thinning drops most), the `spacing`
+        after the newest (the most actions `back()` may replay), about how many `bytes`
+        they hold beyond what they share with the present, and how many `future_rows`
+        of trace are kept for jumps forward (see sim/engine/checkpoints.py)."""
         return self._checkpoints.stats()
 
     # -- internals ----------------------------------------------------------

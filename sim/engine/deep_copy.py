@@ -62,9 +62,9 @@ def _way(cls: type) -> str:
 
     Plain objects (a `__dict__`, no slots, no pickling hooks) are rebuilt
     directly; named tuples and frozensets are values, shared when their items
-    are immutable; random generators are rebuilt without seeding them first
-    (which reads the OS's entropy); everything else goes through
-    `__reduce_ex__`, as deepcopy does.
+    are immutable; random generators are rebuilt from their state, without
+    their Python-level seeding (seven times the cost); everything else goes
+    through `__reduce_ex__`, as deepcopy does.
     """
     if issubclass(cls, tuple | frozenset) and not cls.__dictoffset__:
         return _VALUE
