@@ -146,9 +146,9 @@ Step = Callable[[Cluster], object]
 def script() -> list[Step]:
     """Load, a crash and a restart, a partition and a heal: one call per element.
 
-    Odd positions (counting from 1) are submits, after which the clock stands
-    where the submit left it. After a run() it stands at the run's end, which
-    `goto` does not go to: it goes to the last event (or call) before it.
+    Elements at odd indexes are submits, after which the clock stands where
+    the submit left it. After a run() it stands at the run's end, which `goto`
+    does not go to: it goes to the last event (or call) before it.
     """
     steps: list[Step] = [lambda c: c.run_until(lambda c: c.leader is not None, timeout=3.0)]
     for i in range(240):
@@ -168,7 +168,7 @@ def played(upto: int | None = None) -> Cluster:
     return c
 
 
-@pytest.fixture(params=["spaced by cost", "dense"], autouse=True)
+@pytest.fixture(params=["spaced by cost", "dense"])
 def spacing(request, monkeypatch) -> None:
     """As shipped, and with a checkpoint due every few actions (thinning works hard)."""
     if request.param == "dense":
@@ -205,6 +205,7 @@ def marks() -> list[int]:
     return lengths
 
 
+@pytest.mark.usefixtures("spacing")
 def test_a_long_run_takes_checkpoints_as_it_goes():
     c = played()
     stats = c.time_travel_stats()
@@ -213,6 +214,7 @@ def test_a_long_run_takes_checkpoints_as_it_goes():
     assert stats["bytes"] > 0
 
 
+@pytest.mark.usefixtures("spacing")
 def test_back_after_a_long_run_lands_where_a_fresh_run_was_one_step_earlier():
     c = played()
     last = len(c.trace)
@@ -224,6 +226,7 @@ def test_back_after_a_long_run_lands_where_a_fresh_run_was_one_step_earlier():
     assert inner_state(c) == inner_state(fresh)
 
 
+@pytest.mark.usefixtures("spacing")
 @pytest.mark.parametrize("point", [1, 2, 131, 250, 305, 420])
 def test_goto_after_a_long_run_is_exactly_a_fresh_run_to_that_point(marks, point):
     c = played()
@@ -232,6 +235,7 @@ def test_goto_after_a_long_run_is_exactly_a_fresh_run_to_that_point(marks, point
     assert inner_state(c, clock=submit) == inner_state(played(upto=point), clock=submit)
 
 
+@pytest.mark.usefixtures("spacing")
 @pytest.mark.parametrize("point", [132, 306])
 def test_a_rewound_cluster_goes_on_as_a_fresh_one_when_history_forks(marks, point):
     c = played()
@@ -248,6 +252,7 @@ def test_a_rewound_cluster_goes_on_as_a_fresh_one_when_history_forks(marks, poin
     assert inner_state(c) == inner_state(fresh)
 
 
+@pytest.mark.usefixtures("spacing")
 def test_going_back_and_forth_through_checkpoints_keeps_the_trace_byte_for_byte(marks):
     c = played()
     end = inner_state(c)
@@ -258,6 +263,7 @@ def test_going_back_and_forth_through_checkpoints_keeps_the_trace_byte_for_byte(
     assert inner_state(c, clock=False) == end
 
 
+@pytest.mark.usefixtures("spacing")
 def test_checkpoints_change_nothing_in_the_run(monkeypatch):
     with_checkpoints = played()
     monkeypatch.setattr(checkpoints, "SPACING", 10**12)
