@@ -33,9 +33,7 @@ import sys
 from bisect import bisect_right, insort
 from typing import Any
 
-from raft.log_manager import LogManager
-from raft.state_machine import FSMCaller, KVStateMachine
-from raft.storage import DurableState
+from raft import DurableState, FSMCaller, KVStateMachine, LogManager
 from sim.engine.deep_copy import Chunker, Chunks, Copier, declare
 from sim.engine.journal import Journal
 from sim.engine.trace import Trace
