@@ -209,8 +209,9 @@ def marks() -> list[int]:
 def test_a_long_run_takes_checkpoints_as_it_goes():
     c = played()
     stats = c.time_travel_stats()
-    assert stats["checkpoints"] >= 3
+    assert stats["checkpoints"] >= 2  # the world as built, and some taken while running
     assert stats["positions"][0] == 0 and stats["positions"] == sorted(stats["positions"])
+    assert stats["positions"][-1] > len(c._journal.actions) - stats["spacing"] - 1
     assert stats["bytes"] > 0
 
 

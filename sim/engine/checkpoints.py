@@ -39,7 +39,7 @@ from sim.engine.journal import Journal
 from sim.engine.trace import Trace
 from sim.engine.world import World
 
-SPACING = 30  # actions between checkpoints per action a copy costs: ~5% of a run
+SPACING = 40  # actions between checkpoints per action a copy costs: ~5% of a run
 THINNING = 4  # far back, a gap may be a quarter of its distance from the end
 MIN_SPACING = 64  # actions: tiny worlds are cheap to copy, but not free
 # A copy's cost in actions (a step or a call under load), counting the work it

@@ -28,7 +28,7 @@ import weakref
 from collections import deque
 from collections.abc import Iterable
 from itertools import chain, compress, count
-from operator import is_, not_
+from operator import and_, is_, not_
 
 _IMMUTABLE: set[type] = {
     type(None),
@@ -260,7 +260,7 @@ class Copier:
         """Copies of `values`: atoms and what the memo holds at C speed, the rest one by one."""
         copies = list(map(self.memo.get, map(id, values), values))
         atoms = map(_IMMUTABLE.__contains__, map(type, values))
-        for i in compress(count(), map(is_, map(is_, copies, values), map(not_, atoms))):
+        for i in compress(count(), map(and_, map(is_, copies, values), map(not_, atoms))):
             copies[i] = self.copy(values[i])
         return copies
 
@@ -325,7 +325,10 @@ class Copier:
             promised = _DECLARED.get(cls)
             if promised:
                 self._promised(state, promised)
-            y.__dict__.update(self._dict(state))
+            # Attribute names are strings: only the values need a look.
+            values = list(state.values())
+            self.items += len(values)
+            y.__dict__.update(zip(state, self._copies(values), strict=True))
             return y
         reductor = copyreg.dispatch_table.get(cls)
         reduced = reductor(x) if reductor else x.__reduce_ex__(4)  # type: ignore[call-overload]
