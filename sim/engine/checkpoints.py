@@ -39,12 +39,12 @@ from sim.engine.journal import Journal
 from sim.engine.trace import Trace
 from sim.engine.world import World
 
-SPACING = 40  # actions between checkpoints per action a copy costs: ~5% of a run
+SPACING = 40  # actions between checkpoints per action a copy costs: ~2/40 of a run
 THINNING = 4  # far back, a gap may be a quarter of its distance from the end
 MIN_SPACING = 64  # actions: tiny worlds are cheap to copy, but not free
-# A copy's cost in actions (a step or a call under load), counting the work it
-# makes for the garbage collector, which walks the copy's references again:
-# about 600 references copied, or 3 objects rebuilt one by one, cost an action.
+# A copy's cost in actions (a step or a call under load), as measured: about 600
+# references copied, or 3 objects rebuilt one by one, cost as much as an action.
+# The garbage collector later walks the copy, about as much work again.
 REFERENCES_PER_ACTION = 600
 OBJECTS_PER_ACTION = 3
 
