@@ -123,6 +123,7 @@ class Outcome:
     checkers: list[str] = field(default_factory=list)  # names of the checkers that ran
     violations: int = 0
     wall: float = 0.0  # timed part only, progress-bar time excluded
+    cpu: float = 0.0  # CPU time of this process over the timed part (progress bar included)
     progress_wall: float = 0.0  # wall time spent updating the progress bar
     gc_wall: float = 0.0  # wall time the cyclic garbage collector ran (within `wall`)
     gc_collections: int = 0
@@ -184,12 +185,18 @@ def run_workload(
     progress: Progress | None = None,
     label: str = "simulating",
     profiler: cProfile.Profile | None = None,
+    cluster: Cluster | None = None,
 ) -> Outcome:
-    """Elect a leader, then drive the cluster at `rate` commands per simulated second."""
+    """Elect a leader, then drive the cluster at `rate` commands per simulated second.
+
+    `cluster`: a fresh cluster to drive (so the caller can use it afterwards);
+    by default one is built from `nodes`, `seed` and `checkers`.
+    """
     out = Outcome(nodes=nodes, seed=seed, rate=rate)
     gc.collect()
     out.rss_before_kb = _rss_kb()
-    cluster = Cluster(nodes, seed=seed, checkers="all" if checkers else "none")
+    if cluster is None:
+        cluster = Cluster(nodes, seed=seed, checkers="all" if checkers else "none")
     out.checkers = [type(c).__name__ for c in cluster._world.observers]
 
     # Untimed: the first election.
@@ -226,7 +233,7 @@ def run_workload(
     events0, trace0, sim0 = cluster.events_processed, len(cluster.trace), cluster.now
     if profiler is not None:
         profiler.enable()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     try:
         for tick in range(1, ticks + 1):
             backlog.append(f"set k{next_command} {next_command}")
@@ -276,6 +283,7 @@ def run_workload(
                 progress_wall += time.perf_counter() - mark
     finally:
         wall = time.perf_counter() - start
+        out.cpu = time.process_time() - cpu_start
         if profiler is not None:
             profiler.disable()
         gc.callbacks.remove(gc_timer)

@@ -6,7 +6,6 @@ the API are in seconds (floats); the world inside counts integer microseconds.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from raft import Configuration, KVStateMachine, RaftOptions
@@ -14,13 +13,12 @@ from raft.bugs import check_bugs
 from raft.node import READ_MODES
 from sim import arguments as arg
 from sim.check.checkers import SafetyViolation, Violation, make_checkers
+from sim.engine.checkpoints import Checkpoints
 from sim.engine.journal import STEP, Action, Call, Journal, Step
 from sim.engine.trace import Trace, TraceEvent
 from sim.engine.world import World, WorldSettings
 from sim.views import AdminHandle, NodeView, ReadHandle, SubmitHandle
 
-# While replaying, keep a deep copy of the world every this many actions.
-CHECKPOINT_EVERY = 500
 # With keep_history=False: trace events (and applied commands per node) kept.
 KEEP_RECENT = 10_000
 
@@ -123,7 +121,7 @@ class Cluster:
         # Long runs can keep only recent history, so that memory stays bounded.
         self._journal.enabled = self._keep_history = arg.flag(keep_history, "keep_history")
         self._world.forget_settled = not self._keep_history
-        self._checkpoints: dict[int, World] = {0: self._snapshot_world()}
+        self._checkpoints = Checkpoints(self._world, self._journal)
         self._views: dict[str, NodeView] = {}
 
     # -- reading ----------------------------------------------------------
@@ -231,8 +229,11 @@ class Cluster:
                 pass
         else:
             # The common case, and the hot loop: nothing recorded to replay and
-            # no violation to stop at, so steps need no checks between them.
-            self._journal.record_steps(self._world.step, target, self._trace.rows)
+            # no violation to stop at, so steps need no checks between them
+            # (it pauses only when a checkpoint is due).
+            journal, checkpoints, world = self._journal, self._checkpoints, self._world
+            while journal.record_steps(world.step, target, self._trace.rows, checkpoints.due):
+                checkpoints.reached(world)
         self._world.advance_to(target)
 
     def _step_before(self, limit: int) -> bool:
@@ -256,6 +257,7 @@ class Cluster:
         if not self._world.step(limit):
             return False
         journal.record(STEP, len(self._trace))
+        self._checkpoint_if_due()
         self._raise_if_strict(found)
         return True
 
@@ -474,6 +476,14 @@ class Cluster:
         arg.count(index, "goto's trace index")
         self._seek(self._journal.position_for(index))
 
+    def time_travel_stats(self) -> dict:
+        """Time travel's checkpoints: how many are kept (`checkpoints`) and at which
+        journal `positions`, how many were `taken` (thinning drops most), the `spacing`
+        after the newest (the most actions `back()` may replay), about how many `bytes`
+        they hold beyond what they share with the present, and how many `future_rows`
+        of trace are kept for jumps forward (see sim/engine/checkpoints.py)."""
+        return self._checkpoints.stats()
+
     # -- internals ----------------------------------------------------------
 
     def _check_time_travel(self) -> None:
@@ -504,7 +514,7 @@ class Cluster:
         journal = self._journal
         if journal.in_future and journal.next_action() != action:
             journal.fork()
-            self._checkpoints = {k: w for k, w in self._checkpoints.items() if k <= journal.cursor}
+            self._checkpoints.forget_future()
         found = len(self._world.violations)
         if isinstance(action, Step):
             result = self._world.step()
@@ -512,6 +522,7 @@ class Cluster:
             self._world.advance_to(action.time_us)
             result = getattr(self._world, action.name)(*action.args)
         journal.record(action, len(self._trace))
+        self._checkpoint_if_due()
         self._raise_if_strict(found)
         return result
 
@@ -526,21 +537,21 @@ class Cluster:
         while journal.in_future and not isinstance(journal.next_action(), Step):
             self._do(journal.next_action())
 
-    def _snapshot_world(self) -> World:
-        # The trace is shared, not copied: checkpoints truncate it instead.
-        return copy.deepcopy(self._world, {id(self._trace): self._trace})
+    def _checkpoint_if_due(self) -> None:
+        if self._journal.cursor >= self._checkpoints.due:
+            self._checkpoints.reached(self._world)
 
     def _seek(self, position: int) -> None:
-        journal = self._journal
-        if position < journal.cursor:
-            base = max(k for k in self._checkpoints if k <= position)
-            self._world = copy.deepcopy(self._checkpoints[base], {id(self._trace): self._trace})
-            del self._trace[journal.mark(base) :]
-            journal.cursor = base
+        """Go to journal position `position`: from the nearest checkpoint, then replaying."""
+        journal, checkpoints = self._journal, self._checkpoints
+        self._world = checkpoints.restore(position, self._trace) or self._world
         while journal.cursor < position:
-            self._do(journal.next_action())
-            if journal.cursor % CHECKPOINT_EVERY == 0 and journal.cursor not in self._checkpoints:
-                self._checkpoints[journal.cursor] = self._snapshot_world()
+            if isinstance(journal.next_action(), Call) or self._strict:
+                self._do(journal.next_action())
+            else:  # a run of steps, in replay's fast loop
+                stop = min(position, checkpoints.due)
+                journal.replay_steps(self._world.step, stop, self._trace.rows)
+                self._checkpoint_if_due()
 
     def _repr_html_(self) -> str:
         """The cluster as a picture in Jupyter (see sim.show.notebook)."""

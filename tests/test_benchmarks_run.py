@@ -20,6 +20,10 @@ RUNS = {
     "fuzz_rate.py": (["--seeds", "2", "--duration", "1", "--jobs", "2"], "seeds per minute"),
     "linearizability.py": (["--ops", "200", "--repeat", "1"], "history checked in under 1 s"),
     "views.py": (["--nodes", "3", "--repeats", "1"], "one frame"),
+    "time_travel.py": (
+        ["--seconds", "0.05", "--repeats", "1", "--watch-seconds", "1"],
+        "goto(middle)",
+    ),
     "long_run.py": (
         ["--entries", "2000", "--snapshot-interval", "500", "--samples", "2"],
         "entries, snapshot every",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from itertools import chain
 from typing import TYPE_CHECKING
 
 from raft import Role
@@ -164,6 +165,13 @@ class RequestDesk:
             self._settled(proposal)
         self._carry_out(target, node)
         return proposal
+
+    def open_proposals(self) -> list[Proposal]:
+        """Proposals whose record may still change: accepted, and not yet resolved.
+
+        Every other proposal's record is final; time travel's checkpoints share them.
+        """
+        return [*self._awaiting_result.values(), *chain.from_iterable(self._pending.values())]
 
     def _settled(self, proposal: Proposal) -> None:
         """A proposal's outcome is final; without history, forget the oldest settled ones."""
