@@ -121,7 +121,7 @@ class Cluster:
         # Long runs can keep only recent history, so that memory stays bounded.
         self._journal.enabled = self._keep_history = arg.flag(keep_history, "keep_history")
         self._world.forget_settled = not self._keep_history
-        self._checkpoints = Checkpoints(self._world, self._journal)
+        self._checkpoints = Checkpoints(self._world, self._journal, shared=(self,))
         self._views: dict[str, NodeView] = {}
 
     # -- reading ----------------------------------------------------------

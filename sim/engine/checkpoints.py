@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import sys
 from bisect import bisect_right, insort
+from collections.abc import Sequence
 from typing import Any
 
 from raft import DurableState, FSMCaller, KVStateMachine, LogManager
@@ -55,10 +56,12 @@ declare(FSMCaller, "applied")
 declare(KVStateMachine, "data", "sessions")
 
 
-def copy_world(world: World, chunker: Chunker | None = None) -> tuple[World, Copier]:
+def copy_world(
+    world: World, chunker: Chunker | None = None, shared: Sequence[object] = ()
+) -> tuple[World, Copier]:
     """A copy of `world` for a checkpoint (with the checkpoints' `chunker`) or from one,
-    sharing its trace and settled records."""
-    copier = Copier(share=[world.trace], chunker=chunker)
+    sharing its trace, its settled records and the objects `shared`."""
+    copier = Copier(share=[world.trace, *shared], chunker=chunker)
     # A proposal's record is final once resolved: share those, copy the open few.
     proposals = copier.shallow(world.proposals)
     for proposal in world.open_proposals():
@@ -73,8 +76,11 @@ class Checkpoints:
     (never, when the journal is off: no time travel, no checkpoints).
     """
 
-    def __init__(self, world: World, journal: Journal) -> None:
+    def __init__(self, world: World, journal: Journal, shared: Sequence[object] = ()) -> None:
         self._journal = journal
+        # Never part of a world's state, though an observer may hold them (the Cluster
+        # a client driver sends through): copies point to the originals.
+        self._shared = tuple(shared)
         self._worlds: dict[int, World] = {}
         self._positions: list[int] = []  # sorted
         self._spacing: dict[int, int] = {}  # actions until the next one may be due
@@ -122,7 +128,7 @@ class Checkpoints:
             rows += self._rows[here - start : there - start]
         journal.cursor = self._base = base
         self._plan()
-        return copy_world(self._worlds[base])[0]
+        return copy_world(self._worlds[base], shared=self._shared)[0]
 
     def forget_future(self) -> None:
         """History forked at the cursor: the recorded future, and its checkpoints, are gone."""
@@ -148,7 +154,7 @@ class Checkpoints:
     # -- policy -------------------------------------------------------------
 
     def _take(self, position: int, world: World) -> None:
-        copy, copier = copy_world(world, self._chunker)
+        copy, copier = copy_world(world, self._chunker, self._shared)
         self._chunker.done()
         self._taken += 1
         cost = copier.items / REFERENCES_PER_ACTION + copier.objects / OBJECTS_PER_ACTION
