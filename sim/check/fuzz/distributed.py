@@ -132,7 +132,7 @@ class DaskCampaign:
                 cluster.close()
             what = (
                 "start a local Dask cluster"
-                if cluster
+                if scheduler == "local"
                 else f"reach a Dask scheduler at {scheduler}"
             )
             raise DaskProblem(
