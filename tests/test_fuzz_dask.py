@@ -241,6 +241,15 @@ def test_every_result_records_the_raftsim_and_commit_that_made_it(
         assert records[seed].trace_hash == run_batch([seed], SETTINGS)[0].trace_hash
 
 
+@needs_dask
+def test_scheduler_local_starts_a_local_cluster_of_jobs_workers() -> None:
+    result = raftsim("fuzz", "--seeds", "4", "--duration", "0.5", "--scheduler", "local", "-j", "1")
+    assert result.exit_code == 0, result.output
+    assert "on a local Dask cluster at tcp://127.0.0.1:" in result.output
+    assert ": 1 worker, 1 thread; " in result.output
+    assert "no failures in 4 seeds" in result.output
+
+
 # -- trust: other code refused, nondeterminism reported --------------------------------
 
 

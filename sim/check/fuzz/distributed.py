@@ -196,12 +196,13 @@ class DaskCampaign:
 
     def where(self) -> str:
         """Where the campaign runs: the scheduler, its workers, and the raftsim they run."""
-        workers = len(self.client.nthreads())
+        nthreads = self.client.nthreads()
+        workers, threads = len(nthreads), sum(nthreads.values())
         kind = "a local Dask cluster" if self.cluster is not None else "Dask"
         same = "the same code on every worker" if not self.warnings else "see the warnings"
         return (
             f"on {kind} at {self.address}: {workers} worker{'s' * (workers != 1)}, "
-            f"{self.threads()} threads; {self.here.describe()} ({same})"
+            f"{threads} thread{'s' * (threads != 1)}; {self.here.describe()} ({same})"
         )
 
     # -- running ---------------------------------------------------------------------------
