@@ -525,6 +525,13 @@ def _fuzz_on_dask(
         )
     from sim.check.fuzz.report import fuzz as run_fuzz
 
+    if scheduler == "local":
+        plural = "s" * (local_workers != 1)
+        console.print(
+            Text(f"starting a local Dask cluster of {local_workers} worker{plural}", style="dim")
+        )
+    else:
+        console.print(Text(f"connecting to the Dask scheduler at {scheduler}", style="dim"))
     try:
         with DaskCampaign.connect(scheduler, local_workers=local_workers) as dask:
             dask.batch = batch_size
