@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -39,6 +40,7 @@ from sim.show.demo import run_demo
 from sim.show.diagram import sequence_diagram
 
 if TYPE_CHECKING:
+    from sim.check.fuzz.schedule import FuzzSettings
     from sim.cluster import Cluster
     from sim.scenario.model import Step
 
@@ -472,6 +474,14 @@ def _cpus() -> int:
     is_flag=True,
     help="Clients also read from any node's own state (local reads): stale reads show up.",
 )
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Run the seeds on a Dask cluster: its scheduler's tcp://HOST:PORT, or 'local' to "
+    "start one here with --jobs workers (default: one per CPU). Needs raftsim[dask].",
+)
+# Seeds per Dask task (default: from the seeds and the workers); for tests.
+@click.option("--batch-size", type=int, default=None, hidden=True)
 @click.option("--minimize", is_flag=True, help="Shrink each failing schedule (the first 5).")
 @click.option(
     "--save",
@@ -488,6 +498,8 @@ def fuzz(
     bugs: tuple[str, ...],
     checkers: str,
     unsafe_reads: bool,
+    scheduler: str | None,
+    batch_size: int | None,
     minimize: bool,
     save: str | None,
 ) -> None:
@@ -497,7 +509,7 @@ def fuzz(
     that the clients' history is linearizable; prints which protocol situations
     were reached (coverage). Exit code 0: no seed failed; 1: some did (each
     printed with the checker that caught it and the command that replays it);
-    2: bad input."""
+    2: bad input, or a Dask cluster that cannot be used."""
     from raft.bugs import check_bugs
     from sim.check.fuzz import FuzzSettings
     from sim.check.fuzz.report import fuzz as run_fuzz
@@ -506,6 +518,7 @@ def fuzz(
         ("--seeds", seeds, 1),
         ("--jobs", jobs, 1),
         ("--first-seed", first_seed, 0),
+        ("--batch-size", 1 if batch_size is None else batch_size, 1),
     ):
         if value < low:
             _fail(f"raftsim fuzz: {name} must be at least {low}, got {value}")
@@ -530,21 +543,73 @@ def fuzz(
         unsafe_reads=unsafe_reads,
     )
     console = Console(highlight=False)
+    jobs_given = (
+        click.get_current_context().get_parameter_source("jobs") is not ParameterSource.DEFAULT
+    )
+    if scheduler is not None and scheduler != "local" and jobs_given:
+        _fail(
+            f"raftsim fuzz: --jobs does not apply to --scheduler {scheduler} "
+            "(its workers run the seeds); it sets the workers of --scheduler local"
+        )
+    if scheduler is not None and not scheduler.strip():
+        _fail("raftsim fuzz: --scheduler needs an address: tcp://HOST:PORT, or local")
+    if batch_size is not None and scheduler is None:
+        _fail("raftsim fuzz: --batch-size applies to --scheduler only")
     # More processes than CPUs (or than seeds) only wait for each other.
     cpus = _cpus()
+    if scheduler is not None and not jobs_given:
+        jobs = cpus
     workers = min(jobs, cpus, seeds)
-    if workers < jobs:
+    if workers < jobs and jobs_given:
         why = f"{seeds} seed{'s' if seeds != 1 else ''}" if seeds < cpus else f"{cpus} CPUs here"
         console.print(Text(f"--jobs {jobs}: {workers} at a time ({why})", style="dim"))
-    code = run_fuzz(
-        console,
-        range(first_seed, first_seed + seeds),
-        settings,
-        jobs=workers,
-        minimize_failures=minimize or save is not None,
-        save=None if save is None else Path(save),
+    campaign = {
+        "minimize_failures": minimize or save is not None,
+        "save": None if save is None else Path(save),
+    }
+    seed_range = range(first_seed, first_seed + seeds)
+    if scheduler is None:
+        raise SystemExit(run_fuzz(console, seed_range, settings, jobs=workers, **campaign))
+    raise SystemExit(
+        _fuzz_on_dask(console, scheduler, workers, batch_size, seed_range, settings, campaign)
     )
-    raise SystemExit(code)
+
+
+def _fuzz_on_dask(
+    console: Console,
+    scheduler: str,
+    local_workers: int,
+    batch_size: int | None,
+    seeds: range,
+    settings: FuzzSettings,
+    campaign: dict[str, Any],
+) -> int:
+    """`raftsim fuzz --scheduler`: the same campaign, its seeds run by Dask workers."""
+    try:
+        from sim.check.fuzz.distributed import DaskCampaign, DaskProblem
+    except ImportError as error:
+        if (error.name or "").split(".")[0] not in ("dask", "distributed"):
+            raise
+        _fail(
+            "raftsim fuzz: --scheduler needs Dask, which is not installed here: "
+            "pip install 'raftsim[dask]'"
+        )
+    from sim.check.fuzz.report import fuzz as run_fuzz
+
+    if scheduler == "local":
+        plural = "s" * (local_workers != 1)
+        console.print(
+            Text(f"starting a local Dask cluster of {local_workers} worker{plural}", style="dim")
+        )
+    else:
+        console.print(Text(f"connecting to the Dask scheduler at {scheduler}", style="dim"))
+    try:
+        with DaskCampaign.connect(scheduler, local_workers=local_workers) as dask:
+            dask.batch = batch_size
+            return run_fuzz(console, seeds, settings, jobs=1, dask=dask, **campaign)
+    except DaskProblem as error:
+        _fail(f"raftsim fuzz: --scheduler {scheduler}: {error}")
+    return 2  # unreachable: _fail exits
 
 
 if __name__ == "__main__":  # python -m sim.cli

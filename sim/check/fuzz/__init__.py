@@ -5,9 +5,11 @@ swarm testing) and gives a schedule of timed faults, writes and client
 operations (`generate`); a run carries it out on a Cluster, heals everything
 and judges safety, liveness and the linearizability of the clients' history
 (`execute`), and counts the protocol situations it reached (coverage); a
-campaign runs many seeds, in worker processes if asked (`run_campaign`); a
-failing schedule shrinks to the actions that matter (`minimize`) and is saved
-as a scenario that `raftsim run` replays (`scenario_text`).
+campaign runs many seeds, in worker processes if asked (`run_campaign`), or
+on a Dask cluster (sim.check.fuzz.distributed, with the raftsim[dask] extra;
+not imported here, so nothing else imports Dask); a failing schedule shrinks
+to the actions that matter (`minimize`) and is saved as a scenario that
+`raftsim run` replays (`scenario_text`).
 """
 
 from sim.check.fuzz.campaign import run_campaign, run_seed

@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import (
@@ -31,6 +32,9 @@ from sim.check.fuzz.schedule import FuzzSettings, generate
 from sim.check.fuzz.shrink import minimize
 from sim.check.linearizability import Verdict
 
+if TYPE_CHECKING:  # only a campaign with --scheduler imports Dask
+    from sim.check.fuzz.distributed import DaskCampaign
+
 # What the linearizability checker said of a seed's history (Result.history).
 LINEARIZABLE = Verdict.LINEARIZABLE.value
 BROKEN = Verdict.VIOLATION.value
@@ -46,8 +50,17 @@ def fuzz(
     jobs: int = 1,
     minimize_failures: bool = False,
     save: Path | None = None,
+    dask: DaskCampaign | None = None,
 ) -> int:
-    """Run the campaign and report it; returns the exit code (0 all ok, 1 some failed)."""
+    """Run the campaign and report it; returns the exit code (0 all ok, 1 some failed).
+
+    With `dask` the seeds run on that cluster instead of `jobs` processes here;
+    failing seeds are re-run here, and must come out the same.
+    """
+    if dask is not None:
+        console.print(Text(dask.where(), style="dim"), soft_wrap=True)
+        _warn(console, dask.warnings)
+    shown = 0 if dask is None else len(dask.warnings)
     started = time.perf_counter()
     failures = 0
     progress = Progress(
@@ -71,10 +84,17 @@ def fuzz(
             failures += result.failed
             progress.update(task, advance=1, failures=_failures_text(failures))
 
-        results = run_campaign(seeds, settings, jobs=jobs, on_result=arrived)
+        if dask is None:
+            results = run_campaign(seeds, settings, jobs=jobs, on_result=arrived)
+        else:
+            results = dask.run(seeds, settings, on_result=arrived)
     wall = time.perf_counter() - started
 
-    console.print(summary_table(results, settings, wall, jobs))
+    ran_on = None
+    if dask is not None:
+        _warn(console, dask.warnings[shown:])
+        ran_on = f"Dask, {len(dask.ran_on)} worker{'s' * (len(dask.ran_on) != 1)}"
+    console.print(summary_table(results, settings, wall, jobs, ran_on=ran_on))
     console.print(coverage_table(results))
     failed = [r for r in results if r.failed]
     for result in failed:
@@ -87,6 +107,8 @@ def fuzz(
             ),
             soft_wrap=True,
         )
+    if dask is not None and failed:
+        _reproduce(console, dask, failed, settings)
     undecided = [r.seed for r in results if r.history == GAVE_UP]
     if undecided:
         # Not failures: the search ran out of budget before it could decide.
@@ -117,14 +139,54 @@ def fuzz(
     return 1 if failed else 0
 
 
+def _warn(console: Console, warnings: Sequence[str]) -> None:
+    for warning in warnings:
+        console.print(Text(f"warning: {warning}", style="yellow"), soft_wrap=True)
+
+
+def _reproduce(
+    console: Console, dask: DaskCampaign, failed: Sequence[Result], settings: FuzzSettings
+) -> None:
+    """Re-run failing seeds here; say whether they gave the workers' results and traces."""
+    done = dask.reproduce(failed, settings)
+    seeds = f"failing seed{'s' * (done.failing != 1)}"
+    if done.rerun == done.failing:
+        said = f"re-ran the {done.failing} {seeds} here"
+    else:
+        said = f"re-ran the first {done.rerun} of {done.failing} {seeds} here"
+    if not done.mismatches:
+        console.print(
+            Text(f"{said}: each gave the same result and the same trace hash", style="dim"),
+            soft_wrap=True,
+        )
+        return
+    console.print(
+        Text(
+            f"nondeterminism: {said}, and {len(done.mismatches)} came out differently",
+            style="bold red",
+        ),
+        soft_wrap=True,
+    )
+    for mismatch in done.mismatches:
+        console.print(Text(f"    {mismatch.describe()}", style="red"), soft_wrap=True)
+
+
 def _failures_text(count: int) -> str:
     return f"[red]{count} failing[/red]" if count else "0 failing"
 
 
 def summary_table(
-    results: Sequence[Result], settings: FuzzSettings, wall: float, jobs: int
+    results: Sequence[Result],
+    settings: FuzzSettings,
+    wall: float,
+    jobs: int,
+    *,
+    ran_on: str | None = None,
 ) -> Table:
-    """Seeds, failures by kind, client operations, events, and how fast the campaign simulated."""
+    """Seeds, failures by kind, client operations, events, and how fast the campaign simulated.
+
+    `ran_on` says where the seeds ran when not in `jobs` processes here.
+    """
     bugs = ", ".join(settings.bugs) or "none"
     nodes = f"{settings.nodes} nodes" if settings.nodes is not None else "3-7 nodes"
     table = Table(
@@ -158,7 +220,8 @@ def summary_table(
     simulated = sum(r.simulated for r in results)
     table.add_row("Raft events", f"{events:,}")
     table.add_row("simulated seconds", f"{simulated:,.1f}")
-    table.add_row("wall seconds", f"{wall:,.1f}" + (f" ({jobs} jobs)" if jobs > 1 else ""))
+    where = ran_on or (f"{jobs} jobs" if jobs > 1 else None)
+    table.add_row("wall seconds", f"{wall:,.1f}" + (f" ({where})" if where else ""))
     if wall > 0:
         table.add_row("simulated s / wall s", f"{simulated / wall:,.0f}")
         table.add_row("seeds / minute", f"{len(results) * 60 / wall:,.0f}")

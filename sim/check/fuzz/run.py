@@ -27,6 +27,7 @@ from __future__ import annotations
 import random
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
@@ -39,6 +40,7 @@ from sim.check.fuzz.schedule import BASE_LATENCY_US, NETWORK, SHAPES, Action, Sc
 from sim.check.history import Outcome
 from sim.check.linearizability import CheckResult, Verdict
 from sim.cluster import Cluster
+from sim.engine.trace import TraceEvent
 from sim.scenario.conditions import Who
 from sim.views import SubmitHandle
 
@@ -110,6 +112,9 @@ class Execution:
     # history that is not linearizable, the step that shows what the culprit
     # operation returned.
     ending: str | None = None
+    # The run's full trace (None for an execution made by hand): its hash tells a
+    # re-run that gave the same events from one that only gave the same verdict.
+    trace: Sequence[TraceEvent] | None = None
 
 
 class _Executor:
@@ -460,5 +465,9 @@ def execute(schedule: Schedule) -> Execution:
         found = {"verdict": OK}
     result = Result(**found, **common, wall=time.perf_counter() - started)  # type: ignore[arg-type]
     return Execution(
-        schedule=schedule, result=result, lines=tuple(executor.rec.lines), ending=ending
+        schedule=schedule,
+        result=result,
+        lines=tuple(executor.rec.lines),
+        ending=ending,
+        trace=cluster.trace,
     )
