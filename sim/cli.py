@@ -40,7 +40,6 @@ from sim.show.demo import run_demo
 from sim.show.diagram import sequence_diagram
 
 if TYPE_CHECKING:
-    from sim.check.fuzz.schedule import FuzzSettings
     from sim.cluster import Cluster
     from sim.scenario.model import Step
 
@@ -512,6 +511,7 @@ def fuzz(
     2: bad input, or a Dask cluster that cannot be used."""
     from raft.bugs import check_bugs
     from sim.check.fuzz import FuzzSettings
+    from sim.check.fuzz.on_dask import fuzz_on_dask
     from sim.check.fuzz.report import fuzz as run_fuzz
 
     for name, value, low in (
@@ -571,45 +571,8 @@ def fuzz(
     if scheduler is None:
         raise SystemExit(run_fuzz(console, seed_range, settings, jobs=workers, **campaign))
     raise SystemExit(
-        _fuzz_on_dask(console, scheduler, workers, batch_size, seed_range, settings, campaign)
+        fuzz_on_dask(console, scheduler, workers, batch_size, seed_range, settings, campaign, _fail)
     )
-
-
-def _fuzz_on_dask(
-    console: Console,
-    scheduler: str,
-    local_workers: int,
-    batch_size: int | None,
-    seeds: range,
-    settings: FuzzSettings,
-    campaign: dict[str, Any],
-) -> int:
-    """`raftsim fuzz --scheduler`: the same campaign, its seeds run by Dask workers."""
-    try:
-        from sim.check.fuzz.distributed import DaskCampaign, DaskProblem
-    except ImportError as error:
-        if (error.name or "").split(".")[0] not in ("dask", "distributed"):
-            raise
-        _fail(
-            "raftsim fuzz: --scheduler needs Dask, which is not installed here: "
-            "pip install 'raftsim[dask]'"
-        )
-    from sim.check.fuzz.report import fuzz as run_fuzz
-
-    if scheduler == "local":
-        plural = "s" * (local_workers != 1)
-        console.print(
-            Text(f"starting a local Dask cluster of {local_workers} worker{plural}", style="dim")
-        )
-    else:
-        console.print(Text(f"connecting to the Dask scheduler at {scheduler}", style="dim"))
-    try:
-        with DaskCampaign.connect(scheduler, local_workers=local_workers) as dask:
-            dask.batch = batch_size
-            return run_fuzz(console, seeds, settings, jobs=1, dask=dask, **campaign)
-    except DaskProblem as error:
-        _fail(f"raftsim fuzz: --scheduler {scheduler}: {error}")
-    return 2  # unreachable: _fail exits
 
 
 if __name__ == "__main__":  # python -m sim.cli
