@@ -14,17 +14,21 @@ with `Node.take_outputs()` and carries them out in order:
 - `Applied`: the state machine applied a client command (for clients/checkers);
 - `Finished`: an accepted admin request (membership change, transfer) ended;
 - `ReadDone`: an accepted read ended, with the value read or why it failed;
-- `Note`: one sentence for the trace explaining a decision.
+- `Note`: one sentence for the trace explaining a decision. It is kept as a
+  template and its arguments and written out only when read (`Note.text`):
+  a simulator that keeps no trace pays for no sentence.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from operator import itemgetter
 from typing import NamedTuple
 
 from raft.messages import Message
 from raft.storage import Write
 
-# Outputs are NamedTuples: immutable values, cheap to build on the hot path.
+# Outputs are NamedTuples (but `Note`): immutable values, cheap to build on the hot path.
 
 
 class Send(NamedTuple):
@@ -69,10 +73,45 @@ class ReadDone(NamedTuple):
     reason: str
 
 
-class Note(NamedTuple):
-    component: str
-    kind: str
-    text: str
+# A note's template: a str.format template, or a function of the note's arguments.
+Template = str | Callable[..., str]
+
+
+class Note(tuple):
+    """One sentence for the trace, explaining a decision, not yet written out: the
+    tuple (component, kind, prefix, template, *args).
+
+    The sentence (`text`) is `prefix` (who speaks: "n1 ", "n1 LogManager: ")
+    followed by `template` filled with `args` (see `sentence`). The arguments
+    are evaluated when the note is made and are plain values (str, int, float,
+    bool, None), so the sentence cannot change afterwards, and a trace of them
+    costs the garbage collector nothing once it has seen them. Unlike the other
+    outputs, not a NamedTuple: the arguments follow in the tuple itself, so a
+    note is the tail of its trace row as it is (sim/engine/trace.py).
+    """
+
+    __slots__ = ()
+
+    component = property(itemgetter(0))
+    kind = property(itemgetter(1))
+    prefix = property(itemgetter(2))
+    template = property(itemgetter(3))
+
+    @property
+    def args(self) -> tuple:
+        return self[4:]
+
+    @property
+    def text(self) -> str:
+        return sentence(self[2], self[3], self[4:])
+
+
+def sentence(prefix: str, template: Template, args: tuple) -> str:
+    """A note's sentence: `prefix` then `template.format(*args)` (`template` itself
+    when there are no arguments), or `template(*args)` if the template is a function."""
+    if type(template) is not str:
+        return prefix + template(*args)
+    return prefix + template.format(*args) if args else prefix + template
 
 
 def ms(us: int) -> str:
@@ -91,6 +130,7 @@ class Outbox:
         self.items: list[Output] = []
         # Numbers every write, so `persisted(seq)` can say how far the disk got.
         self.write_seq = write_seq
+        self._prefixes = _Prefixes(node_id)
 
     def send(self, message: Message) -> None:
         self.items.append(Send(message))
@@ -116,14 +156,33 @@ class Outbox:
     def read_done(self, ticket: int, ok: bool, value: str | None, reason: str) -> None:
         self.items.append(ReadDone(ticket, ok, value, reason))
 
-    def note(self, component: str, kind: str, text: str, label: str | None = None) -> None:
-        """Record a decision, prefixed with the node and `label` (default: the component)."""
-        if component == "Node":
-            prefix = f"{self.node_id} "
-        else:
-            prefix = f"{self.node_id} {label or component}: "
-        self.items.append(Note(component, kind, prefix + text))
+    def note(
+        self, component: str, kind: str, template: Template, args: tuple = (), label: str = ""
+    ) -> None:
+        """Record a decision, prefixed with the node and `label` (default: the component).
+
+        The sentence is `template` filled with `args` when it is read (see `Note`).
+        """
+        prefix = self._prefixes[label or component]
+        self.items.append(_new(Note, (component, kind, prefix, template) + args))
 
     def take(self) -> list[Output]:
         items, self.items = self.items, []
         return items
+
+
+# A Note without a Python-level call (a NamedTuple's own constructor is one).
+_new = tuple.__new__
+
+
+class _Prefixes(dict):
+    """How one node's notes begin, by speaker, each string made once."""
+
+    def __init__(self, node_id: str) -> None:
+        super().__init__()
+        self.node_id = node_id
+
+    def __missing__(self, speaker: str) -> str:
+        prefix = f"{self.node_id} " if speaker == "Node" else f"{self.node_id} {speaker}: "
+        self[speaker] = prefix
+        return prefix

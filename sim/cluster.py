@@ -15,7 +15,7 @@ from raft.node import READ_MODES
 from sim import arguments as arg
 from sim.check.checkers import SafetyViolation, Violation, make_checkers
 from sim.engine.journal import STEP, Action, Call, Journal, Step
-from sim.engine.trace import Trace, TraceEvent
+from sim.engine.trace import Trace, TraceEvent, TraceSlice
 from sim.engine.world import World, WorldSettings
 from sim.views import AdminHandle, NodeView, ReadHandle, SubmitHandle
 
@@ -182,16 +182,17 @@ class Cluster:
 
     # -- time -------------------------------------------------------------
 
-    def step(self) -> list[TraceEvent]:
-        """Process exactly one event; returns the trace events added."""
+    def step(self) -> TraceSlice:
+        """Process exactly one event; returns the trace events added (a lazy sequence,
+        see sim.engine.trace.TraceSlice: equal to the list of them)."""
         self._trim_history()
         start = len(self._trace)
         self._replay_recorded_calls()
         self._do(STEP)
         return self._trace[start:]
 
-    def run(self, seconds: float) -> list[TraceEvent]:
-        """Advance simulated time by `seconds`; returns the trace events added."""
+    def run(self, seconds: float) -> TraceSlice:
+        """Advance simulated time by `seconds`; returns the trace events added (lazily)."""
         self._trim_history()
         start = len(self._trace)
         target = self._world.now + arg.seconds(seconds, "run duration")

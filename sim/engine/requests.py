@@ -36,7 +36,8 @@ class RequestDesk:
             node: str | None,
             component: str,
             kind: str,
-            text: str,
+            template: str,
+            args: tuple = (),
             msg_id: int | None = None,
         ) -> None: ...
 
@@ -101,7 +102,7 @@ class RequestDesk:
         if node_id is None or not self.running[node_id]:
             why = "no leader is known" if node_id is None else f"{node_id} is down"
             request.outcome, request.reason = "refused", why
-            self._record(node_id, "Client", "refused", f"admin: {kind} refused: {why}")
+            self._record(node_id, "Client", "refused", "admin: {} refused: {}", (kind, why))
             return request
         node = self.nodes[node_id]
         answer = ask(node)
@@ -124,16 +125,16 @@ class RequestDesk:
         proposal = Proposal(id=self._next_proposal, command=command, node=target, accepted=False)
         self._next_proposal += 1
         self.proposals[proposal.id] = proposal
-        self._record(target, "Client", "submit", f"client -> {target or '?'}: {command!r}")
+        self._record(target, "Client", "submit", "client -> {}: {!r}", (target or "?", command))
         if target is None:
             proposal.outcome, proposal.reason = "refused", "no leader is known"
-            self._record(None, "Client", "refused", f"client: {command!r} refused: no leader")
+            self._record(None, "Client", "refused", "client: {!r} refused: no leader", (command,))
             self._settled(proposal)
             return proposal
         if not self.running[target]:
             proposal.outcome, proposal.reason = "refused", f"{target} is down"
             self._record(
-                target, "Client", "refused", f"client: {command!r} refused: {target} is down"
+                target, "Client", "refused", "client: {!r} refused: {} is down", (command, target)
             )
             self._settled(proposal)
             return proposal
@@ -164,11 +165,13 @@ class RequestDesk:
         target = to if to is not None else self.leader()
         read = ReadRequest(id=len(self.reads), key=key, mode=mode, node=target, accepted=False)
         self.reads.append(read)
-        self._record(target, "Client", "read", f"client -> {target or '?'}: read {key} ({mode})")
+        self._record(
+            target, "Client", "read", "client -> {}: read {} ({})", (target or "?", key, mode)
+        )
         if target is None or not self.running[target]:
             why = "no leader is known" if target is None else f"{target} is down"
             read.outcome, read.reason = "refused", why
-            self._record(target, "Client", "refused", f"client: read {key} refused: {why}")
+            self._record(target, "Client", "refused", "client: read {} refused: {}", (key, why))
             return read
         node = self.nodes[target]
         answer = node.read(key, mode, self.now)
