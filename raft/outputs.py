@@ -130,6 +130,8 @@ class Outbox:
         self.items: list[Output] = []
         # Numbers every write, so `persisted(seq)` can say how far the disk got.
         self.write_seq = write_seq
+        # False: notes are dropped as they are made (a caller that keeps no trace).
+        self.keep_notes = True
         self._prefixes = _Prefixes(node_id)
 
     def send(self, message: Message) -> None:
@@ -163,8 +165,9 @@ class Outbox:
 
         The sentence is `template` filled with `args` when it is read (see `Note`).
         """
-        prefix = self._prefixes[label or component]
-        self.items.append(_new(Note, (component, kind, prefix, template) + args))
+        if self.keep_notes:
+            prefix = self._prefixes[label or component]
+            self.items.append(_new(Note, (component, kind, prefix, template) + args))
 
     def take(self) -> list[Output]:
         items, self.items = self.items, []

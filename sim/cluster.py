@@ -31,6 +31,12 @@ def _membership_mode(mode: str) -> bool:
     return mode == "single"
 
 
+def _trace_mode(mode: str) -> bool:
+    if mode not in ("full", "off"):
+        raise ValueError(f"trace must be 'full' or 'off', got {mode!r}")
+    return mode == "full"
+
+
 class Cluster:
     """A simulated Raft cluster, deterministic for a given seed and sequence of calls.
 
@@ -47,7 +53,11 @@ class Cluster:
     bugs=() (names from raft.bugs.BUGS: well-known mistakes, switched on),
     checkers="all" (the safety checkers to run: "all", "none", or names from
     sim.check.checkers.CHECKERS), strict=False (True: raise SafetyViolation at the
-    first violation, once the step that found it is done and traced).
+    first violation, once the step that found it is done and traced),
+    trace="full" ("off", campaign mode: nodes make no notes and the trace stays
+    empty, so nothing is described; everything else, violations included, is the
+    same as with the full trace, so a run can be repeated with it to be read;
+    `goto`, which counts trace events, is refused).
 
     `initial_logs` starts nodes with logs already on disk, as in the paper's
     figures: {"n1": [1, 1, 4, (5, "set x 1")]} gives n1 four entries of terms
@@ -81,6 +91,7 @@ class Cluster:
         checkers: str | Iterable[str] = "all",
         strict: bool = False,
         keep_history: bool = True,
+        trace: str = "full",
     ) -> None:
         arg.count(n, "n (the number of nodes)", minimum=1, maximum=arg.MAX_NODES)
         if not isinstance(seed, int) or isinstance(seed, bool):
@@ -117,7 +128,16 @@ class Cluster:
         )
         self._trace = Trace()
         self._strict = arg.flag(strict, "strict")
-        self._world = World(self._ids, seed, self.settings, self._trace, logs, chosen_checkers)
+        self._tracing = _trace_mode(trace)
+        self._world = World(
+            self._ids,
+            seed,
+            self.settings,
+            self._trace,
+            logs,
+            chosen_checkers,
+            tracing=self._tracing,
+        )
         self._raise_if_strict(0)
         self._journal = Journal(len(self._trace))
         # Long runs can keep only recent history, so that memory stays bounded.
@@ -464,6 +484,8 @@ class Cluster:
         to the initial state.
         """
         self._check_time_travel()
+        if not self._tracing:
+            raise ValueError("goto counts trace events: this Cluster has trace='off'")
         arg.count(index, "goto's trace index")
         self._seek(self._journal.position_for(index))
 

@@ -76,8 +76,12 @@ class World(NetworkControls, RequestDesk):
         trace: Trace,
         initial_logs: dict[str, list[LogEntry]] | None = None,
         observers: Sequence[Observer] = (),
+        *,
+        tracing: bool = True,
     ) -> None:
         self.now = 0
+        # False (campaign mode): nodes make no notes and the trace stays empty.
+        self.tracing = tracing
         self.settings = settings
         self.streams = RandomStreams(seed)
         self.queue = EventQueue()
@@ -88,6 +92,7 @@ class World(NetworkControls, RequestDesk):
             duplicate=settings.duplicate,
             reorder=settings.reorder,
         )
+        self.network.describe = tracing
         self.trace = trace
         self.initial_configuration = Configuration(node_ids)
         # What each node believes before its log says otherwise (later nodes: the
@@ -242,13 +247,14 @@ class World(NetworkControls, RequestDesk):
             found = observer.on_durable(node_id, writes, self.now)
             if found:
                 self._alarm(found)
-        self._record(
-            node_id,
-            "Disk",
-            "flush",
-            "{} Disk: flush done, now durable: {}",
-            (node_id, "; ".join(map(str, writes))),
-        )
+        if self.tracing:
+            self._record(
+                node_id,
+                "Disk",
+                "flush",
+                "{} Disk: flush done, now durable: {}",
+                (node_id, "; ".join(map(str, writes))),
+            )
         node = self.nodes[node_id]
         node.persisted(last_seq, self.now)
         self._carry_out(node_id, node)
@@ -321,13 +327,14 @@ class World(NetworkControls, RequestDesk):
                 self._alarm(found)
         flights, reason = self.network.send(msg, self.now)
         if reason is not None:
-            self._record(
-                msg.src,
-                "Network",
-                "drop",
-                "{} -> {} {} lost: {}",
-                (msg.src, msg.dst, str(msg), reason),
-            )
+            if self.tracing:
+                self._record(
+                    msg.src,
+                    "Network",
+                    "drop",
+                    "{} -> {} {} lost: {}",
+                    (msg.src, msg.dst, str(msg), reason),
+                )
             return
         for flight in flights:
             copy = " (duplicated)" if len(flights) > 1 else ""
@@ -351,10 +358,11 @@ class World(NetworkControls, RequestDesk):
         msg_id: int | None = None,
     ) -> None:
         """Add an event to the trace: its sentence is `template` filled with `args` (plain
-        values), written out when it is read (sim/engine/trace.py)."""
-        rows = self.trace.rows
-        index = self.trace_offset + len(rows)
-        rows.append((index, self.now, node, msg_id, component, kind, "", template) + args)
+        values), written out when it is read (sim/engine/trace.py). Nothing without tracing."""
+        if self.tracing:
+            rows = self.trace.rows
+            index = self.trace_offset + len(rows)
+            rows.append((index, self.now, node, msg_id, component, kind, "", template) + args)
 
     def trim_history(self, keep: int) -> None:
         """Forget all but the last `keep` trace events and applied commands per node,
@@ -380,6 +388,7 @@ class World(NetworkControls, RequestDesk):
             durable=self.disks[node_id].durable.copy(),
             state_machine=KVStateMachine(),
         )
+        node.outbox.keep_notes = self.tracing
         self.nodes[node_id] = node
         self.running[node_id] = True
         node.start(self.now)
@@ -399,14 +408,15 @@ class World(NetworkControls, RequestDesk):
         for key in [k for k in self._timer_tokens if k[0] == node_id]:
             del self._timer_tokens[key]
         self.nodes[node_id].take_outputs()
-        self._record(
-            node_id,
-            "Cluster",
-            "crash",
-            "{} crashes: volatile state gone; unflushed writes lost: {}; "
-            "{} message(s) in flight to it lost",
-            (node_id, "; ".join(map(str, lost_writes)) or "none", len(lost_messages)),
-        )
+        if self.tracing:
+            self._record(
+                node_id,
+                "Cluster",
+                "crash",
+                "{} crashes: volatile state gone; unflushed writes lost: {}; "
+                "{} message(s) in flight to it lost",
+                (node_id, "; ".join(map(str, lost_writes)) or "none", len(lost_messages)),
+            )
         self._settle(node_id)
         for (owner, ticket), request in list(self._tickets.items()):
             if owner == node_id:
