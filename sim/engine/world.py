@@ -46,6 +46,9 @@ from sim.engine.requests import RequestDesk
 from sim.engine.rng import RandomStreams
 from sim.engine.trace import Trace
 
+_SENDS = "{} -> {} {}{}, lands in {:g} ms"
+_RECEIVES = "{} receives {} from {}"
+
 
 @attrs.frozen(kw_only=True)
 class WorldSettings:
@@ -218,14 +221,13 @@ class World(NetworkControls, RequestDesk):
                 msg_id,
             )
             return
-        self._record(
-            msg.dst,
-            "Network",
-            "receive",
-            "{} receives {} from {}",
-            (msg.dst, flight.text, msg.src),
-            msg_id,
-        )
+        if self.tracing:  # `_record` written out: the commonest event
+            rows = self.trace.rows
+            index = self.trace_offset + len(rows)
+            rows.append(
+                (index, self.now, msg.dst, msg_id, "Network", "receive", "", _RECEIVES)
+                + (msg.dst, flight.text, msg.src)
+            )
         node = self.nodes[msg.dst]
         for observer in self._on_deliver:
             found = observer.on_deliver(msg, node, self.now)
@@ -336,16 +338,15 @@ class World(NetworkControls, RequestDesk):
                     (msg.src, msg.dst, str(msg), reason),
                 )
             return
+        rows = self.trace.rows
         for flight in flights:
-            copy = " (duplicated)" if len(flights) > 1 else ""
-            self._record(
-                msg.src,
-                "Network",
-                "send",
-                "{} -> {} {}{}, lands in {:g} ms",
-                (msg.src, msg.dst, flight.text, copy, (flight.lands_us - self.now) / 1000),
-                flight.msg_id,
-            )
+            if self.tracing:  # `_record` written out: with receive, the commonest event
+                index = self.trace_offset + len(rows)
+                copy = " (duplicated)" if len(flights) > 1 else ""
+                rows.append(
+                    (index, self.now, msg.src, flight.msg_id, "Network", "send", "", _SENDS)
+                    + (msg.src, msg.dst, flight.text, copy, (flight.lands_us - self.now) / 1000)
+                )
             self.queue.push(flight.lands_us, DELIVER, flight.msg_id)
 
     def _record(
