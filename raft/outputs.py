@@ -111,7 +111,7 @@ def sentence(prefix: str, template: Template, args: tuple) -> str:
     when there are no arguments), or `template(*args)` if the template is a function."""
     if type(template) is not str:
         return prefix + template(*args)
-    return prefix + template.format(*args) if args else prefix + template
+    return prefix + (template.format(*args) if args else template)
 
 
 def ms(us: int) -> str:
@@ -120,6 +120,10 @@ def ms(us: int) -> str:
 
 
 Output = Send | Persist | SetTimer | CancelTimer | Applied | Finished | ReadDone | Note
+
+
+# Makes a Note without a Python-level call.
+_new = tuple.__new__
 
 
 class Outbox:
@@ -172,10 +176,6 @@ class Outbox:
     def take(self) -> list[Output]:
         items, self.items = self.items, []
         return items
-
-
-# A Note without a Python-level call (a NamedTuple's own constructor is one).
-_new = tuple.__new__
 
 
 class _Prefixes(dict):
