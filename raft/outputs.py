@@ -21,7 +21,6 @@ with `Node.take_outputs()` and carries them out in order:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -73,10 +72,6 @@ class ReadDone(NamedTuple):
     reason: str
 
 
-# A note's template: a str.format template, or a function of the note's arguments.
-Template = str | Callable[..., str]
-
-
 class Note(tuple):
     """One sentence for the trace, explaining a decision, not yet written out: the
     tuple (component, kind, prefix, template, *args).
@@ -106,11 +101,9 @@ class Note(tuple):
         return sentence(self[2], self[3], self[4:])
 
 
-def sentence(prefix: str, template: Template, args: tuple) -> str:
-    """A note's sentence: `prefix` then `template.format(*args)` (`template` itself
-    when there are no arguments), or `template(*args)` if the template is a function."""
-    if type(template) is not str:
-        return prefix + template(*args)
+def sentence(prefix: str, template: str, args: tuple) -> str:
+    """A note's sentence: `prefix`, then `template.format(*args)`, or `template` as it is
+    when there are no arguments (so a sentence without arguments may hold braces)."""
     return prefix + (template.format(*args) if args else template)
 
 
@@ -163,7 +156,7 @@ class Outbox:
         self.items.append(ReadDone(ticket, ok, value, reason))
 
     def note(
-        self, component: str, kind: str, template: Template, args: tuple = (), label: str = ""
+        self, component: str, kind: str, template: str, args: tuple = (), label: str = ""
     ) -> None:
         """Record a decision, prefixed with the node and `label` (default: the component).
 

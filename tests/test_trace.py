@@ -63,7 +63,6 @@ def test_a_sentence_is_its_template_filled_with_its_arguments_when_read():
     assert sentence("", "lands in {:g} ms", (2.5,)) == "lands in 2.5 ms"
     # Without arguments the template is the sentence as it is, braces and all.
     assert sentence("n1 ", "is now a follower in {n1,n2}", ()) == "n1 is now a follower in {n1,n2}"
-    assert sentence("", lambda a, b: f"{a}+{b}", (1, 2)) == "1+2"
     note = tuple.__new__(Note, ("LogManager", "append", "n2 LogManager: ", "appends {}", "entry 3"))
     assert (note.component, note.kind, note.args) == ("LogManager", "append", ("entry 3",))
     assert note.text == "n2 LogManager: appends entry 3"

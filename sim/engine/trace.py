@@ -69,11 +69,10 @@ _FIELD_KINDS: dict[str, type | tuple[type, ...]] = {
 # A row: (index, time_us, node, msg_id, component, kind, prefix, template, *args), one
 # plain tuple of plain values. The sentence is kept as a template and its arguments and
 # written out only when the row is read (raft.outputs.sentence): `prefix` then
-# `template.format(*args)`, or `template` itself without arguments, or `template(*args)`
-# when it is a function. A node's note (raft.outputs.Note: component, kind, prefix,
-# template, *args) is the row's tail, so the engine makes a row of it with one
-# concatenation. The arguments are not a tuple of their own: a row stays one object for
-# the garbage collector to see once and stop tracking.
+# `template.format(*args)`, or `template` as it is without arguments. A node's note
+# (raft.outputs.Note: component, kind, prefix, template, *args) is the row's tail, so the
+# engine makes a row of it with one concatenation. The arguments are not a tuple of their
+# own: a row stays one object for the garbage collector to see once and stop tracking.
 Row = tuple
 
 _new = tuple.__new__
