@@ -74,7 +74,7 @@ class ReadDone(NamedTuple):
 
 class Note(tuple):
     """One sentence for the trace, explaining a decision, not yet written out: the
-    tuple (component, kind, prefix, template, *args).
+    tuple (component, kind, None, prefix, template, *args).
 
     The sentence (`text`) is `prefix` (who speaks: "n1 ", "n1 LogManager: ")
     followed by `template` filled with `args` (see `sentence`). The arguments
@@ -82,23 +82,24 @@ class Note(tuple):
     bool, None), so the sentence cannot change afterwards, and a trace of them
     costs the garbage collector nothing once it has seen them. Unlike the other
     outputs, not a NamedTuple: the arguments follow in the tuple itself, so a
-    note is the tail of its trace row as it is (sim/engine/trace.py).
+    note is the tail of its trace row as it is (sim/engine/trace.py); the None
+    stands where a row has a message id, which a note never has.
     """
 
     __slots__ = ()
 
     component = property(itemgetter(0))
     kind = property(itemgetter(1))
-    prefix = property(itemgetter(2))
-    template = property(itemgetter(3))
+    prefix = property(itemgetter(3))
+    template = property(itemgetter(4))
 
     @property
     def args(self) -> tuple:
-        return self[4:]
+        return self[5:]
 
     @property
     def text(self) -> str:
-        return sentence(self[2], self[3], self[4:])
+        return sentence(self[3], self[4], self[5:])
 
 
 def sentence(prefix: str, template: str, args: tuple) -> str:
@@ -164,7 +165,7 @@ class Outbox:
         """
         if self.keep_notes:
             prefix = self._prefixes[label or component]
-            self.items.append(_new(Note, (component, kind, prefix, template) + args))
+            self.items.append(_new(Note, (component, kind, None, prefix, template) + args))
 
     def take(self) -> list[Output]:
         items, self.items = self.items, []

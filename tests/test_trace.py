@@ -8,7 +8,7 @@ import pickle
 
 from raft.outputs import Note, sentence
 from sim import Cluster
-from sim.engine.trace import Trace, TraceEvent, TraceSlice, row_of
+from sim.engine.trace import Trace, TraceEvent, TraceSlice, row_of, text_of
 
 
 def events(n: int) -> list[TraceEvent]:
@@ -63,7 +63,8 @@ def test_a_sentence_is_its_template_filled_with_its_arguments_when_read():
     assert sentence("", "lands in {:g} ms", (2.5,)) == "lands in 2.5 ms"
     # Without arguments the template is the sentence as it is, braces and all.
     assert sentence("n1 ", "is now a follower in {n1,n2}", ()) == "n1 is now a follower in {n1,n2}"
-    note = tuple.__new__(Note, ("LogManager", "append", "n2 LogManager: ", "appends {}", "entry 3"))
+    note = ("LogManager", "append", None, "n2 LogManager: ", "appends {}", "entry 3")
+    note = tuple.__new__(Note, note)
     assert (note.component, note.kind, note.args) == ("LogManager", "append", ("entry 3",))
     assert note.text == "n2 LogManager: appends entry 3"
 
@@ -87,9 +88,12 @@ def test_every_trace_row_holds_plain_values_so_no_sentence_can_change_after_the_
     c.transfer_leadership()
     c.run(1.0)
     plain = (str, int, float, bool, type(None))
-    assert len({row[5] for row in c.trace.rows}) > 20
+    assert len({row[4] for row in c.trace.rows}) > 20
     assert all(type(value) in plain for row in c.trace.rows for value in row[8:])
     assert all(type(row[7]) is str for row in c.trace.rows)
+    # A row begins as its TraceEvent does, so readers of rows find node, component and kind.
+    assert all(row[:5] == event[:5] for row, event in zip(c.trace.rows, c.trace, strict=True))
+    assert [text_of(row) for row in c.trace.rows] == [event.text for event in c.trace]
 
 
 def test_run_and_step_return_lazy_slices_that_read_like_lists():

@@ -66,28 +66,34 @@ _FIELD_KINDS: dict[str, type | tuple[type, ...]] = {
 }
 
 
-# A row: (index, time_us, node, msg_id, component, kind, prefix, template, *args), one
-# plain tuple of plain values. The sentence is kept as a template and its arguments and
-# written out only when the row is read (raft.outputs.sentence): `prefix` then
-# `template.format(*args)`, or `template` as it is without arguments. A node's note
-# (raft.outputs.Note: component, kind, prefix, template, *args) is the row's tail, so the
-# engine makes a row of it with one concatenation. The arguments are not a tuple of their
-# own: a row stays one object for the garbage collector to see once and stop tracking.
+# A row: (index, time_us, node, component, kind, msg_id, prefix, template, *args), one
+# plain tuple of plain values. Its first five fields are a TraceEvent's; the sentence is
+# kept as a template and its arguments and written out only when the row is read
+# (`text_of`): `prefix` then `template.format(*args)`, or `template` as it is without
+# arguments. A node's note (raft.outputs.Note: component, kind, None, prefix, template,
+# *args) is the row's tail, so the engine makes a row of it with one concatenation. The
+# arguments are not a tuple of their own: a row stays one object for the garbage
+# collector to see once and stop tracking.
 Row = tuple
 
 _new = tuple.__new__
 
 
+def text_of(row: Row) -> str:
+    """A row's sentence, written out now (a TraceEvent's `text`)."""
+    return sentence(row[6], row[7], row[8:])
+
+
 def event_of(row: Row) -> TraceEvent:
     """The TraceEvent a row stands for, its sentence written out now."""
     text = sentence(row[6], row[7], row[8:])
-    return _new(TraceEvent, (row[0], row[1], row[2], row[4], row[5], text, row[3]))
+    return _new(TraceEvent, (row[0], row[1], row[2], row[3], row[4], text, row[5]))
 
 
 def row_of(event: TraceEvent) -> Row:
     """A row holding `event` as it is (its text is the template, with no arguments)."""
     index, time_us, node, component, kind, text, msg_id = event
-    return (index, time_us, node, msg_id, component, kind, "", text)
+    return (index, time_us, node, component, kind, msg_id, "", text)
 
 
 class TraceSlice(Sequence[TraceEvent]):

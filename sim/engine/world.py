@@ -225,7 +225,7 @@ class World(NetworkControls, RequestDesk):
             rows = self.trace.rows
             index = self.trace_offset + len(rows)
             rows.append(
-                (index, self.now, msg.dst, msg_id, "Network", "receive", "", _RECEIVES)
+                (index, self.now, msg.dst, "Network", "receive", msg_id, "", _RECEIVES)
                 + (msg.dst, flight.text, msg.src)
             )
         node = self.nodes[msg.dst]
@@ -269,7 +269,7 @@ class World(NetworkControls, RequestDesk):
             # Commonest first: notes, then messages.
             if kind is Note:
                 # A note is the tail of its trace row (sim/engine/trace.py), sentence unwritten.
-                rows.append((self.trace_offset + len(rows), self.now, node_id, None) + out)
+                rows.append((self.trace_offset + len(rows), self.now, node_id) + out)
             elif kind is Send:
                 self._send(out.message)
             elif kind is Persist:
@@ -344,7 +344,7 @@ class World(NetworkControls, RequestDesk):
                 index = self.trace_offset + len(rows)
                 copy = " (duplicated)" if len(flights) > 1 else ""
                 rows.append(
-                    (index, self.now, msg.src, flight.msg_id, "Network", "send", "", _SENDS)
+                    (index, self.now, msg.src, "Network", "send", flight.msg_id, "", _SENDS)
                     + (msg.src, msg.dst, flight.text, copy, (flight.lands_us - self.now) / 1000)
                 )
             self.queue.push(flight.lands_us, DELIVER, flight.msg_id)
@@ -363,7 +363,7 @@ class World(NetworkControls, RequestDesk):
         if self.tracing:
             rows = self.trace.rows
             index = self.trace_offset + len(rows)
-            rows.append((index, self.now, node, msg_id, component, kind, "", template) + args)
+            rows.append((index, self.now, node, component, kind, msg_id, "", template) + args)
 
     def trim_history(self, keep: int) -> None:
         """Forget all but the last `keep` trace events and applied commands per node,
