@@ -15,7 +15,7 @@ from sim import arguments as arg
 from sim.check.checkers import SafetyViolation, Violation, make_checkers
 from sim.engine.checkpoints import Checkpoints
 from sim.engine.journal import STEP, Action, Call, Journal, Step
-from sim.engine.trace import Trace, TraceEvent
+from sim.engine.trace import Trace, TraceEvent, TraceSlice
 from sim.engine.world import World, WorldSettings
 from sim.views import AdminHandle, NodeView, ReadHandle, SubmitHandle
 
@@ -27,6 +27,12 @@ def _membership_mode(mode: str) -> bool:
     if mode not in ("joint", "single"):
         raise ValueError(f"membership must be 'joint' or 'single', got {mode!r}")
     return mode == "single"
+
+
+def _trace_mode(mode: str) -> bool:
+    if mode not in ("full", "off"):
+        raise ValueError(f"trace must be 'full' or 'off', got {mode!r}")
+    return mode == "full"
 
 
 class Cluster:
@@ -45,7 +51,11 @@ class Cluster:
     bugs=() (names from raft.bugs.BUGS: well-known mistakes, switched on),
     checkers="all" (the safety checkers to run: "all", "none", or names from
     sim.check.checkers.CHECKERS), strict=False (True: raise SafetyViolation at the
-    first violation, once the step that found it is done and traced).
+    first violation, once the step that found it is done and traced),
+    trace="full" ("off", campaign mode: nodes make no notes and the trace stays
+    empty, so nothing is described; everything else, violations included, is the
+    same as with the full trace, so a run can be repeated with it to be read;
+    `goto`, which counts trace events, is refused).
 
     `initial_logs` starts nodes with logs already on disk, as in the paper's
     figures: {"n1": [1, 1, 4, (5, "set x 1")]} gives n1 four entries of terms
@@ -79,6 +89,7 @@ class Cluster:
         checkers: str | Iterable[str] = "all",
         strict: bool = False,
         keep_history: bool = True,
+        trace: str = "full",
     ) -> None:
         arg.count(n, "n (the number of nodes)", minimum=1, maximum=arg.MAX_NODES)
         if not isinstance(seed, int) or isinstance(seed, bool):
@@ -115,7 +126,16 @@ class Cluster:
         )
         self._trace = Trace()
         self._strict = arg.flag(strict, "strict")
-        self._world = World(self._ids, seed, self.settings, self._trace, logs, chosen_checkers)
+        self._tracing = _trace_mode(trace)
+        self._world = World(
+            self._ids,
+            seed,
+            self.settings,
+            self._trace,
+            logs,
+            chosen_checkers,
+            tracing=self._tracing,
+        )
         self._raise_if_strict(0)
         self._journal = Journal(len(self._trace))
         # Long runs can keep only recent history, so that memory stays bounded.
@@ -188,16 +208,17 @@ class Cluster:
 
     # -- time -------------------------------------------------------------
 
-    def step(self) -> list[TraceEvent]:
-        """Process exactly one event; returns the trace events added."""
+    def step(self) -> TraceSlice:
+        """Process exactly one event; returns the trace events added (a lazy sequence,
+        see sim.engine.trace.TraceSlice: equal to the list of them)."""
         self._trim_history()
         start = len(self._trace)
         self._replay_recorded_calls()
         self._do(STEP)
         return self._trace[start:]
 
-    def run(self, seconds: float) -> list[TraceEvent]:
-        """Advance simulated time by `seconds`; returns the trace events added."""
+    def run(self, seconds: float) -> TraceSlice:
+        """Advance simulated time by `seconds`; returns the trace events added (lazily)."""
         self._trim_history()
         start = len(self._trace)
         target = self._world.now + arg.seconds(seconds, "run duration")
@@ -473,6 +494,8 @@ class Cluster:
         to the initial state.
         """
         self._check_time_travel()
+        if not self._tracing:
+            raise ValueError("goto counts trace events: this Cluster has trace='off'")
         arg.count(index, "goto's trace index")
         self._seek(self._journal.position_for(index))
 

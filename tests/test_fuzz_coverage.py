@@ -8,11 +8,15 @@ from conftest import raftsim
 
 from sim.check.fuzz import FuzzSettings, run_campaign
 from sim.check.fuzz.coverage import SITUATIONS, merge, scan
+from sim.engine.trace import TraceEvent, row_of
 
 
 def rows(*notes: tuple[str, str, str]) -> list[tuple]:
-    """Trace rows (TraceEvent field order) from (node, kind, text) notes."""
-    return [(i, i, node, "Node", kind, text, None) for i, (node, kind, text) in enumerate(notes)]
+    """Trace rows from (node, kind, text) notes."""
+    return [
+        row_of(TraceEvent(i, i, node, "Node", kind, text))
+        for i, (node, kind, text) in enumerate(notes)
+    ]
 
 
 def test_two_candidates_in_a_term_nobody_won_is_a_split_vote() -> None:

@@ -37,7 +37,8 @@ class RequestDesk:
             node: str | None,
             component: str,
             kind: str,
-            text: str,
+            template: str,
+            args: tuple = (),
             msg_id: int | None = None,
         ) -> None: ...
 
@@ -109,7 +110,7 @@ class RequestDesk:
             why = "no leader is known" if node_id is None else f"{node_id} is down"
             request.outcome, request.reason = "refused", why
             request.settled_us = self.now
-            self._record(node_id, "Client", "refused", f"admin: {kind} refused: {why}")
+            self._record(node_id, "Client", "refused", "admin: {} refused: {}", (kind, why))
             return request
         node = self.nodes[node_id]
         answer = ask(node)
@@ -138,16 +139,16 @@ class RequestDesk:
         )
         self._next_proposal += 1
         self.proposals[proposal.id] = proposal
-        self._record(target, "Client", "submit", f"client -> {target or '?'}: {command!r}")
+        self._record(target, "Client", "submit", "client -> {}: {!r}", (target or "?", command))
         if target is None:
             proposal.outcome, proposal.reason = "refused", "no leader is known"
-            self._record(None, "Client", "refused", f"client: {command!r} refused: no leader")
+            self._record(None, "Client", "refused", "client: {!r} refused: no leader", (command,))
             self._settled(proposal)
             return proposal
         if not self.running[target]:
             proposal.outcome, proposal.reason = "refused", f"{target} is down"
             self._record(
-                target, "Client", "refused", f"client: {command!r} refused: {target} is down"
+                target, "Client", "refused", "client: {!r} refused: {} is down", (command, target)
             )
             self._settled(proposal)
             return proposal
@@ -188,11 +189,13 @@ class RequestDesk:
             id=len(self.reads), key=key, mode=mode, node=target, accepted=False, invoked_us=self.now
         )
         self.reads.append(read)
-        self._record(target, "Client", "read", f"client -> {target or '?'}: read {key} ({mode})")
+        self._record(
+            target, "Client", "read", "client -> {}: read {} ({})", (target or "?", key, mode)
+        )
         if target is None or not self.running[target]:
             why = "no leader is known" if target is None else f"{target} is down"
             read.outcome, read.reason, read.settled_us = "refused", why, self.now
-            self._record(target, "Client", "refused", f"client: read {key} refused: {why}")
+            self._record(target, "Client", "refused", "client: read {} refused: {}", (key, why))
             return read
         node = self.nodes[target]
         answer = node.read(key, mode, self.now)

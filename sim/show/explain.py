@@ -25,6 +25,7 @@ from raft.configuration import Configuration
 from raft.messages import AppendEntries, AppendEntriesResponse, InstallSnapshot
 from raft.messages import InstallSnapshotResponse as SnapshotAck
 from raft.quorum import majority
+from sim.engine.trace import text_of
 
 if TYPE_CHECKING:
     from sim.cluster import Cluster
@@ -206,7 +207,11 @@ def _when_committed(world: World, index: int, term: int = 0) -> list[str]:
     """
     first: list[str] = []
     for row in reversed(world.trace.rows):
-        match = COMMIT_NOTE.search(row[5]) if row[3] == "BallotBox" else None
+        match = (
+            COMMIT_NOTE.search(text_of(row))
+            if row[4] == "commit" and row[3] == "BallotBox"
+            else None
+        )
         last = int(match[2] or match[1]) if match else 0
         if match and last < index:
             break

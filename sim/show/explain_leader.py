@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from raft import Role
 from raft.messages import VoteResponse
 from raft.quorum import VoteResult
+from sim.engine.trace import text_of
 from sim.show.explain import Explanation, between, fallen_leaders, id_set, ms, names
 
 if TYPE_CHECKING:
@@ -37,9 +38,18 @@ def explain_leader(cluster: Cluster) -> Explanation:
 def _with_leader(world: World, leader: str) -> list[str]:
     node = world.nodes[leader]
     won = f"leader of term {node.term} with votes from "
-    row = next((e for e in reversed(world.trace.rows) if e[2] == leader and won in e[5]), None)
+    row = next(
+        (
+            e
+            for e in reversed(world.trace.rows)
+            if e[2] == leader and e[4] == "leader" and won in text_of(e)
+        ),
+        None,
+    )
     how = (
-        f": it won at {row[1] / 1e6:.4f}s with votes from {row[5].partition(won)[2]}" if row else ""
+        f": it won at {row[1] / 1e6:.4f}s with votes from {text_of(row).partition(won)[2]}"
+        if row
+        else ""
     )
     lines = [
         f"{leader} is the leader of term {node.term}{how}.",
@@ -181,9 +191,10 @@ def _recent_refusals(world: World) -> list[str]:
     for row in reversed(world.trace.rows):
         if row[1] < since:
             break
-        if row[4] == "vote" and (" refuses " in row[5] or " ignores " in row[5]):
-            to = re.search(r" (?:to|from) (\S+) for term", row[5])
-            found.setdefault((row[2], to[1] if to else row[5]), row[5])
+        text = text_of(row) if row[4] == "vote" else ""
+        if " refuses " in text or " ignores " in text:
+            to = re.search(r" (?:to|from) (\S+) for term", text)
+            found.setdefault((row[2], to[1] if to else text), text)
     return list(reversed(found.values()))[-REFUSALS_SHOWN:]
 
 

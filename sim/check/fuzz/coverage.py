@@ -24,6 +24,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
+from sim.engine.trace import text_of
+
 SITUATIONS: dict[str, str] = {
     "split-vote": "split vote (two or more candidates, no leader in the term)",
     "prevote-refused": "pre-vote refused: a leader is alive (thesis §9.6)",
@@ -167,7 +169,7 @@ def scan(rows: Iterable[Sequence]) -> dict[str, int]:
     for row in rows:
         kind = row[4]
         if kind in wanted and row[3] != "Replicator":
-            state.row(row[2], kind, row[5])
+            state.row(row[2], kind, text_of(row))
     return dict(state.finish())
 
 
