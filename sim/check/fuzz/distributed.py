@@ -122,6 +122,9 @@ class DaskCampaign:
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,
+                    # The scheduler serves HTTP (health checks) even without a
+                    # dashboard: on a free port here, not on 8787 everywhere.
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                     silence_logs=logging.ERROR,
                 )
                 client = Client(cluster, timeout=CONNECT_TIMEOUT)
