@@ -1,0 +1,87 @@
+"""Tripwires: protocol events that set off a triggered fault.
+
+Theory of operation: some faults do damage only at one moment. A vote lost in
+a crash matters only if the crash comes between the vote and its disk write; a
+leader deposed matters most just after it committed or just after it won. A
+timed schedule hits those moments by luck, seldom. So a triggered fault
+(sim.check.fuzz.schedule, TRIGGERED) is armed at its time and fires at the
+next such protocol event, a moment later:
+
+- "vote": a node grants its vote (a real one, not a pre-vote);
+- "ack": a follower acknowledges entries to the leader;
+- "elected": a node becomes leader;
+- "commit": a leader's commit index moves forward;
+- "lead": either of the two above;
+- "joint": a leader adopts a joint configuration (Raft §6).
+
+A `Tripwire` watches the world through the observer hooks only while it is
+armed, and remembers the first event: which node, and when. Deciding *what*
+the fault does then is the executor's business (sim.check.fuzz.run). The
+events are the protocol's, never a bug switch's: the same seed arms the same
+tripwires with any `--bug`, and a bug shows only in *when* they trip (a vote
+sent before it is on disk trips its wire before the disk write).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from raft import AppendEntriesResponse, Node, Role, VoteResponse
+from sim.engine.observer import NO_VIOLATIONS, Observer, Violation
+
+EVENTS = ("vote", "ack", "elected", "commit", "lead", "joint")
+LEADER = Role.LEADER
+
+
+class Tripwire(Observer):
+    """Watches for one protocol event; `tripped` is (node, time) once it happened."""
+
+    def __init__(self, event: str, nodes: dict[str, Node]) -> None:
+        if event not in EVENTS:
+            raise ValueError(f"unknown tripwire event {event!r}")
+        self.event = event
+        self.tripped: tuple[str, int] | None = None
+        # What leaders were already doing when the wire was armed: only news counts.
+        self._seen: dict[str, tuple[int, int, bool]] = {
+            node_id: (node.term, node.commit_index, node.configuration.is_joint)
+            for node_id, node in nodes.items()
+            if node.role is LEADER
+        }
+
+    def _trip(self, node_id: str, now: int) -> None:
+        if self.tripped is None:
+            self.tripped = (node_id, now)
+
+    def on_send(self, message: object, now: int) -> Sequence[Violation]:
+        kind, event = type(message), self.event
+        if (
+            event == "vote"
+            and kind is VoteResponse
+            and message.granted  # type: ignore[attr-defined]
+            and not message.pre_vote  # type: ignore[attr-defined]
+        ) or (
+            event == "ack"
+            and kind is AppendEntriesResponse
+            and message.success  # type: ignore[attr-defined]
+            and not message.heartbeat  # type: ignore[attr-defined]
+        ):
+            self._trip(message.src, now)  # type: ignore[attr-defined]
+        return NO_VIOLATIONS
+
+    def after_input(self, node: Node, now: int) -> Sequence[Violation]:
+        if node.role is not LEADER or self.event in ("vote", "ack"):
+            return NO_VIOLATIONS
+        term, commit, joint = seen = (node.term, node.commit_index, node.configuration.is_joint)
+        before = self._seen.get(node.id)
+        self._seen[node.id] = seen
+        new_term = before is None or before[0] != term
+        committed = not new_term and commit > before[1]  # type: ignore[index]
+        happened = {
+            "elected": new_term,
+            "commit": committed,
+            "lead": new_term or committed,
+            "joint": joint and (new_term or not before[2]),  # type: ignore[index]
+        }
+        if happened[self.event]:
+            self._trip(node.id, now)
+        return NO_VIOLATIONS
