@@ -22,8 +22,9 @@ def only(*actions: Action):
 
 
 def test_a_voter_crashes_the_given_delay_after_it_grants_its_vote_and_restarts_later() -> None:
+    # The vote event with the crash response (the schedule pairs it with acknowledgements).
     trigger = Trigger(event="vote", response="crash", delay_us=300, lasts_us=40_000)
-    crash_voter = Action(number=1, at_us=1, kind="crash-voter", value=trigger, lasts_us=900_000)
+    crash_voter = Action(number=1, at_us=1, kind="crash-acker", value=trigger, lasts_us=900_000)
     executor = _Executor(only(crash_voter))
     executor.go()
     trace = executor.cluster.trace

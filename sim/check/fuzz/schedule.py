@@ -44,9 +44,7 @@ HOLDS = ("hold", "stall-leader")
 # sim.check.fuzz.tripwire) and what it then does to the node it happened on (or
 # to every node: "power").
 TRIGGERED: dict[str, tuple[tuple[str, ...], str]] = {
-    "crash-voter": (("vote",), "crash"),
     "crash-acker": (("ack",), "crash"),
-    "crash-new-leader": (("elected",), "crash"),
     "depose-leader": (("lead",), "isolate"),
     "power-cut": (("elected", "commit"), "power"),
     "split-joint": (("joint",), "split"),

@@ -44,17 +44,15 @@ FAULT_WEIGHTS: dict[str, float] = {
     "transfer": 0.8,
     "snapshot": 0.8,
     "hold": 0.8,
-    "stall-leader": 0.6,
+    "stall-leader": 2.5,
 }
 # Triggered faults (sim.check.fuzz.schedule.TRIGGERED), a moment after a protocol
 # event, are drawn the same way, at a rate of their own: a seed may hammer the
 # moments that matter with few timed faults around to blur them, or the reverse.
 TRIGGER_WEIGHTS: dict[str, float] = {
-    "crash-voter": 1.0,
-    "crash-acker": 1.0,
-    "crash-new-leader": 0.6,
-    "depose-leader": 1.0,
-    "power-cut": 1.0,
+    "crash-acker": 0.6,
+    "depose-leader": 3.0,
+    "power-cut": 1.2,
     "split-joint": 1.0,
 }
 MEMBERSHIP = ("add", "add-learner", "remove", "swap", "split-joint")
@@ -127,7 +125,7 @@ def draw_profile(seed: int, *, nodes: int | None = None, unsafe_reads: bool = Fa
             if drawn and (membership or kind not in MEMBERSHIP):
                 chosen.append((kind, weight * boost))
     fault_rate = _log_uniform(rng.random(), 0.5, 5.0)
-    trigger_rate = _log_uniform(rng.random(), 0.3, 3.0)
+    trigger_rate = _log_uniform(rng.random(), 0.5, 5.0)
     write_rate = rng.uniform(1.0, 6.0)
     client_rate = _log_uniform(rng.random(), 2.0, 16.0)
     weights = [rng.choice((0.0, 1.0, 1.0, 3.0)) for _ in OPERATIONS]
