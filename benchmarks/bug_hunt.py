@@ -52,20 +52,10 @@ from rich.table import Table  # noqa: E402
 
 from benchmarks.throughput import floor  # noqa: E402
 from raft.bugs import BUGS, check_bugs  # noqa: E402
-from sim.check.checkers import CHECKERS  # noqa: E402
 from sim.check.fuzz import FuzzSettings, Result, run_campaign  # noqa: E402
-from sim.check.fuzz.run import LINEARIZABILITY, VIOLATION  # noqa: E402
+from sim.check.fuzz.run import CONSEQUENCES, VIOLATION  # noqa: E402
 
 console = Console(width=None if sys.stdout.isatty() else 200)
-
-# The consequences: Figure 3's five properties (by the names violations carry) and
-# the clients' history.
-CONSEQUENCES = frozenset([*(CHECKERS[name].name for name in list(CHECKERS)[:5]), LINEARIZABILITY])
-
-
-def damage(result: Result) -> bool:
-    """The seed broke a consequence property, not only a rule."""
-    return result.verdict == VIOLATION and result.kind in CONSEQUENCES
 
 
 def cpu_seconds() -> float:
@@ -95,10 +85,10 @@ def hunt(name: str, seeds: range, settings: FuzzSettings, jobs: int) -> tuple[li
 
 
 def row(name: str, results: list[Result], cpu: float) -> list[str]:
-    hits = [r for r in results if damage(r)]
+    hits = [r for r in results if r.damage]
     first = hits[0] if hits else None
     caught = Counter(r.kind for r in hits)
-    rules = Counter(r.kind for r in results if r.verdict == VIOLATION and not damage(r))
+    rules = Counter(r.kind for r in results if r.verdict == VIOLATION and not r.damage)
     other = Counter(
         f"{r.verdict}: {r.kind}" for r in results if r.failed and r.verdict != VIOLATION
     )

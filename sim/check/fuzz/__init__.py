@@ -2,9 +2,10 @@
 
 A seed draws its own mix of cluster, faults and clients (`draw_profile`,
 swarm testing) and gives a schedule of timed faults, faults triggered by
-protocol events, writes and client operations (`generate`); a run carries it out on a Cluster, heals everything
-and judges safety, liveness and the linearizability of the clients' history
-(`execute`), and counts the protocol situations it reached (coverage); a
+protocol events, writes and client operations (`generate`); a run carries it
+out on a Cluster, heals everything and judges safety, liveness and the
+linearizability of the clients' history (`execute`), says what a broken
+property lost, and counts the protocol situations it reached (coverage); a
 campaign runs many seeds, in worker processes if asked (`run_campaign`); a
 failing schedule shrinks to the actions that matter (`minimize`) and is saved
 as a scenario that `raftsim run` replays (`scenario_text`).

@@ -32,7 +32,7 @@ from pathlib import Path
 import attrs
 
 from sim.check.checkers import CHECKERS
-from sim.check.fuzz import coverage
+from sim.check.fuzz import coverage, damage
 from sim.check.fuzz.clients import Clients
 from sim.check.fuzz.faults import Faults
 from sim.check.fuzz.recorder import Line, Recorder, Stop, duration_text
@@ -56,6 +56,8 @@ LINEARIZABILITY = "linearizability"  # the property of the clients' history
 # `--checkers safety`: the consequence checkers, the five properties of the Raft
 # paper's Figure 3 (and linearizability, always checked); "all" adds the rules.
 SAFETY_CHECKERS = tuple(list(CHECKERS)[:5])
+# The consequences, by the names violations carry: real damage, not only a broken rule.
+CONSEQUENCES = frozenset({*(CHECKERS[name].name for name in SAFETY_CHECKERS), LINEARIZABILITY})
 
 
 @attrs.frozen(kw_only=True)
@@ -84,6 +86,11 @@ class Result:
     def failed(self) -> bool:
         return self.verdict != OK
 
+    @property
+    def damage(self) -> bool:
+        """A consequence broke (a Figure 3 property, or linearizability), not only a rule."""
+        return self.verdict == VIOLATION and self.kind in CONSEQUENCES
+
     def same_failure(self, other: Result) -> bool:
         """Fails the way `other` did: the same property, or the same liveness problem."""
         return self.failed and (self.verdict, self.kind) == (other.verdict, other.kind)
@@ -111,6 +118,8 @@ class Execution:
     # history that is not linearizable, the step that shows what the culprit
     # operation returned.
     ending: str | None = None
+    # For a broken Figure 3 property, what it lost, in one sentence (sim.check.fuzz.damage).
+    lost: str | None = None
 
 
 class _Executor:
@@ -130,6 +139,7 @@ class _Executor:
         self.rec = Recorder(self.cluster)
         self.clients = Clients(self.cluster, self.rec)
         self.faults = Faults(schedule, self.cluster, self.rec)
+        self.witness = damage.Witness(self.cluster)
         self.writes: list[tuple[str, str, SubmitHandle]] = []  # key, value, handle
         self.ending: str | None = None
         self.problem: tuple[str, str] | None = None  # liveness kind, text
@@ -291,9 +301,10 @@ def execute(schedule: Schedule) -> Execution:
         "history": None if checked is None else checked.verdict.value,
         "coverage": tuple(sorted(reached.items())),
     }
-    ending = None
+    ending = lost = None
     if cluster.violations:
         first = cluster.violations[0]
+        lost = executor.witness.lost
         found = {
             "verdict": VIOLATION,
             "kind": first.property,
@@ -320,5 +331,9 @@ def execute(schedule: Schedule) -> Execution:
         found = {"verdict": OK}
     result = Result(**found, **common, wall=time.perf_counter() - started)  # type: ignore[arg-type]
     return Execution(
-        schedule=schedule, result=result, lines=tuple(executor.rec.lines), ending=ending
+        schedule=schedule,
+        result=result,
+        lines=tuple(executor.rec.lines),
+        ending=ending,
+        lost=lost,
     )
