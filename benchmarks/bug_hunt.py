@@ -11,6 +11,8 @@ What it does: for each bug switch (raft/bugs.py) it runs the seeds that
 `raftsim fuzz --seeds N --duration T --bug NAME --checkers safety` runs
 (sim.check.fuzz.run_campaign) and reports
 
+- seeds to first failure, and what failed (with `--checkers all`, usually the
+  Figure 2 rule the bug skips, which stops the run before any damage);
 - seeds to first damage: 1 + the position of the first seed that breaks a
   consequence property, one of the five of the Raft paper's Figure 3 or the
   linearizability of the clients' history, and the property that caught it;
@@ -85,19 +87,23 @@ def hunt(name: str, seeds: range, settings: FuzzSettings, jobs: int) -> tuple[li
 
 
 def row(name: str, results: list[Result], cpu: float) -> list[str]:
+    failed = [r for r in results if r.failed]
+    caught = failed[0] if failed else None
     hits = [r for r in results if r.damage]
     first = hits[0] if hits else None
-    caught = Counter(r.kind for r in hits)
+    by_property = Counter(r.kind for r in hits)
     rules = Counter(r.kind for r in results if r.verdict == VIOLATION and not r.damage)
     other = Counter(
         f"{r.verdict}: {r.kind}" for r in results if r.failed and r.verdict != VIOLATION
     )
     return [
         name,
+        "none" if caught is None else str(results.index(caught) + 1),
+        "" if caught is None else str(caught.kind),
         "none" if first is None else str(results.index(first) + 1),
         "" if first is None else str(first.kind),
         f"{len(hits)} / {len(results)}",
-        ", ".join(f"{kind} {n}" for kind, n in caught.most_common()),
+        ", ".join(f"{kind} {n}" for kind, n in by_property.most_common()),
         ", ".join(f"{kind} {n}" for kind, n in rules.most_common()),
         ", ".join(f"{kind} {n}" for kind, n in other.most_common()),
         f"{cpu:.0f}",
@@ -130,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     table = Table(title="seeds to first damage", title_justify="left")
     for column, justify in (
         ("bug switch", "left"),
+        ("seeds to first failure", "right"),
+        ("failed first on", "left"),
         ("seeds to first damage", "right"),
         ("caught by", "left"),
         ("seeds with damage", "right"),

@@ -353,7 +353,7 @@ FIRST_DAMAGE = {
     "apply_before_commit": (0, "State Machine Safety"),
     "commit_old_term": (14, "Leader Completeness"),
     "double_vote": (0, "Election Safety"),
-    "joint_new_quorum_only": (110, "Leader Completeness"),
+    "joint_new_quorum_only": (92, "Leader Completeness"),
     "no_truncate": (0, "Log Matching"),
     "vote_before_persist": (16, "Election Safety"),
     "vote_without_log_check": (1, "Leader Completeness"),

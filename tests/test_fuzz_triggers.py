@@ -21,21 +21,26 @@ def only(*actions: Action):
     return generate(1, SETTINGS).with_actions(actions)
 
 
-def test_a_voter_crashes_the_given_delay_after_it_grants_its_vote_and_restarts_later() -> None:
-    # The vote event with the crash response (the schedule pairs it with acknowledgements).
-    trigger = Trigger(event="vote", response="crash", delay_us=300, lasts_us=40_000)
-    crash_voter = Action(number=1, at_us=1, kind="crash-acker", value=trigger, lasts_us=900_000)
-    executor = _Executor(only(crash_voter))
+def test_a_follower_crashes_the_given_delay_after_it_acknowledges_and_restarts_later() -> None:
+    trigger = Trigger(event="ack", response="crash", delay_us=300, lasts_us=40_000)
+    crash_acker = Action(number=1, at_us=1, kind="crash-acker", value=trigger, lasts_us=900_000)
+    executor = _Executor(only(crash_acker))
     executor.go()
     trace = executor.cluster.trace
-    granted = next(e for e in trace if "VoteResponse(term 1, granted)" in e.text)
-    voter = granted.node
-    crash = next(e for e in trace if e.text.startswith(f"{voter} crashes"))
-    restart = next(e for e in trace if e.text.startswith(f"{voter} restarts"))
-    assert crash.time_us == granted.time_us + 300
+    acked = next(
+        e
+        for e in trace
+        if " -> " in e.text
+        and "AppendEntriesResponse(term 1, ok" in e.text
+        and "match 0)" not in e.text  # a probe's answer acknowledges no entry
+    )
+    follower = acked.node
+    crash = next(e for e in trace if e.text.startswith(f"{follower} crashes"))
+    restart = next(e for e in trace if e.text.startswith(f"{follower} restarts"))
+    assert crash.time_us == acked.time_us + 300
     assert restart.time_us == crash.time_us + 40_000
     steps = [(line.text, line.note) for line in executor.rec.lines if line.kind == "call"]
-    assert (f"crash {voter}", "300us after it granted a vote") in steps
+    assert (f"crash {follower}", "300us after it acknowledged entries") in steps
 
 
 def test_a_wire_that_never_trips_does_nothing_and_an_armed_one_fires_again() -> None:

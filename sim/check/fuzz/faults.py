@@ -43,7 +43,6 @@ from sim.cluster import Cluster
 
 # What a node did, for the notes of a triggered fault's steps.
 DID = {
-    "vote": "granted a vote",
     "ack": "acknowledged entries",
     "elected": "was elected",
     "commit": "committed",

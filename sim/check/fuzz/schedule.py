@@ -50,7 +50,6 @@ TRIGGERED: dict[str, tuple[tuple[str, ...], str]] = {
     "split-joint": (("joint",), "split"),
 }
 EVENT_WORDS = {
-    "vote": "a node grants a vote",
     "ack": "a follower acknowledges entries",
     "elected": "a leader is elected",
     "commit": "a leader commits",

@@ -1,13 +1,12 @@
 """Tripwires: protocol events that set off a triggered fault.
 
-Theory of operation: some faults do damage only at one moment. A vote lost in
-a crash matters only if the crash comes between the vote and its disk write; a
-leader deposed matters most just after it committed or just after it won. A
-timed schedule hits those moments by luck, seldom. So a triggered fault
-(sim.check.fuzz.schedule, TRIGGERED) is armed at its time and fires at the
-next such protocol event, a moment later:
+Theory of operation: some faults do damage only at one moment. Entries lost
+in a crash matter only if the crash comes between their acknowledgement and
+their disk write; a leader deposed matters most just after it committed or
+just after it won. A timed schedule hits those moments by luck, seldom. So a
+triggered fault (sim.check.fuzz.schedule, TRIGGERED) is armed at its time and
+fires at the next such protocol event, a moment later:
 
-- "vote": a node grants its vote (a real one, not a pre-vote);
 - "ack": a follower acknowledges entries to the leader;
 - "elected": a node becomes leader;
 - "commit": a leader's commit index moves forward;
@@ -18,18 +17,18 @@ A `Tripwire` watches the world through the observer hooks only while it is
 armed, and remembers the first event: which node, and when. Deciding *what*
 the fault does then is the executor's business (sim.check.fuzz.run). The
 events are the protocol's, never a bug switch's: the same seed arms the same
-tripwires with any `--bug`, and a bug shows only in *when* they trip (a vote
-sent before it is on disk trips its wire before the disk write).
+tripwires with any `--bug`, and a bug shows only in *when* they trip (entries
+acknowledged before they are on disk trip the wire before the disk write).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from raft import AppendEntriesResponse, Node, Role, VoteResponse
+from raft import AppendEntriesResponse, Node, Role
 from sim.engine.observer import NO_VIOLATIONS, Observer, Violation
 
-EVENTS = ("vote", "ack", "elected", "commit", "lead", "joint")
+EVENTS = ("ack", "elected", "commit", "lead", "joint")
 LEADER = Role.LEADER
 
 
@@ -53,23 +52,19 @@ class Tripwire(Observer):
             self.tripped = (node_id, now)
 
     def on_send(self, message: object, now: int) -> Sequence[Violation]:
-        kind, event = type(message), self.event
+        # A success matching beyond the request's previous entry (echoed as
+        # rejected_index) acknowledges the entries that request carried.
         if (
-            event == "vote"
-            and kind is VoteResponse
-            and message.granted  # type: ignore[attr-defined]
-            and not message.pre_vote  # type: ignore[attr-defined]
-        ) or (
-            event == "ack"
-            and kind is AppendEntriesResponse
-            and message.success  # type: ignore[attr-defined]
-            and not message.heartbeat  # type: ignore[attr-defined]
+            self.event == "ack"
+            and type(message) is AppendEntriesResponse
+            and message.success
+            and message.match_index > message.rejected_index
         ):
-            self._trip(message.src, now)  # type: ignore[attr-defined]
+            self._trip(message.src, now)
         return NO_VIOLATIONS
 
     def after_input(self, node: Node, now: int) -> Sequence[Violation]:
-        if node.role is not LEADER or self.event in ("vote", "ack"):
+        if node.role is not LEADER or self.event == "ack":
             return NO_VIOLATIONS
         term, commit, joint = seen = (node.term, node.commit_index, node.configuration.is_joint)
         before = self._seen.get(node.id)
