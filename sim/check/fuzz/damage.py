@@ -44,16 +44,16 @@ class Witness(Observer):
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
         self.lost: str | None = None
-        self._seen = False
         world = cluster._world  # a fuzz run never travels in time: its one world
+        self._violations = world.violations  # the world's own list, read once per input
         world.observers = [*world.observers, self]
 
     def after_input(self, node: object, now: int) -> Sequence[Violation]:
-        if not self._seen:
-            violations = self.cluster.violations
-            if violations:
-                self._seen = True
-                self.lost = lost(violations[0], self.cluster)
+        if self._violations:
+            # The first violation only: the world stops calling after this one.
+            world = self.cluster._world
+            world.observers = [o for o in world.observers if o is not self]
+            self.lost = lost(self._violations[0], self.cluster)
         return NO_VIOLATIONS
 
 

@@ -63,6 +63,7 @@ class Faults:
         self.network_owner: dict[str, int] = {}  # setting -> the action that changed it
         self.hold_owner: dict[tuple[str, str], int] = {}  # held link -> the action holding it
         self.armed: list[tuple[Action, Tripwire]] = []
+        self._hit = False  # some armed wire tripped since the last look
         # Consequences of triggered faults, due later: (time, order, action number, step).
         self._due: list[tuple[int, int, int, Callable[[], None]]] = []
         self._order = 0
@@ -101,9 +102,15 @@ class Faults:
         heapq.heappush(self._due, (at_us, self._order, number, step))
 
     def _tripped(self) -> bool:
-        return any(wire.tripped is not None for _, wire in self.armed)
+        return self._hit
+
+    def _trip(self) -> None:
+        self._hit = True
 
     def _fire_tripped(self) -> bool:
+        if not self._hit:
+            return False
+        self._hit = False
         fired = [(action, wire) for action, wire in self.armed if wire.tripped is not None]
         for action, wire in fired:
             self._disarm(wire)
@@ -118,7 +125,7 @@ class Faults:
     def _arm(self, action: Action) -> None:
         trigger: Trigger = action.value  # type: ignore[assignment]
         world = self.cluster._world  # a fuzz run never travels in time: its one world
-        wire = Tripwire(trigger.event, world.nodes)
+        wire = Tripwire(trigger.event, world.nodes, self._trip)
         world.observers = [*world.observers, wire]
         self.armed.append((action, wire))
 

@@ -23,7 +23,7 @@ acknowledged before they are on disk trip the wire before the disk write).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from raft import AppendEntriesResponse, Node, Role
 from sim.engine.observer import NO_VIOLATIONS, Observer, Violation
@@ -35,11 +35,14 @@ LEADER = Role.LEADER
 class Tripwire(Observer):
     """Watches for one protocol event; `tripped` is (node, time) once it happened."""
 
-    def __init__(self, event: str, nodes: dict[str, Node]) -> None:
+    def __init__(
+        self, event: str, nodes: dict[str, Node], on_trip: Callable[[], None] | None = None
+    ) -> None:
         if event not in EVENTS:
             raise ValueError(f"unknown tripwire event {event!r}")
         self.event = event
         self.tripped: tuple[str, int] | None = None
+        self._on_trip = on_trip  # told once, when the wire trips
         # What leaders were already doing when the wire was armed: only news counts.
         self._seen: dict[str, tuple[int, int, bool]] = {
             node_id: (node.term, node.commit_index, node.configuration.is_joint)
@@ -50,6 +53,8 @@ class Tripwire(Observer):
     def _trip(self, node_id: str, now: int) -> None:
         if self.tripped is None:
             self.tripped = (node_id, now)
+            if self._on_trip is not None:
+                self._on_trip()
 
     def on_send(self, message: object, now: int) -> Sequence[Violation]:
         # A success matching beyond the request's previous entry (echoed as
