@@ -10,10 +10,12 @@ It also keeps the faults' own clock between the schedule's actions
 (`advance`): the end of what a triggered fault set off (a restart, a heal)
 and the tripwires of triggered faults that are armed. While a wire is armed
 the cluster runs step by step until it trips (sim.check.fuzz.tripwire); the
-fault then fires `delay_us` later. Every wait is still written as a plain
-`run DURATION`, exact to the microsecond, and nothing is ever done in the
-middle of an instant (a fault fires at least 1us after its event), so a
-replay that runs the same durations in one go makes the same run.
+fault then fires `delay_us` later, and a fresh wire is armed for the rest of
+the window, so that a window of leader churn deposes leader after leader.
+Every wait is still written as a plain `run DURATION`, exact to the
+microsecond, and nothing is ever done in the middle of an instant (a fault
+fires at least 1us after its event), so a replay that runs the same
+durations in one go makes the same run.
 
 Who owns the network: the last partition shape applied (a timed shape, an
 isolated leader, a joint split) is the one its window's end undoes; a newer

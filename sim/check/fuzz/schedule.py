@@ -18,13 +18,13 @@ of a schedule is still a valid schedule, which is what minimization
 Some actions are windows (`lasts_us` > 0): a partition, a latency spike, a
 loss rate or a held link that holds for a while and is then undone.
 
-Triggered faults (TRIGGERED) are armed for a window and fire at the next
-protocol event of their kind (sim.check.fuzz.tripwire), a moment later: "crash
-the next node to grant a vote, 300us after it does" hits the gap between a
-vote and its disk write, which a fault at a fixed time almost never does. The
-event is the protocol's (a vote granted, an acknowledgement, a leader elected,
-a commit, a joint configuration), so the schedule still depends on nothing but
-the seed.
+Triggered faults (TRIGGERED) are armed for a window and fire at each
+protocol event of their kind in it (sim.check.fuzz.tripwire), a moment later:
+"power cut 300us after a leader commits" hits the gap between the followers'
+acknowledgements and their disk writes, which a fault at a fixed time almost
+never does. The event is the protocol's (entries acknowledged, a leader
+elected, a commit, a joint configuration), so the schedule still depends on
+nothing but the seed.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ fires at the next such protocol event, a moment later:
 
 A `Tripwire` watches the world through the observer hooks only while it is
 armed, and remembers the first event: which node, and when. Deciding *what*
-the fault does then is the executor's business (sim.check.fuzz.run). The
+the fault does then is the fault driver's business (sim.check.fuzz.faults). The
 events are the protocol's, never a bug switch's: the same seed arms the same
 tripwires with any `--bug`, and a bug shows only in *when* they trip (entries
 acknowledged before they are on disk trip the wire before the disk write).
