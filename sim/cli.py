@@ -502,7 +502,8 @@ def fuzz(
     minimize: bool,
     save: str | None,
 ) -> None:
-    """Random fault campaigns: crashes, partitions, loss, membership changes and
+    """Random fault campaigns: crashes, partitions, loss, held links, membership
+    changes, faults triggered by protocol events (leader churn, power cuts) and
     clients (writes, cas, appends, reads), then healing. Each seed draws its own
     mix (swarm testing). Checks safety throughout, liveness after healing, and
     that the clients' history is linearizable; prints which protocol situations

@@ -18,6 +18,10 @@ RUNS = {
     "throughput.py": (["--seconds", "0.05", "--no-sweep"], "aims (DESIGN.md, Performance)"),
     "scale.py": (["--nodes", "3", "--commands", "20"], "elect, then commit"),
     "fuzz_rate.py": (["--seeds", "2", "--duration", "1", "--jobs", "2"], "seeds per minute"),
+    "bug_hunt.py": (
+        ["--seeds", "2", "--duration", "1", "--bug", "double_vote", "--clean"],
+        "seeds to first damage",
+    ),
     "linearizability.py": (["--ops", "200", "--repeat", "1"], "history checked in under 1 s"),
     "views.py": (["--nodes", "3", "--repeats", "1"], "one frame"),
     "time_travel.py": (

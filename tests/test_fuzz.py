@@ -28,7 +28,7 @@ from sim.check.fuzz import (
 )
 from sim.check.fuzz.run import ERROR, LIVENESS, NO_COMMIT, OK, VIOLATION
 from sim.check.fuzz.run import Result as FuzzResult
-from sim.check.fuzz.swarm import FAULT_WEIGHTS
+from sim.check.fuzz.swarm import FAULT_WEIGHTS, TRIGGER_WEIGHTS
 from sim.cluster import Cluster
 
 SHORT = FuzzSettings(duration=3, nodes=5)
@@ -65,8 +65,8 @@ def test_the_same_seed_gives_the_same_run_step_for_step() -> None:
 
 
 def test_schedules_draw_every_kind_of_fault_client_writes_and_client_operations() -> None:
-    kinds = {a.kind for seed in range(20) for a in generate(seed, SHORT).actions}
-    assert kinds == {*FAULT_WEIGHTS, "restart", "write", "client"}
+    kinds = {a.kind for seed in range(30) for a in generate(seed, SHORT).actions}
+    assert kinds == {*FAULT_WEIGHTS, *TRIGGER_WEIGHTS, "restart", "write", "client"}
 
 
 def test_actions_are_timed_within_the_duration_and_restarts_follow_their_crash() -> None:

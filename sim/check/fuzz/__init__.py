@@ -1,10 +1,11 @@
 """The fault campaign behind `raftsim fuzz`.
 
 A seed draws its own mix of cluster, faults and clients (`draw_profile`,
-swarm testing) and gives a schedule of timed faults, writes and client
-operations (`generate`); a run carries it out on a Cluster, heals everything
-and judges safety, liveness and the linearizability of the clients' history
-(`execute`), and counts the protocol situations it reached (coverage); a
+swarm testing) and gives a schedule of timed faults, faults triggered by
+protocol events, writes and client operations (`generate`); a run carries it
+out on a Cluster, heals everything and judges safety, liveness and the
+linearizability of the clients' history (`execute`), says what a broken
+property lost, and counts the protocol situations it reached (coverage); a
 campaign runs many seeds, in worker processes if asked (`run_campaign`), or
 on a Dask cluster (sim.check.fuzz.distributed, with the raftsim[dask] extra;
 not imported here, so nothing else imports Dask); a failing schedule shrinks

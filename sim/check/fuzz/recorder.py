@@ -107,6 +107,35 @@ class Recorder:
                 wait_us=gap,
             )
 
+    def run_watching(self, target_us: int, tripped: Callable[[], bool]) -> None:
+        """Run towards `target_us`, stopping early at the step after which `tripped()`.
+
+        Written as `run DURATION` for the time that passed: a replay runs whole
+        durations, which comes to the same as long as nothing is done before the
+        instant the run stopped in is over (sim.check.fuzz.faults).
+        """
+        start = self.now_us
+        gap = target_us - start
+        if gap <= 0:
+            return
+        cluster = self.cluster
+        try:
+            cluster.run_until(lambda _: tripped(), timeout=gap / 1_000_000)
+        finally:
+            ran = self.now_us - start
+            if ran > 0:
+                self.lines.append(
+                    Line(
+                        text=f"run {duration_text(ran)}",
+                        kind="run",
+                        wait_us=ran,
+                        phase=self.phase,
+                        number=self.number,
+                    )
+                )
+        if cluster.violations:
+            raise Stop
+
     def until(self, condition: str, predicate: Callable[[Cluster], bool], timeout_us: int) -> bool:
         return self._do(
             f"run until {condition} timeout={duration_text(timeout_us)}",
@@ -130,6 +159,12 @@ class Recorder:
 
     def cut(self, src: str, dst: str, note: str = "") -> None:
         self._do(f"cut {src} {dst}", lambda: self.cluster.cut(src, dst), note)
+
+    def hold(self, src: str, dst: str, note: str = "") -> None:
+        self._do(f"hold {src} {dst}", lambda: self.cluster.hold(src, dst), note)
+
+    def release(self, src: str, dst: str, note: str = "") -> None:
+        self._do(f"release {src} {dst}", lambda: self.cluster.release(src, dst), note)
 
     def heal(self, note: str = "") -> None:
         self._do("heal", self.cluster.heal, note)

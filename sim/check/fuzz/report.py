@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import attrs
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -26,7 +27,7 @@ from rich.text import Text
 
 from sim.check.fuzz import coverage
 from sim.check.fuzz.campaign import run_campaign, run_seed
-from sim.check.fuzz.run import ERROR, LIVENESS, VIOLATION, Result
+from sim.check.fuzz.run import ERROR, LIVENESS, VIOLATION, Execution, Result
 from sim.check.fuzz.save import replay_command, scenario_text
 from sim.check.fuzz.schedule import FuzzSettings, generate
 from sim.check.fuzz.shrink import minimize
@@ -40,6 +41,7 @@ LINEARIZABLE = Verdict.LINEARIZABLE.value
 BROKEN = Verdict.VIOLATION.value
 GAVE_UP = Verdict.GAVE_UP.value
 MINIMIZE_AT_MOST = 5  # failing seeds minimized per campaign (each costs up to hundreds of runs)
+DAMAGE_LOOKS = 100  # seeds stopped by a rule run again, at most, to see if they do damage
 
 
 def fuzz(
@@ -122,17 +124,17 @@ def fuzz(
             soft_wrap=True,
         )
     if minimize_failures and failed:
-        shrink = failed[:MINIMIZE_AT_MOST]
+        shrink = _worth_shrinking(failed, settings)
         if len(failed) > len(shrink):
             console.print(
                 Text(
-                    f"minimizing the first {len(shrink)} of {len(failed)} failing seeds "
-                    "(replay another one with --minimize to shrink it)",
+                    f"minimizing {len(shrink)} of {len(failed)} failing seeds, those that do "
+                    "real damage first (replay another one with --minimize to shrink it)",
                     style="dim",
                 )
             )
-        for result in shrink:
-            _minimize_one(console, result.seed, settings, save)
+        for result, failing in shrink:
+            _minimize_one(console, result, failing, settings, save)
     if not failed:
         console.print(Text(f"no failures in {len(results)} seeds", style="bold green"))
     console.print(Text(history_sentence(results), style="bold" if not failed else ""))
@@ -259,8 +261,58 @@ def coverage_table(results: Sequence[Result]) -> Table:
     return table
 
 
-def _minimize_one(console: Console, seed: int, settings: FuzzSettings, save: Path | None) -> None:
-    failing = run_seed(seed, settings)
+def _worth_shrinking(
+    failed: Sequence[Result], settings: FuzzSettings
+) -> list[tuple[Result, Execution | None]]:
+    """The failing seeds to minimize (at most MINIMIZE_AT_MOST), those that do damage first.
+
+    A broken rule stops a run before the damage it leads to. Run again with only
+    the consequence checkers, the same schedule may go on to break a Figure 3
+    property: then that run is the one to shrink, toward the damage. At most
+    DAMAGE_LOOKS seeds are run again to find out.
+    """
+    damaged: list[tuple[Result, Execution | None]] = []
+    others: list[tuple[Result, Execution | None]] = []
+    looked = 0
+    consequences = attrs.evolve(settings, checkers="safety")
+    for result in failed:
+        if len(damaged) >= MINIMIZE_AT_MOST:
+            break
+        if result.damage:
+            damaged.append((result, None))
+        elif result.verdict == VIOLATION and looked < DAMAGE_LOOKS:
+            looked += 1
+            again = run_seed(result.seed, consequences)
+            (damaged if again.result.damage else others).append(
+                (result, again if again.result.damage else None)
+            )
+        else:
+            others.append((result, None))
+    return (damaged + others)[:MINIMIZE_AT_MOST]
+
+
+def _minimize_one(
+    console: Console,
+    result: Result,
+    damaged: Execution | None,
+    settings: FuzzSettings,
+    save: Path | None,
+) -> None:
+    """Shrink a failing seed (or its damaging run, see `_worth_shrinking`), print it, save it."""
+    seed = result.seed
+    failing = damaged
+    if damaged is None:
+        failing = run_seed(seed, settings)
+    else:
+        console.print(
+            Text(
+                f"seed {seed} broke {result.kind}; with only the consequence checkers it "
+                f"goes on to break {damaged.result.kind}: minimizing that",
+                style="dim",
+            ),
+            soft_wrap=True,
+        )
+    assert failing is not None
     with Progress(
         TextColumn(f"[bold]minimizing seed {seed}"),
         TextColumn("{task.fields[runs]} runs, best {task.fields[actions]} actions"),
@@ -284,6 +336,8 @@ def _minimize_one(console: Console, seed: int, settings: FuzzSettings, save: Pat
         ),
         soft_wrap=True,
     )
+    if shrunk.execution.lost:
+        console.print(Text(f"    lost: {shrunk.execution.lost}", style="red"), soft_wrap=True)
     steps = shrunk.execution.lines
     for action in kept:
         done = "; ".join(line.text for line in steps if line.number == action.number)

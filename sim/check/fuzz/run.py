@@ -3,8 +3,9 @@
 Theory of operation: `execute` builds the seed's Cluster and walks the
 schedule's timeline (each action, and the end of each window). An action is
 resolved against the cluster as it is at that moment ("the leader" becomes
-n3; a restart whose crash did nothing does nothing) and carried out through
-the public Cluster API by a `Recorder` (sim.check.fuzz.recorder), which writes
+n3; a restart whose crash did nothing does nothing; a triggered fault waits
+for its protocol event: sim.check.fuzz.faults) and carried out through the
+public Cluster API by a `Recorder` (sim.check.fuzz.recorder), which writes
 every call down as the scenario step that makes the same call (`crash n3`,
 `run 412ms`): the steps replay the run (sim.check.fuzz.save).
 
@@ -24,7 +25,6 @@ protocol situations the seed reached (sim.check.fuzz.coverage).
 
 from __future__ import annotations
 
-import random
 import time
 import traceback
 from collections.abc import Sequence
@@ -33,10 +33,11 @@ from pathlib import Path
 import attrs
 
 from sim.check.checkers import CHECKERS
-from sim.check.fuzz import coverage
+from sim.check.fuzz import coverage, damage
 from sim.check.fuzz.clients import Clients
+from sim.check.fuzz.faults import Faults
 from sim.check.fuzz.recorder import Line, Recorder, Stop, duration_text
-from sim.check.fuzz.schedule import BASE_LATENCY_US, NETWORK, SHAPES, Action, Schedule
+from sim.check.fuzz.schedule import Action, Schedule
 from sim.check.history import Outcome
 from sim.check.linearizability import CheckResult, Verdict
 from sim.cluster import Cluster
@@ -57,6 +58,8 @@ LINEARIZABILITY = "linearizability"  # the property of the clients' history
 # `--checkers safety`: the consequence checkers, the five properties of the Raft
 # paper's Figure 3 (and linearizability, always checked); "all" adds the rules.
 SAFETY_CHECKERS = tuple(list(CHECKERS)[:5])
+# The consequences, by the names violations carry: real damage, not only a broken rule.
+CONSEQUENCES = frozenset({*(CHECKERS[name].name for name in SAFETY_CHECKERS), LINEARIZABILITY})
 
 
 @attrs.frozen(kw_only=True)
@@ -84,6 +87,11 @@ class Result:
     @property
     def failed(self) -> bool:
         return self.verdict != OK
+
+    @property
+    def damage(self) -> bool:
+        """A consequence broke (a Figure 3 property, or linearizability), not only a rule."""
+        return self.verdict == VIOLATION and self.kind in CONSEQUENCES
 
     def same_failure(self, other: Result) -> bool:
         """Fails the way `other` did: the same property, or the same liveness problem."""
@@ -115,6 +123,8 @@ class Execution:
     # The run's full trace (None for an execution made by hand): its hash tells a
     # re-run that gave the same events from one that only gave the same verdict.
     trace: Sequence[TraceEvent] | None = None
+    # For a broken Figure 3 property, what it lost, in one sentence (sim.check.fuzz.damage).
+    lost: str | None = None
 
 
 class _Executor:
@@ -133,9 +143,8 @@ class _Executor:
         )
         self.rec = Recorder(self.cluster)
         self.clients = Clients(self.cluster, self.rec)
-        self.crashed_by: dict[int, str] = {}  # crash action number -> the node it crashed
-        self.shape: int | None = None  # the action whose partition shape is in force
-        self.network_owner: dict[str, int] = {}  # setting -> the action that changed it
+        self.faults = Faults(schedule, self.cluster, self.rec)
+        self.witness = damage.Witness(self.cluster)
         self.writes: list[tuple[str, str, SubmitHandle]] = []  # key, value, handle
         self.ending: str | None = None
         self.problem: tuple[str, str] | None = None  # liveness kind, text
@@ -156,167 +165,32 @@ class _Executor:
         for at_us, _, end, action in self.timeline():
             if at_us >= self.schedule.duration_us:
                 break  # windows still open at the end close with the healing
-            self.rec.run_to(at_us)
+            self.faults.advance(at_us)
             self.rec.number = action.number
             if end:
-                self.close(action)
+                self.faults.close(action)
             else:
                 self.apply(action)
             self.rec.number = None
-        self.rec.run_to(self.schedule.duration_us)
+        self.faults.advance(self.schedule.duration_us)
         self.rec.phase = "healing"
-        self.heal_everything()
+        self.faults.heal_everything()
         self.check_liveness()
 
-    # -- resolving actions ---------------------------------------------------------
-
-    def ids(self) -> list[str]:
-        return list(self.cluster.nodes)
-
-    def up(self) -> list[str]:
-        return [n for n, view in self.cluster.nodes.items() if view.running]
-
     def apply(self, action: Action) -> None:
-        kind, key, rec, cluster = action.kind, action.key, self.rec, self.cluster
-        leader = cluster.leader
+        kind, rec = action.kind, self.rec
         if kind == "client":
             self.clients.send(action)
         elif kind == "write":
             n = action.number
-            up = self.up()
-            to = up[key % len(up)] if action.value == "any" and up else None
+            up = self.faults.up()
+            to = up[action.key % len(up)] if action.value == "any" and up else None
             handle = rec.submit(f"set w{n} {n}", to=to)
             self.writes.append((f"w{n}", str(n), handle))
-        elif kind == "crash":
-            up = self.up()
-            if action.value == "leader":
-                target, note = leader, "the leader"
-            else:
-                target, note = (up[key % len(up)] if up else None), ""
-            if target is not None:
-                rec.crash(target, note)
-                self.crashed_by[action.number] = target
-        elif kind == "restart":
-            node = self.crashed_by.get(action.of)  # type: ignore[arg-type]
-            if node is not None and not cluster.nodes[node].running:
-                rec.restart(node)
-        elif kind in SHAPES:
-            self.apply_shape(action)
-        elif kind == "one-way":
-            ids = self.ids()
-            if len(ids) >= 2:
-                src, dst = random.Random(key).sample(ids, 2)
-                rec.cut(src, dst, "one way")
-        elif kind in NETWORK:
-            value = action.value
-            if kind == "latency":
-                value = tuple(ms * 1000 for ms in action.value)  # type: ignore[union-attr]
-            elif kind == "reorder":
-                value = True
-            rec.network(**{kind: value})
-            self.network_owner[kind] = action.number
-        elif leader is not None:
-            self.apply_admin(action, leader)
-
-    def apply_shape(self, action: Action) -> None:
-        rec, leader = self.rec, self.cluster.leader
-        ids = self.ids()
-        order = list(ids)
-        random.Random(action.key).shuffle(order)
-        kind = action.kind
-        if kind == "isolate-leader" and leader is None:
-            return
-        if kind == "split" and len(ids) < 2:
-            return
-        if (kind == "bridge" and len(ids) < 3) or (kind == "ring" and len(ids) < 4):
-            return
-        if self.cluster.partitions or self.cluster.cuts:
-            rec.heal("a new network shape replaces the old")
-        self.shape = action.number
-        if kind == "isolate-leader":
-            rec.isolate(leader, "the leader")  # type: ignore[arg-type]
-        elif kind == "split":
-            k = 1 + action.key % max(1, (len(ids) - 1) // 2)
-            minority, majority = sorted(order[:k], key=ids.index), sorted(order[k:], key=ids.index)
-            rec.partition(minority, majority, note="minority | majority")
-        elif kind == "bridge":
-            bridge, rest = order[0], order[1:]
-            left, right = rest[: len(rest) // 2], rest[len(rest) // 2 :]
-            note = f"bridge: {bridge} hears both {','.join(left)} and {','.join(right)}"
-            for a in left:
-                for b in right:
-                    rec.cut(a, b, note)
-                    rec.cut(b, a, note)
-                    note = ""
-        else:  # ring
-            n = len(order)
-            note = "ring " + " - ".join(order)
-            for i in range(n):
-                for j in range(i + 2, n):
-                    if i == 0 and j == n - 1:
-                        continue  # neighbours across the ring's seam
-                    rec.cut(order[i], order[j], note)
-                    rec.cut(order[j], order[i], note)
-                    note = ""
-
-    def close(self, action: Action) -> None:
-        """The end of a window: undo the fault if nothing newer replaced it."""
-        if action.kind in SHAPES and self.shape == action.number:
-            self.shape = None
-            self.rec.heal("the partition ends")
-        elif action.kind in NETWORK and self.network_owner.get(action.kind) == action.number:
-            del self.network_owner[action.kind]
-            self.rec.network(**{action.kind: _base(action.kind)}, note="back to normal")
-
-    def apply_admin(self, action: Action, leader: str) -> None:
-        rec, key = self.rec, action.key
-        conf = self.cluster.nodes[leader].members
-        pool = self.schedule.pool
-        kind = action.kind
-        if kind == "add":
-            choices = [n for n in pool if n not in conf.voters]
-            if choices:
-                rec.request("add", "add_node", choices[key % len(choices)])
-        elif kind == "add-learner":
-            choices = [n for n in pool if n not in conf.members]
-            if choices:
-                rec.request("add-learner", "add_learner", choices[key % len(choices)])
-        elif kind == "remove":
-            choices = list(conf.members) if len(conf.voters) > 2 else list(conf.learners)
-            if choices:
-                rec.request("remove", "remove_node", choices[key % len(choices)])
-        elif kind == "swap":
-            # Up to two voters out and as many others in, in one change: while joint,
-            # the old and the new majorities can differ by more than one server.
-            outsiders = [n for n in pool if n not in conf.members]
-            count = min(1 + key % 2, len(outsiders), len(conf.voters) - 1)
-            if count > 0:
-                rng = random.Random(key)
-                leaving = rng.sample(list(conf.voters), count)
-                joining = rng.sample(outsiders, count)
-                voters = [n for n in conf.voters if n not in leaving] + joining
-                note = f"{','.join(leaving)} out, {','.join(joining)} in"
-                rec.change_members(voters, list(conf.learners), note)
-        elif kind == "transfer":
-            others = [n for n in conf.voters if n != leader]
-            target = others[key % len(others)] if key and others else None
-            rec.request("transfer", "transfer_leadership", target)
-        elif kind == "snapshot":
-            up = self.up()
-            if up:
-                rec.request("snapshot", "snapshot", up[key % len(up)])
+        else:
+            self.faults.apply(action)
 
     # -- healing and liveness ----------------------------------------------------------
-
-    def heal_everything(self) -> None:
-        rec = self.rec
-        rec.heal("the faults are over")
-        rec.network(
-            drop=0, duplicate=0, latency=BASE_LATENCY_US, reorder=False, note="normal network"
-        )
-        for node_id, view in self.cluster.nodes.items():
-            if not view.running:
-                rec.restart(node_id)
 
     def fail(self, kind: str, text: str, ending: str | None = None) -> None:
         self.problem = (kind, text)
@@ -396,10 +270,6 @@ def _has_leader(cluster: Cluster) -> bool:
     return cluster.leader is not None
 
 
-def _base(setting: str) -> object:
-    return {"drop": 0, "duplicate": 0, "latency": BASE_LATENCY_US, "reorder": False}[setting]
-
-
 def _where(error: Exception) -> str:
     frame = traceback.extract_tb(error.__traceback__)[-1]
     where = "/".join(Path(frame.filename).parts[-2:])
@@ -436,9 +306,10 @@ def execute(schedule: Schedule) -> Execution:
         "history": None if checked is None else checked.verdict.value,
         "coverage": tuple(sorted(reached.items())),
     }
-    ending = None
+    ending = lost = None
     if cluster.violations:
         first = cluster.violations[0]
+        lost = executor.witness.lost
         found = {
             "verdict": VIOLATION,
             "kind": first.property,
@@ -470,4 +341,5 @@ def execute(schedule: Schedule) -> Execution:
         lines=tuple(executor.rec.lines),
         ending=ending,
         trace=cluster.trace,
+        lost=lost,
     )

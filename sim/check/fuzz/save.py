@@ -7,7 +7,8 @@ depends on what broke:
 
 - a safety violation: the step during which the checker fired becomes
   `run until violation "PROPERTY"` (when it was a `run`), followed by
-  `expect violation "PROPERTY"`. The file *passes* (exit 0) when the
+  `expect violation "PROPERTY"`, under a sentence that says what was lost
+  (sim.check.fuzz.damage) when a Figure 3 property broke. The file *passes* (exit 0) when the
   violation reproduces, like the library's bug demonstrations; once the bug
   is fixed it fails (exit 1) at that line.
 - a liveness failure: the file ends with what Raft promises after healing (a
@@ -123,10 +124,12 @@ def scenario_text(execution: Execution, *, original_actions: int | None = None) 
             "It passes while the clients see the same answers: its last line expects what "
             "the culprit operation returned."
         )
+    lost = [f"  What was lost: {execution.lost}."] if execution.lost else []
     header = [
         f"title: Fuzz seed {schedule.seed}: {what}",
         f"summary: Found by `{replay_command(schedule)}` ({shrunk}; bug switches: {bugs}).",
         f"  {result.problem}",
+        *lost,
         f"  {ends}",
         "",
         cluster_line(schedule),
@@ -160,5 +163,6 @@ def scenario_text(execution: Execution, *, original_actions: int | None = None) 
             if phase == "healing":
                 body.append("> Every fault is undone; Raft must now elect a leader and commit.")
         body.append(_step(line))
-    body += ["", "## What broke", *tail, ""]
+    told = [f"> Lost: {execution.lost}."] if execution.lost else []
+    body += ["", "## What broke", *told, *tail, ""]
     return "\n".join(header + body)

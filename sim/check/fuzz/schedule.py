@@ -15,12 +15,21 @@ at the leader". Who that is gets decided when the action runs
 of a schedule is still a valid schedule, which is what minimization
 (sim.check.fuzz.shrink) needs.
 
-Some actions are windows (`lasts_us` > 0): a partition, a latency spike or a
-loss rate that holds for a while and is then undone.
+Some actions are windows (`lasts_us` > 0): a partition, a latency spike, a
+loss rate or a held link that holds for a while and is then undone.
+
+Triggered faults (TRIGGERED) are armed for a window and fire at each
+protocol event of their kind in it (sim.check.fuzz.tripwire), a moment later:
+"power cut 300us after a leader commits" hits the gap between the followers'
+acknowledgements and their disk writes, which a fault at a fixed time almost
+never does. The event is the protocol's (entries acknowledged, a leader
+elected, a commit, a joint configuration), so the schedule still depends on
+nothing but the seed.
 """
 
 from __future__ import annotations
 
+import math
 import random
 
 import attrs
@@ -30,6 +39,29 @@ from sim.engine.rng import RandomStreams
 
 SHAPES = ("split", "isolate-leader", "bridge", "ring")
 NETWORK = ("drop", "duplicate", "latency", "reorder")
+HOLDS = ("hold", "stall-leader")
+# Triggered faults: the protocol events that may set each off (one is drawn; see
+# sim.check.fuzz.tripwire) and what it then does to the node it happened on (or
+# to every node: "power").
+TRIGGERED: dict[str, tuple[tuple[str, ...], str]] = {
+    "crash-acker": (("ack",), "crash"),
+    "depose-leader": (("lead",), "isolate"),
+    "power-cut": (("elected", "commit"), "power"),
+    "split-joint": (("joint",), "split"),
+}
+EVENT_WORDS = {
+    "ack": "a follower acknowledges entries",
+    "elected": "a leader is elected",
+    "commit": "a leader commits",
+    "lead": "a leader is elected or commits",
+    "joint": "a leader adopts a joint configuration",
+}
+RESPONSE_WORDS = {
+    "crash": "crash it",
+    "isolate": "isolate it",
+    "power": "crash every node (a power cut)",
+    "split": "partition the leader and the new voters from the old ones",
+}
 LATENCY_SPIKES_MS = ((20, 80), (50, 200), (1, 150), (100, 300))
 BASE_LATENCY_US = (2_000, 8_000)  # Cluster's default, restored when a spike ends
 SPARE_IDS = 2  # ids beyond the initial nodes that membership changes may bring in
@@ -46,6 +78,8 @@ DESCRIPTIONS = {
     "swap": "swap voters for new ones in one change (joint consensus)",
     "transfer": "transfer leadership",
     "snapshot": "a node takes a snapshot",
+    "hold": "hold a link (its messages wait, then land at once)",
+    "stall-leader": "hold every link out of the leader (its messages wait, then land at once)",
 }
 # Where a client sends an operation, and how often: the leader of the moment,
 # any running node (followers refuse), or a node that believes it leads (a
@@ -93,6 +127,32 @@ class ClientOp:
 
 
 @attrs.frozen(kw_only=True)
+class Trigger:
+    """What a triggered fault does once its protocol event happens.
+
+    `delay_us` runs from the event to the fault (at least 1: the fault comes
+    after the step that made the event, never inside it). `lasts_us` is how
+    long a crashed node stays down, or an isolation or a partition holds (0:
+    until everything heals).
+    """
+
+    event: str  # see sim.check.fuzz.tripwire.EVENTS
+    response: str  # crash, isolate, power or split
+    delay_us: int
+    lasts_us: int = 0
+
+    def describe(self) -> str:
+        text = f"when {EVENT_WORDS[self.event]}: {RESPONSE_WORDS[self.response]} "
+        text += f"{_ms(self.delay_us)} later"
+        if self.response in ("crash", "power"):
+            them = "them" if self.response == "power" else "it"
+            if self.lasts_us:
+                return text + f", restart {them} {_ms(self.lasts_us)} after"
+            return text + f", {them} stay{'' if them == 'them' else 's'} down until healing"
+        return text + (f" for {_ms(self.lasts_us)}" if self.lasts_us else " until healing")
+
+
+@attrs.frozen(kw_only=True)
 class Action:
     """One timed thing done to the cluster.
 
@@ -101,9 +161,11 @@ class Action:
     to its crash (`of`), and it never changes when minimization removes other
     actions. `key` picks nodes when the action runs (which follower, which
     shuffle of the nodes). `value` holds the kind's setting: "leader" or "any"
-    for a crash, a probability for drop and duplicate, a latency range in ms,
+    for a crash, "keep-leader" for a swap that must not remove the leader,
+    a probability for drop and duplicate, a latency range in ms,
     "any" for a write sent to a random node instead of the leader, the
-    `ClientOp` of a client operation.
+    `ClientOp` of a client operation, the `Trigger` of a triggered fault
+    (whose `lasts_us` is how long it stays armed).
     """
 
     number: int
@@ -122,11 +184,16 @@ class Action:
             return "crash the leader" if value == "leader" else "crash a running node"
         if kind == "restart":
             return f"restart the node that action {self.of} crashed"
+        if kind == "swap" and value == "keep-leader":
+            return DESCRIPTIONS[kind] + ", the leader staying"
         if kind == "write":
             where = "a random node" if value == "any" else "the leader"
             return f"client write 'set w{self.number} {self.number}' to {where}"
         if kind == "client":
             return value.describe()  # type: ignore[attr-defined]
+        if kind in TRIGGERED:
+            armed = f" (armed for {_ms(self.lasts_us)})" if self.lasts_us else ""
+            return value.describe() + armed  # type: ignore[attr-defined]
         if kind == "drop":
             text = f"lose {value:.0%} of messages"
         elif kind == "duplicate":
@@ -203,6 +270,7 @@ def generate(seed: int, settings: FuzzSettings) -> Schedule:
     streams = RandomStreams(seed)
     end_ms = round(settings.duration * 1000)
     drafts = _faults(streams.stream("fuzz/schedule"), profile, end_ms)
+    drafts += _triggered(streams.stream("fuzz/triggers"), profile, end_ms)
     writes = streams.stream("fuzz/writes")
     for at_ms in _poisson(writes, profile.write_rate, end_ms):
         to_any = writes.random() < 0.15
@@ -261,9 +329,56 @@ def _faults(rng: random.Random, profile: Profile, end_ms: int) -> list[dict]:
                 draft["value"] = rng.choice([0.05, 0.2])
             elif kind == "latency":
                 draft["value"] = rng.choice(LATENCY_SPIKES_MS)
+        elif kind in HOLDS:
+            draft["lasts_ms"] = rng.choice([rng.randint(20, 300), rng.randint(300, 2000)])
         elif kind == "transfer" and rng.random() < 0.3:
             draft["key"] = 0  # to the most up-to-date voter, the leader's choice
     return drafts
+
+
+def _triggered(rng: random.Random, profile: Profile, end_ms: int) -> list[dict]:
+    """Triggered fault drafts (see `Trigger`), each armed for a while."""
+    drafts: list[dict] = []
+    if not profile.triggers:
+        return drafts
+    kinds = [kind for kind, _ in profile.triggers]
+    weights = [weight for _, weight in profile.triggers]
+    for at_ms in _poisson(rng, profile.trigger_rate, end_ms):
+        kind = rng.choices(kinds, weights)[0]
+        events, response = TRIGGERED[kind]
+        event = events[0] if len(events) == 1 else rng.choice(events)
+        if event == "joint":
+            # A change that brings in new voters to cut off once it goes joint; the
+            # leader stays, so that its side can hold a majority of the new voters.
+            key = rng.randrange(1 << 30)
+            drafts.append({"at_ms": at_ms, "kind": "swap", "key": key, "value": "keep-leader"})
+        drafts.append(
+            {
+                "at_ms": at_ms,
+                "kind": kind,
+                "key": rng.randrange(1 << 30),
+                # Armed this long (a change goes joint once its new voters caught up).
+                "lasts_ms": rng.randint(300 if event == "joint" else 100, 2000),
+                "value": _trigger(rng, event, response),
+            }
+        )
+    return drafts
+
+
+def _trigger(rng: random.Random, event: str, response: str) -> Trigger:
+    """A triggered fault's timing: soon after its event, often within a disk write.
+
+    The delay is drawn evenly on a log scale from 1us to 20ms, so that as many
+    faults land within a 500us flush as between 2 and 20 ms.
+    """
+    delay_us = round(math.exp(rng.uniform(0.0, math.log(20_000))))
+    if response == "crash":
+        down_ms = rng.choice([rng.randint(1, 20), rng.randint(20, 1000), 0])
+    elif response == "power":
+        down_ms = rng.choice([rng.randint(1, 50), rng.randint(50, 1000)])
+    else:
+        down_ms = rng.randint(50, 2000)
+    return Trigger(event=event, response=response, delay_us=delay_us, lasts_us=down_ms * 1000)
 
 
 def _client_drafts(rng: random.Random, profile: Profile, end_ms: int) -> list[dict]:

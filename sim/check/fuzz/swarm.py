@@ -43,8 +43,19 @@ FAULT_WEIGHTS: dict[str, float] = {
     "swap": 1.0,
     "transfer": 0.8,
     "snapshot": 0.8,
+    "hold": 0.8,
+    "stall-leader": 2.5,
 }
-MEMBERSHIP = ("add", "add-learner", "remove", "swap")
+# Triggered faults (sim.check.fuzz.schedule.TRIGGERED), a moment after a protocol
+# event, are drawn the same way, at a rate of their own: a seed may hammer the
+# moments that matter with few timed faults around to blur them, or the reverse.
+TRIGGER_WEIGHTS: dict[str, float] = {
+    "crash-acker": 0.6,
+    "depose-leader": 3.0,
+    "power-cut": 1.2,
+    "split-joint": 1.0,
+}
+MEMBERSHIP = ("add", "add-learner", "remove", "swap", "split-joint")
 BOOSTS = (0.3, 1.0, 1.0, 3.0)  # a kind's weight is multiplied by one of these
 SIZES = (3, 7)  # cluster sizes a seed draws from, inclusive
 FLUSH_DELAYS = (0.0005, 0.002, 0.002, 0.02, 0.05)  # seconds
@@ -61,8 +72,10 @@ class Profile:
 
     nodes: int
     options: dict[str, object]  # keyword options for Cluster (besides n, seed, bugs, checkers)
-    faults: tuple[tuple[str, float], ...]  # fault kinds that happen, with their weights
-    fault_rate: float  # faults per simulated second
+    faults: tuple[tuple[str, float], ...]  # timed fault kinds that happen, with their weights
+    fault_rate: float  # timed faults per simulated second
+    triggers: tuple[tuple[str, float], ...]  # triggered fault kinds, with their weights
+    trigger_rate: float  # triggered faults armed per simulated second
     write_rate: float  # liveness writes (`set wN N`) per simulated second
     client_rate: float  # client operations per simulated second
     operations: tuple[tuple[str, float], ...]  # client operation kinds and their weights
@@ -73,12 +86,14 @@ class Profile:
         """The profile in one line, for people."""
         on = [name for name in ("pre_vote", "check_quorum") if self.options.get(name)]
         faults = ", ".join(f"{kind} x{weight:g}" for kind, weight in self.faults) or "none"
+        triggers = ", ".join(f"{kind} x{weight:g}" for kind, weight in self.triggers) or "none"
         ops = ", ".join(f"{kind} x{weight:g}" for kind, weight in self.operations if weight)
         flush = self.options["flush_delay"]
         return (
             f"{self.nodes} nodes, {' and '.join(on) or 'no PreVote, no CheckQuorum'}, "
             f"flush {float(flush) * 1000:g}ms; "  # type: ignore[arg-type]
             f"{self.fault_rate:.1f} faults/s ({faults}); "
+            f"{self.trigger_rate:.1f} triggered/s ({triggers}); "
             f"{self.client_rate:.1f} client ops/s ({ops}) on {','.join(self.keys)}, "
             f"reads: {', '.join(self.read_modes)}"
         )
@@ -102,13 +117,15 @@ def draw_profile(seed: int, *, nodes: int | None = None, unsafe_reads: bool = Fa
     # come and go as a group.
     density = rng.uniform(0.2, 0.9)
     membership = rng.random() < 0.6
-    faults = []
-    for kind, weight in FAULT_WEIGHTS.items():
-        drawn = rng.random() < density
-        boost = rng.choice(BOOSTS)
-        if drawn and (membership or kind not in MEMBERSHIP):
-            faults.append((kind, weight * boost))
+    faults, triggers = [], []
+    for kinds, chosen in ((FAULT_WEIGHTS, faults), (TRIGGER_WEIGHTS, triggers)):
+        for kind, weight in kinds.items():
+            drawn = rng.random() < density
+            boost = rng.choice(BOOSTS)
+            if drawn and (membership or kind not in MEMBERSHIP):
+                chosen.append((kind, weight * boost))
     fault_rate = _log_uniform(rng.random(), 0.5, 5.0)
+    trigger_rate = _log_uniform(rng.random(), 0.5, 5.0)
     write_rate = rng.uniform(1.0, 6.0)
     client_rate = _log_uniform(rng.random(), 2.0, 16.0)
     weights = [rng.choice((0.0, 1.0, 1.0, 3.0)) for _ in OPERATIONS]
@@ -126,6 +143,8 @@ def draw_profile(seed: int, *, nodes: int | None = None, unsafe_reads: bool = Fa
         options=options,
         faults=tuple(faults),
         fault_rate=fault_rate,
+        triggers=tuple(triggers),
+        trigger_rate=trigger_rate,
         write_rate=write_rate,
         client_rate=client_rate,
         operations=tuple(zip(OPERATIONS, weights, strict=True)),
