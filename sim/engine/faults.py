@@ -12,31 +12,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sim.engine.events import DELIVER, EventQueue
+from sim.engine.part import WorldPart
 
 if TYPE_CHECKING:
-    from raft import Node
     from sim.engine.network import Network
 
 
-class NetworkControls:
+class NetworkControls(WorldPart):
     """The fault-injection verbs of `World` (which provides the state below)."""
 
-    now: int
-    nodes: dict[str, Node]
     network: Network
     queue: EventQueue
 
     if TYPE_CHECKING:
-
-        def _record(
-            self,
-            node: str | None,
-            component: str,
-            kind: str,
-            template: str,
-            args: tuple = (),
-            msg_id: int | None = None,
-        ) -> None: ...
 
         def _deliver(self, msg_id: int, *, forced: bool = False) -> None: ...
 

@@ -17,30 +17,19 @@ from itertools import chain
 from typing import TYPE_CHECKING
 
 from raft import Role
+from sim.engine.part import WorldPart
 from sim.engine.proposals import AdminRequest, Proposal, ReadRequest
 
 if TYPE_CHECKING:
     from raft import AdminAnswer, Configuration, Node
 
 
-class RequestDesk:
+class RequestDesk(WorldPart):
     """The client and admin verbs of `World` (which provides nodes, clock and trace)."""
 
-    now: int
-    nodes: dict[str, Node]
     running: dict[str, bool]
 
     if TYPE_CHECKING:
-
-        def _record(
-            self,
-            node: str | None,
-            component: str,
-            kind: str,
-            template: str,
-            args: tuple = (),
-            msg_id: int | None = None,
-        ) -> None: ...
 
         def _carry_out(self, node_id: str, node: Node) -> None: ...
 
