@@ -6,6 +6,7 @@ Run from the repository root:
     python benchmarks/throughput.py --seconds 3 --nodes 3 --seed 2 --rate 500
     python benchmarks/throughput.py --profile        # same workload under cProfile
     python benchmarks/throughput.py --no-sweep       # only the main load, no lighter ones
+    python benchmarks/throughput.py --trace off      # campaign mode: no trace kept
 
 What it does (see DESIGN.md, "Performance"):
 
@@ -19,7 +20,8 @@ What it does (see DESIGN.md, "Performance"):
    if that fails too it waits for the next tick, ahead of newer commands.
    The workload runs twice with the same seed: with the safety checkers
    switched off (`Cluster(checkers="none")`), then as shipped (every checker
-   on). Tracing is always on.
+   on). Tracing is on unless `--trace off` (`Cluster(trace="off")`, campaign
+   mode: then commit latencies are only known to within a tick).
 3. Reports Raft events per wall second (`cluster.events_processed`),
    simulated seconds per wall second, commands committed per wall second,
    trace events recorded, peak memory (ru_maxrss), and how the cluster
@@ -120,9 +122,11 @@ class Outcome:
     nodes: int
     seed: int
     rate: float
+    trace: str = "full"
     checkers: list[str] = field(default_factory=list)  # names of the checkers that ran
     violations: int = 0
     wall: float = 0.0  # timed part only, progress-bar time excluded
+    cpu: float = 0.0  # CPU time of this process over the timed part (progress bar included)
     progress_wall: float = 0.0  # wall time spent updating the progress bar
     gc_wall: float = 0.0  # wall time the cyclic garbage collector ran (within `wall`)
     gc_collections: int = 0
@@ -181,15 +185,22 @@ def run_workload(
     seconds: float,
     rate: float,
     checkers: bool = True,
+    trace: str = "full",
     progress: Progress | None = None,
     label: str = "simulating",
     profiler: cProfile.Profile | None = None,
+    cluster: Cluster | None = None,
 ) -> Outcome:
-    """Elect a leader, then drive the cluster at `rate` commands per simulated second."""
-    out = Outcome(nodes=nodes, seed=seed, rate=rate)
+    """Elect a leader, then drive the cluster at `rate` commands per simulated second.
+
+    `cluster`: a fresh cluster to drive (so the caller can use it afterwards);
+    by default one is built from `nodes`, `seed`, `checkers` and `trace`.
+    """
+    out = Outcome(nodes=nodes, seed=seed, rate=rate, trace=trace)
     gc.collect()
     out.rss_before_kb = _rss_kb()
-    cluster = Cluster(nodes, seed=seed, checkers="all" if checkers else "none")
+    if cluster is None:
+        cluster = Cluster(nodes, seed=seed, checkers="all" if checkers else "none", trace=trace)
     out.checkers = [type(c).__name__ for c in cluster._world.observers]
 
     # Untimed: the first election.
@@ -226,7 +237,7 @@ def run_workload(
     events0, trace0, sim0 = cluster.events_processed, len(cluster.trace), cluster.now
     if profiler is not None:
         profiler.enable()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     try:
         for tick in range(1, ticks + 1):
             backlog.append(f"set k{next_command} {next_command}")
@@ -276,6 +287,7 @@ def run_workload(
                 progress_wall += time.perf_counter() - mark
     finally:
         wall = time.perf_counter() - start
+        out.cpu = time.process_time() - cpu_start
         if profiler is not None:
             profiler.disable()
         gc.callbacks.remove(gc_timer)
@@ -359,10 +371,12 @@ class SweepPoint:
         return self.sim_seconds / (self.wall_on if checkers else self.wall_off)
 
 
-def idle_run(*, nodes: int, seed: int, seconds: float, checkers: bool) -> tuple[int, float]:
+def idle_run(
+    *, nodes: int, seed: int, seconds: float, checkers: bool, trace: str
+) -> tuple[int, float]:
     """(events, wall s) of `seconds` of a cluster with a leader and no clients."""
     gc.collect()  # so that the timed part does not pay for an earlier run's garbage
-    cluster = Cluster(nodes, seed=seed, checkers="all" if checkers else "none")
+    cluster = Cluster(nodes, seed=seed, checkers="all" if checkers else "none", trace=trace)
     if not cluster.run_until(lambda c: c.leader is not None, timeout=10.0):
         raise SystemExit(f"no leader elected within 10 simulated s (seed {seed})")
     events0 = cluster.events_processed
@@ -371,7 +385,7 @@ def idle_run(*, nodes: int, seed: int, seconds: float, checkers: bool) -> tuple[
     return cluster.events_processed - events0, time.perf_counter() - start
 
 
-def sweep(*, nodes: int, seed: int, progress: Progress) -> list[SweepPoint]:
+def sweep(*, nodes: int, seed: int, trace: str, progress: Progress) -> list[SweepPoint]:
     """Lighter loads than the main run's: where does 500x real time hold?"""
     points = []
     task = progress.add_task("load sweep", total=2 * len(SWEEP_RATES))
@@ -381,11 +395,16 @@ def sweep(*, nodes: int, seed: int, progress: Progress) -> list[SweepPoint]:
         for checkers in (False, True):
             if rate == 0:
                 events, walls[checkers] = idle_run(
-                    nodes=nodes, seed=seed, seconds=seconds, checkers=checkers
+                    nodes=nodes, seed=seed, seconds=seconds, checkers=checkers, trace=trace
                 )
             else:
                 out = run_workload(
-                    nodes=nodes, seed=seed, seconds=seconds, rate=rate, checkers=checkers
+                    nodes=nodes,
+                    seed=seed,
+                    seconds=seconds,
+                    rate=rate,
+                    checkers=checkers,
+                    trace=trace,
                 )
                 events, walls[checkers] = out.events, out.wall
             progress.advance(task)
@@ -396,7 +415,8 @@ def sweep(*, nodes: int, seed: int, progress: Progress) -> list[SweepPoint]:
 
 def report_sweep(points: list[SweepPoint], main_on: Outcome, main_off: Outcome) -> None:
     """Events/s and real-time factor by load, the main run's load included."""
-    table = Table(title="by load (tracing on; events/s and x real time, checkers off / on)")
+    tracing = "tracing on" if main_on.trace == "full" else "no trace"
+    table = Table(title=f"by load ({tracing}; events/s and x real time, checkers off / on)")
     table.add_column("commands per sim s", justify="right")
     table.add_column("Raft events per sim s", justify="right")
     table.add_column("events / wall s, off", justify="right")
@@ -459,7 +479,8 @@ def report(on: Outcome, off: Outcome, floor_before: float, floor_after: float) -
     f_on, f_off = _figures(on, floor_rate), _figures(off, floor_rate)
     checker_names = ", ".join(on.checkers) or "none exist"
 
-    table = Table(title=f"raftsim throughput: {on.nodes} nodes, seed {on.seed}, tracing on")
+    tracing = "tracing on" if on.trace == "full" else "no trace (campaign mode)"
+    table = Table(title=f"raftsim throughput: {on.nodes} nodes, seed {on.seed}, {tracing}")
     table.add_column("figure")
     table.add_column("checkers off", justify="right")
     table.add_column("checkers on", justify="right")
@@ -544,8 +565,12 @@ def report(on: Outcome, off: Outcome, floor_before: float, floor_after: float) -
         "",
         f"{on.rss_peak_kb / 1024:,.1f} MiB",
         f"process peak after the first run (checkers on); +{growth / 1024:,.1f} MiB over the "
-        f"cluster's life, ~{growth * 1024 / max(1, on.trace_total):,.0f} B per trace event "
-        "(trace, journal, logs and state machines are all kept)",
+        + (
+            f"cluster's life, ~{growth * 1024 / on.trace_total:,.0f} B per trace event "
+            if on.trace_total
+            else "cluster's life "
+        )
+        + "(trace, journal, logs and state machines are all kept)",
     )
     table.add_row(
         "cyclic GC",
@@ -614,7 +639,7 @@ def report(on: Outcome, off: Outcome, floor_before: float, floor_after: float) -
     aims.add_column("measured", justify="right")
     aims.add_column("verdict")
     aims.add_row(
-        f">= {AIM_EVENTS_PER_S:,} Raft events/s, tracing on, checkers off",
+        f">= {AIM_EVENTS_PER_S:,} Raft events/s, {tracing}, checkers off",
         f"{f_off['events_per_s']:,.0f}",
         _met(f_off["events_per_s"] >= AIM_EVENTS_PER_S),
     )
@@ -743,13 +768,21 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip the lighter loads (heartbeats only, 10 and 100 commands/s)",
     )
+    parser.add_argument(
+        "--trace",
+        choices=("full", "off"),
+        default="full",
+        help='"off": Cluster(trace="off"), campaign mode, no trace kept (default full)',
+    )
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.rate <= 0 or args.nodes < 1:
         parser.error("--seconds and --rate must be positive and --nodes at least 1")
 
     console.print(f"[dim]{machine()}[/dim]")
     floor_before = floor()
-    workload = dict(nodes=args.nodes, seed=args.seed, seconds=args.seconds, rate=args.rate)
+    workload = dict(
+        nodes=args.nodes, seed=args.seed, seconds=args.seconds, rate=args.rate, trace=args.trace
+    )
     columns = (
         TextColumn("[progress.description]{task.description:<14}"),
         BarColumn(),
@@ -761,7 +794,11 @@ def main(argv: list[str] | None = None) -> int:
         # Checkers on first: its peak memory is then the process's own (ru_maxrss only grows).
         on = run_workload(**workload, checkers=True, progress=progress, label="checkers on")
         off = run_workload(**workload, checkers=False, progress=progress, label="checkers off")
-        points = [] if args.no_sweep else sweep(nodes=args.nodes, seed=args.seed, progress=progress)
+        points = (
+            []
+            if args.no_sweep
+            else sweep(nodes=args.nodes, seed=args.seed, trace=args.trace, progress=progress)
+        )
         profiled = None
         if profiler is not None:
             profiled = run_workload(

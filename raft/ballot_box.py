@@ -73,7 +73,7 @@ class BallotBox:
         """Follower side: the leader says `index` is committed."""
         if index > self.commit_index:
             self._outbox.note(
-                "BallotBox", "commit", f"leader says entries up to {index} are committed"
+                "BallotBox", "commit", "leader says entries up to {} are committed", (index,)
             )
             self.commit_index = index
             self._on_committed(index, now)
@@ -95,9 +95,10 @@ class BallotBox:
                 self._outbox.note(
                     "BallotBox",
                     "decline",
-                    f"index {candidate} is on a quorum ({', '.join(voters)}) but comes before "
-                    f"this leader's first entry {self.pending_index}: not committed by counting "
-                    "replicas (Raft §5.4.2); it will commit beneath that entry",
+                    "index {} is on a quorum ({}) but comes before this leader's first entry {}: "
+                    "not committed by counting replicas (Raft §5.4.2); it will commit beneath "
+                    "that entry",
+                    (candidate, ", ".join(voters), self.pending_index),
                 )
             return
         first = self.commit_index + 1
@@ -105,9 +106,14 @@ class BallotBox:
         self._outbox.note(
             "BallotBox",
             "commit",
-            f"{span} acknowledged by {', '.join(voters)} "
-            f"({len(voters)} of {len(self._conf.all_voters)}, "
-            f"quorum {self._conf.quorum_text()}) -> committed",
+            "{} acknowledged by {} ({} of {}, quorum {}) -> committed",
+            (
+                span,
+                ", ".join(voters),
+                len(voters),
+                len(self._conf.all_voters),
+                self._conf.quorum_text(),
+            ),
         )
         self.commit_index = candidate
         self._on_committed(candidate, now)

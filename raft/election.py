@@ -93,14 +93,16 @@ class Election:
         self.timer_start = now
         self.timeout = delay
         self.timer_forced = True
-        self._node.note("timer", f"election timer set to expire in {ms(delay)} (by request)")
+        self._node.note(
+            "timer", "election timer set to expire in {:g} ms (by request)", (delay / 1000,)
+        )
         self._outbox.set_timer(ELECTION_TIMER, delay)
 
     def heard_from_leader(self, leader: str, now: int) -> None:
         """News from the current leader: no campaign, and the timeout counts from now."""
         if self.pre_voting:
             self.pre_voting = False
-            self._node.note("pre-vote", f"hears from leader {leader}: abandons its pre-vote")
+            self._node.note("pre-vote", "hears from leader {}: abandons its pre-vote", (leader,))
         self.heard_at = now
         self.timer_start = now
 
@@ -113,8 +115,9 @@ class Election:
             # Heard from the leader since the timer was armed: wait a full timeout from then.
             node.note(
                 "timer",
-                f"heard from {node.leader_id or 'a candidate'} {ms(now - self.timer_start)} "
-                f"ago: election timer re-armed for {ms(deadline - now)}",
+                "heard from {} {:g} ms ago: election timer re-armed for {:g} ms",
+                (node.leader_id or "a candidate", (now - self.timer_start) / 1000)
+                + ((deadline - now) / 1000,),
             )
             self._outbox.set_timer(ELECTION_TIMER, deadline - now)
             return
@@ -133,7 +136,7 @@ class Election:
         if self._options.pre_vote:
             self._start_pre_vote(now, reason)
         else:
-            node.note("timeout", f"election timeout: {reason}")
+            node.note("timeout", "election timeout: {}", (reason,))
             node.become_candidate(now)
 
     # -- campaigning --------------------------------------------------------
@@ -159,12 +162,12 @@ class Election:
     def on_timeout_now(self, msg: TimeoutNow, now: int) -> None:
         node = self._node
         if msg.term != node.term or node.role is not Role.FOLLOWER or not node.is_voter:
-            node.note("transfer", f"ignores TimeoutNow from {msg.src} (term {msg.term})")
+            node.note("transfer", "ignores TimeoutNow from {} (term {})", (msg.src, msg.term))
             return
         node.note(
             "transfer",
-            f"told by leader {msg.src} to take over: campaigns at once, without PreVote "
-            "(thesis §3.10)",
+            "told by leader {} to take over: campaigns at once, without PreVote (thesis §3.10)",
+            (msg.src,),
         )
         node.become_candidate(now, transfer=True)
 
@@ -179,8 +182,8 @@ class Election:
         self.votes = {node.id: True}
         node.note(
             "timeout",
-            f"election timeout: {reason} -> pre-vote for term {node.term + 1} "
-            f"(own term stays {node.term})",
+            "election timeout: {} -> pre-vote for term {} (own term stays {})",
+            (reason, node.term + 1, node.term),
         )
         self._broadcast_vote_request(pre_vote=True)
         self._count_votes(now)
@@ -234,16 +237,16 @@ class Election:
             if result is VoteResult.WON:
                 node.note(
                     "pre-vote",
-                    f"pre-vote won with {', '.join(granted)} (quorum {conf.quorum_text()}): "
-                    "starts a real election",
+                    "pre-vote won with {} (quorum {}): starts a real election",
+                    (", ".join(granted), conf.quorum_text()),
                 )
                 node.become_candidate(now)
             else:
-                node.note("pre-vote", f"pre-vote for term {node.term + 1} lost: stays follower")
+                node.note("pre-vote", "pre-vote for term {} lost: stays follower", (node.term + 1,))
         elif result is VoteResult.WON:
             node.become_leader(now)
         else:
-            node.note("vote", f"lost the election for term {node.term}: waits for a timeout")
+            node.note("vote", "lost the election for term {}: waits for a timeout", (node.term,))
 
     # -- voting -------------------------------------------------------------
 
@@ -252,15 +255,18 @@ class Election:
         kind = "pre-vote" if msg.pre_vote else "vote"
         refusal = self._vote_refusal(msg, now)
         if refusal is not None:
-            node.note("vote", f"refuses {kind} to {msg.src} for term {msg.term}: {refusal}")
+            node.note(
+                "vote", "refuses {} to {} for term {}: {}", (kind, msg.src, msg.term, refusal)
+            )
             self._reply_vote(msg, granted=False)
             return
         if msg.pre_vote:
             node.note(
                 "vote",
-                f"grants pre-vote to {msg.src} for term {msg.term}: its log "
-                f"({msg.last_log_index}@{msg.last_log_term}) is at least as up-to-date as ours "
-                f"({log.last_index}@{log.last_term}) and no leader is alive",
+                "grants pre-vote to {} for term {}: its log ({}@{}) is at least as up-to-date "
+                "as ours ({}@{}) and no leader is alive",
+                (msg.src, msg.term, msg.last_log_index, msg.last_log_term)
+                + (log.last_index, log.last_term),
             )
             self._reply_vote(msg, granted=True)
             return
@@ -269,9 +275,10 @@ class Election:
         self.timer_start = now  # Raft §5.2: granting a vote resets the election timer.
         node.note(
             "vote",
-            f"grants vote to {msg.src} for term {msg.term}: its log "
-            f"({msg.last_log_index}@{msg.last_log_term}) is at least as up-to-date as ours "
-            f"({log.last_index}@{log.last_term}); replies once the vote is on disk",
+            "grants vote to {} for term {}: its log ({}@{}) is at least as up-to-date as ours "
+            "({}@{}); replies once the vote is on disk",
+            (msg.src, msg.term, msg.last_log_index, msg.last_log_term)
+            + (log.last_index, log.last_term),
         )
         reply = VoteResponse(src=node.id, dst=msg.src, term=node.term, granted=True)
         if "vote_before_persist" in self._bugs:
@@ -373,7 +380,8 @@ class Election:
             return False
         node.note(
             "vote",
-            f"ignores RequestVote from {msg.src} for term {msg.term}: {leader} (thesis §4.2.3)",
+            "ignores RequestVote from {} for term {}: {} (thesis §4.2.3)",
+            (msg.src, msg.term, leader),
         )
         return True
 

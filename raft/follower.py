@@ -45,7 +45,11 @@ class Follower:
         node, log = self._node, self._log
         # BUG SWITCH accept_stale_term skips this rule.
         if msg.term < node.term and "accept_stale_term" not in self._bugs:
-            node.note("stale", f"rejects {msg.name} from {msg.src}: term {msg.term} < {node.term}")
+            node.note(
+                "stale",
+                "rejects {} from {}: term {} < {}",
+                (msg.name, msg.src, msg.term, node.term),
+            )
             self._reply(msg, success=False)
             return
         node.hear_from_leader(msg, now)
@@ -79,16 +83,18 @@ class Follower:
         if prev_term is None:
             node.note(
                 "reject",
-                f"rejects entries after {index} from {msg.src}: our log ends at "
-                f"{log.last_index} (Raft §5.3 consistency check)",
+                "rejects entries after {} from {}: our log ends at {} "
+                "(Raft §5.3 consistency check)",
+                (index, msg.src, log.last_index),
             )
             self._reply(msg, success=False, conflict_index=log.last_index + 1)
             return
         first = log.first_index_of_term(index)
         node.note(
             "reject",
-            f"rejects entries after {index} from {msg.src}: our entry {index} has term "
-            f"{prev_term}, leader's has {msg.prev_log_term} (Raft §5.3 consistency check)",
+            "rejects entries after {0} from {1}: our entry {0} has term {2}, leader's has {3} "
+            "(Raft §5.3 consistency check)",
+            (index, msg.src, prev_term, msg.prev_log_term),
         )
         self._reply(msg, success=False, conflict_index=first, conflict_term=prev_term)
 
@@ -113,8 +119,9 @@ class Follower:
                 assert entry.index > node.commit_index or self._bugs, "conflict below commit"
                 node.note(
                     "truncate",
-                    f"entry {entry.index} has term {ours}, leader's has {entry.term}: "
-                    f"deletes entries {entry.index}..{log.last_index} (Raft §5.3)",
+                    "entry {0} has term {1}, leader's has {2}: "
+                    "deletes entries {0}..{3} (Raft §5.3)",
+                    (entry.index, ours, entry.term, log.last_index),
                     component="LogManager",
                 )
                 log.truncate_suffix(entry.index)
@@ -128,7 +135,8 @@ class Follower:
             )
             node.note(
                 "append",
-                f"appends {span} from {msg.src} (term {new[-1].term}); acknowledges once on disk",
+                "appends {} from {} (term {}); acknowledges once on disk",
+                (span, msg.src, new[-1].term),
                 component="LogManager",
             )
         return msg.prev_log_index + len(msg.entries)

@@ -34,7 +34,6 @@ from raft.log_entry import EntryKind, LogEntry
 from raft.membership import ConfigurationCtx
 from raft.messages import AppendEntriesResponse, InstallSnapshotResponse, Message, TimeoutNow
 from raft.node_view import LeadingNode, Role
-from raft.outputs import ms
 from raft.quorum import VoteResult
 from raft.read_only import ReadOnlyService
 from raft.replicator import Replicator
@@ -86,8 +85,9 @@ class Leadership:
         )
         node.note(
             "leader",
-            f"appends configuration {conf} as entry {entry.index}, the first of term "
-            f"{node.term}: older entries commit only beneath an entry of the leader's term",
+            "appends configuration {} as entry {}, the first of term {}: older entries commit "
+            "only beneath an entry of the leader's term",
+            (str(conf), entry.index, node.term),
         )
         self.sync_replicators(conf.members, now)
         self.append(entry, now)
@@ -100,7 +100,7 @@ class Leadership:
     def step_down(self, old_term: int, now: int) -> None:
         """The node stopped leading `old_term` (its term may already be newer)."""
         node = self._node
-        node.note("leader", f"stops leading term {old_term}")
+        node.note("leader", "stops leading term {}", (old_term,))
         self._read_only.fail_all(f"{node.id} stopped leading term {old_term}")
         if self._membership.busy:
             self._membership.finish(False, "the leader stepped down", now, still_leading=False)
@@ -197,8 +197,8 @@ class Leadership:
             node.fsm.state_machine.on_leader_start(node.term)
             node.note(
                 "leader",
-                f"first entry of term {node.term} is committed: leader ready "
-                "(StateMachine.on_leader_start)",
+                "first entry of term {} is committed: leader ready (StateMachine.on_leader_start)",
+                (node.term,),
             )
         if self._membership.busy:
             self._membership.on_committed(commit_index, now)
@@ -217,10 +217,10 @@ class Leadership:
             key=lambda p: self.replicators[p].match_index,
             default=None,
         )
-        node.note("membership", f"is not a voter in {conf}: steps down")
+        node.note("membership", "is not a voter in {}: steps down", (str(conf),))
         if successor is not None:
             node.send(TimeoutNow(src=node.id, dst=successor, term=node.term))
-            node.note("membership", f"wakes {successor} with TimeoutNow to lead next")
+            node.note("membership", "wakes {} with TimeoutNow to lead next", (successor,))
         node.become_follower(node.term, None, now)
 
     # -- CheckQuorum (thesis §6.2) ---------------------------------------------------
@@ -245,7 +245,7 @@ class Leadership:
         answered = [v for v in conf.all_voters if heard.get(v)]
         node.note(
             "check-quorum",
-            f"CheckQuorum: only {', '.join(answered)} answered within {ms(window)} "
-            f"(needs {conf.quorum_text()}): steps down",
+            "CheckQuorum: only {} answered within {:g} ms (needs {}): steps down",
+            (", ".join(answered), window / 1000, conf.quorum_text()),
         )
         node.become_follower(node.term, None, now)

@@ -72,8 +72,9 @@ class ConfigurationCtx:
         entries = "entry" if margin == 1 else "entries"
         node.note(
             "membership",
-            f"changes {self.old} -> {new}: first catches up {', '.join(lagging)} without a vote "
-            f"(each must answer and come within {margin} {entries} of {node.log.last_index})",
+            "changes {} -> {}: first catches up {} without a vote "
+            "(each must answer and come within {} {} of {})",
+            (str(self.old), str(new), ", ".join(lagging), margin, entries, node.log.last_index),
         )
         node.outbox.set_timer(CATCHUP_TIMER, node.options.catchup_timeout)
 
@@ -89,8 +90,8 @@ class ConfigurationCtx:
         self.stage, self._ticket, self._wait_index = Stage.JOINT, 0, first_index
         self._node.note(
             "membership",
-            f"inherits the joint configuration {joint}: will append {self.new} "
-            "once its own first entry commits",
+            "inherits the joint configuration {}: will append {} once its own first entry commits",
+            (str(joint), str(self.new)),
         )
 
     def on_peer_progress(self, now: int) -> None:
@@ -113,7 +114,7 @@ class ConfigurationCtx:
         moving = [p for p in lagging if node.replicators[p].match_index > self._progress.get(p, -1)]
         if moving:
             self._progress = {peer: node.replicators[peer].match_index for peer in lagging}
-            node.note("membership", f"{', '.join(moving)} still catching up: waits longer")
+            node.note("membership", "{} still catching up: waits longer", (", ".join(moving),))
             node.outbox.set_timer(CATCHUP_TIMER, node.options.catchup_timeout)
             return
         status = ", ".join(f"{p} at {node.replicators[p].match_index}" for p in lagging)
@@ -131,7 +132,8 @@ class ConfigurationCtx:
             self.stage = Stage.STABLE
             self._node.note(
                 "membership",
-                f"joint configuration committed: appends the new configuration {self.new}",
+                "joint configuration committed: appends the new configuration {}",
+                (str(self.new),),
             )
             self._wait_index = self._node.log.last_index + 1
             self._node.append_configuration(self.new, now)
@@ -144,7 +146,7 @@ class ConfigurationCtx:
         if self.stage is Stage.CATCHING_UP:
             node.outbox.cancel_timer(CATCHUP_TIMER)
         self.stage = Stage.NONE
-        node.note("membership", f"membership change {'done' if ok else 'failed'}: {reason}")
+        node.note("membership", "membership change {}: {}", ("done" if ok else "failed", reason))
         node.finished(self._ticket, ok, reason)
         if still_leading:
             node.sync_replicators(node.configuration.members, now)
@@ -170,13 +172,13 @@ class ConfigurationCtx:
         if self.old.voters == self.new.voters or node.options.single_server_changes:
             self.stage = Stage.STABLE
             if self.old.voters == self.new.voters:
-                text = f"only learners change: appends {self.new} directly (majorities unchanged)"
+                template = "only learners change: appends {} directly (majorities unchanged)"
             else:
-                text = (
-                    f"single-server change: appends {self.new} directly (thesis §4.1: with one "
+                template = (
+                    "single-server change: appends {} directly (thesis §4.1: with one "
                     "voter added or removed, old and new majorities always overlap)"
                 )
-            node.note("membership", text)
+            node.note("membership", template, (str(self.new),))
             self._wait_index = node.log.last_index + 1
             node.append_configuration(self.new, now)
             return
@@ -186,8 +188,8 @@ class ConfigurationCtx:
         self.stage = Stage.JOINT
         node.note(
             "membership",
-            f"enters joint configuration {joint}: commits and elections now need "
-            f"{joint.quorum_text()} (Raft §6)",
+            "enters joint configuration {}: commits and elections now need {} (Raft §6)",
+            (str(joint), joint.quorum_text()),
         )
         self._wait_index = node.log.last_index + 1
         node.append_configuration(joint, now)

@@ -216,9 +216,9 @@ class Node:
         self.role = self._follower_role()
         self.note(
             "start",
-            f"starts as {self.role.value} in term {self.term} (vote {self.voted_for or '-'}, "
-            f"log up to {self.log.last_index}@{self.log.last_term}{snapshot}, "
-            f"configuration {self.configuration})",
+            "starts as {} in term {} (vote {}, log up to {}@{}{}, configuration {})",
+            (self.role.value, self.term, self.voted_for or "-", self.log.last_index)
+            + (self.log.last_term, snapshot, str(self.configuration)),
         )
         self.election.arm_timer(now)
 
@@ -231,8 +231,8 @@ class Node:
             leader = msg.src if isinstance(msg, (AppendEntries, InstallSnapshot)) else None
             self.note(
                 "term",
-                f"sees term {msg.term} > {self.term} in {msg.name} from {msg.src} "
-                f"-> follower of term {msg.term} (Raft §5.1)",
+                "sees term {0} > {1} in {2} from {3} -> follower of term {0} (Raft §5.1)",
+                (msg.term, self.term, msg.name, msg.src),
             )
             self.become_follower(msg.term, leader, now)
         handler = self._handlers.get(kind)
@@ -282,17 +282,16 @@ class Node:
     def propose(self, command: str, now: int) -> ProposeResult:
         """A client asks to replicate `command`. Only a leader accepts (Raft §5.3)."""
         if self.role is not Role.LEADER:
-            reason = f"{self.id} is a {self.role.value}, not the leader"
-            if self.leader_id is not None:
-                reason += f"; the leader is {self.leader_id}"
-            self.note("propose", f"refuses {command!r}: {reason}")
+            hint = f"; the leader is {self.leader_id}" if self.leader_id else ""
+            reason = f"{self.id} is a {self.role.value}, not the leader{hint}"
+            self.note("propose", "refuses {!r}: {}", (command, reason))
             return ProposeResult(False, reason=reason, leader_hint=self.leader_id)
         if self.transfer.busy:
             reason = f"busy: transferring leadership to {self.transfer.target}"
-            self.note("propose", f"refuses {command!r}: {reason}")
+            self.note("propose", "refuses {!r}: {}", (command, reason))
             return ProposeResult(False, reason=reason, leader_hint=self.transfer.target)
         entry = LogEntry(index=self.log.last_index + 1, term=self.term, command=command)
-        self.note("propose", f"accepts {command!r} as entry {entry.index}@{entry.term}")
+        self.note("propose", "accepts {!r} as entry {}@{}", (command, entry.index, entry.term))
         self.leadership.append(entry, now)
         return ProposeResult(True, index=entry.index, term=entry.term)
 
@@ -303,7 +302,7 @@ class Node:
         new = Configuration(voters=voters, learners=learners)
         refusal = self._change_refusal(new)
         if refusal is not None:
-            self.note("membership", f"refuses to change members to {new}: {refusal}")
+            self.note("membership", "refuses to change members to {}: {}", (str(new), refusal))
             return AdminAnswer(False, refusal)
         if new == self.configuration:
             return AdminAnswer(True, f"already the configuration {new}", done=True)
@@ -324,7 +323,7 @@ class Node:
         if refusal is None and target != self.id and not conf.is_voter(target or ""):
             refusal = f"{target} is not a voter in {conf}"
         if refusal is not None:
-            self.note("transfer", f"refuses to transfer leadership: {refusal}")
+            self.note("transfer", "refuses to transfer leadership: {}", (refusal,))
             return AdminAnswer(False, refusal)
         assert target is not None
         if target == self.id:
@@ -337,7 +336,7 @@ class Node:
         """Admin request: snapshot what has been applied and compact the log (Raft §7)."""
         refusal = self.snapshots.take()
         if refusal is not None:
-            self.note("snapshot", f"no snapshot: {refusal}", component="SnapshotExecutor")
+            self.note("snapshot", "no snapshot: {}", (refusal,), component="SnapshotExecutor")
             return AdminAnswer(False, refusal)
         return AdminAnswer(True, done=True)
 
@@ -364,7 +363,7 @@ class Node:
         if mode != "local":
             refusal = self._read_refusal(mode)
             if refusal is not None:
-                self.note("read", f"refuses to read {key} ({mode}): {refusal}")
+                self.note("read", "refuses to read {} ({}): {}", (key, mode, refusal))
                 return AdminAnswer(False, refusal)
         ticket = self._new_ticket()
         self.read_only.start(key, mode, ticket, now)
@@ -448,8 +447,9 @@ class Node:
         self.election.begin_campaign(self.save_hard_state(), transfer=transfer)
         self.note(
             "campaign",
-            f"becomes candidate for term {self.term}, votes for itself; "
-            f"asks for votes once term and vote are on disk",
+            "becomes candidate for term {}, votes for itself; asks for votes once term and vote "
+            "are on disk",
+            (self.term,),
         )
         self.election.arm_timer(now)
 
@@ -463,8 +463,8 @@ class Node:
         granted = [v for v in conf.all_voters if self.election.votes.get(v)]
         self.note(
             "leader",
-            f"becomes leader of term {self.term} with votes from {', '.join(granted)} "
-            f"(quorum {conf.quorum_text()})",
+            "becomes leader of term {} with votes from {} (quorum {})",
+            (self.term, ", ".join(granted), conf.quorum_text()),
         )
         self.outbox.cancel_timer(ELECTION_TIMER)
         self.leadership.take_over(conf, now)
@@ -479,7 +479,7 @@ class Node:
         """Our configuration changed: a learner promoted to voter follows, and vice versa."""
         if self.role in (Role.FOLLOWER, Role.LEARNER) and self.role is not self._follower_role():
             self.become_follower(self.term, self.leader_id, now)
-            self.note("membership", f"is now a {self.role.value} in {self.configuration}")
+            self.note("membership", "is now a {} in {}", (self.role.value, str(self.configuration)))
 
     def hear_from_leader(self, msg: Message, now: int) -> None:
         """A current-term message from the leader: follow it and reset the election timer."""
@@ -487,8 +487,8 @@ class Node:
             # A candidate of the same term learns that someone else won (Raft §5.2).
             self.note(
                 "term",
-                f"learns that {msg.src} leads term {msg.term} -> {self.role.value} "
-                "becomes follower (Raft §5.2)",
+                "learns that {} leads term {} -> {} becomes follower (Raft §5.2)",
+                (msg.src, msg.term, self.role.value),
             )
             self.become_follower(msg.term, msg.src, now)
         self.leader_id = msg.src
@@ -557,6 +557,6 @@ class Node:
         """An accepted admin request ended."""
         self.outbox.finished(ticket, ok, reason)
 
-    def note(self, kind: str, text: str, component: str = "Node") -> None:
-        """One sentence for the trace, explaining a decision."""
-        self.outbox.note(component, kind, text)
+    def note(self, kind: str, template: str, args: tuple = (), component: str = "Node") -> None:
+        """One sentence for the trace, explaining a decision (see `Outbox.note`)."""
+        self.outbox.note(component, kind, template, args)

@@ -62,7 +62,7 @@ class NodeCore(Protocol):
         """The configuration in force: the latest in the log."""
         ...
 
-    def note(self, kind: str, text: str, component: str = "Node") -> None:
+    def note(self, kind: str, template: str, args: tuple = (), component: str = "Node") -> None:
         """One sentence for the trace, explaining a decision."""
         ...
 

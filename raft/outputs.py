@@ -14,17 +14,20 @@ with `Node.take_outputs()` and carries them out in order:
 - `Applied`: the state machine applied a client command (for clients/checkers);
 - `Finished`: an accepted admin request (membership change, transfer) ended;
 - `ReadDone`: an accepted read ended, with the value read or why it failed;
-- `Note`: one sentence for the trace explaining a decision.
+- `Note`: one sentence for the trace explaining a decision. It is kept as a
+  template and its arguments and written out only when read (`Note.text`):
+  a simulator that keeps no trace pays for no sentence.
 """
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import NamedTuple
 
 from raft.messages import Message
 from raft.storage import Write
 
-# Outputs are NamedTuples: immutable values, cheap to build on the hot path.
+# Outputs are NamedTuples (but `Note`): immutable values, cheap to build on the hot path.
 
 
 class Send(NamedTuple):
@@ -69,10 +72,40 @@ class ReadDone(NamedTuple):
     reason: str
 
 
-class Note(NamedTuple):
-    component: str
-    kind: str
-    text: str
+class Note(tuple):
+    """One sentence for the trace, explaining a decision, not yet written out: the
+    tuple (component, kind, None, prefix, template, *args).
+
+    The sentence (`text`) is `prefix` (who speaks: "n1 ", "n1 LogManager: ")
+    followed by `template` filled with `args` (see `sentence`). The arguments
+    are evaluated when the note is made and are plain values (str, int, float,
+    bool, None), so the sentence cannot change afterwards, and a trace of them
+    costs the garbage collector nothing once it has seen them. Unlike the other
+    outputs, not a NamedTuple: the arguments follow in the tuple itself, so a
+    note is the tail of its trace row as it is (sim/engine/trace.py); the None
+    stands where a row has a message id, which a note never has.
+    """
+
+    __slots__ = ()
+
+    component = property(itemgetter(0))
+    kind = property(itemgetter(1))
+    prefix = property(itemgetter(3))
+    template = property(itemgetter(4))
+
+    @property
+    def args(self) -> tuple:
+        return self[5:]
+
+    @property
+    def text(self) -> str:
+        return sentence(self[3], self[4], self[5:])
+
+
+def sentence(prefix: str, template: str, args: tuple) -> str:
+    """A note's sentence: `prefix`, then `template.format(*args)`, or `template` as it is
+    when there are no arguments (so a sentence without arguments may hold braces)."""
+    return prefix + (template.format(*args) if args else template)
 
 
 def ms(us: int) -> str:
@@ -83,6 +116,10 @@ def ms(us: int) -> str:
 Output = Send | Persist | SetTimer | CancelTimer | Applied | Finished | ReadDone | Note
 
 
+# Makes a Note without a Python-level call.
+_new = tuple.__new__
+
+
 class Outbox:
     """Collects one node's outputs; shared by the node's components."""
 
@@ -91,6 +128,9 @@ class Outbox:
         self.items: list[Output] = []
         # Numbers every write, so `persisted(seq)` can say how far the disk got.
         self.write_seq = write_seq
+        # False: notes are dropped as they are made (a caller that keeps no trace).
+        self.keep_notes = True
+        self._prefixes = _Prefixes(node_id)
 
     def send(self, message: Message) -> None:
         self.items.append(Send(message))
@@ -116,14 +156,30 @@ class Outbox:
     def read_done(self, ticket: int, ok: bool, value: str | None, reason: str) -> None:
         self.items.append(ReadDone(ticket, ok, value, reason))
 
-    def note(self, component: str, kind: str, text: str, label: str | None = None) -> None:
-        """Record a decision, prefixed with the node and `label` (default: the component)."""
-        if component == "Node":
-            prefix = f"{self.node_id} "
-        else:
-            prefix = f"{self.node_id} {label or component}: "
-        self.items.append(Note(component, kind, prefix + text))
+    def note(
+        self, component: str, kind: str, template: str, args: tuple = (), label: str = ""
+    ) -> None:
+        """Record a decision, prefixed with the node and `label` (default: the component).
+
+        The sentence is `template` filled with `args` when it is read (see `Note`).
+        """
+        if self.keep_notes:
+            prefix = self._prefixes[label or component]
+            self.items.append(_new(Note, (component, kind, None, prefix, template) + args))
 
     def take(self) -> list[Output]:
         items, self.items = self.items, []
         return items
+
+
+class _Prefixes(dict):
+    """How one node's notes begin, by speaker, each string made once."""
+
+    def __init__(self, node_id: str) -> None:
+        super().__init__()
+        self.node_id = node_id
+
+    def __missing__(self, speaker: str) -> str:
+        prefix = f"{self.node_id} " if speaker == "Node" else f"{self.node_id} {speaker}: "
+        self[speaker] = prefix
+        return prefix

@@ -65,8 +65,9 @@ class ReadOnlyService:
             value = self._value(key)
             node.note(
                 "read",
-                f"local read of {key}: answers {value!r} from its own state machine "
-                f"(applied up to {node.last_applied}) without asking anyone: may be stale",
+                "local read of {}: answers {!r} from its own state machine (applied up to {}) "
+                "without asking anyone: may be stale",
+                (key, value, node.last_applied),
             )
             self._outbox.read_done(ticket, True, value, "local read")
             return
@@ -76,20 +77,20 @@ class ReadOnlyService:
             read.confirmed = True
             node.note(
                 "read",
-                f"lease read of {key}: a quorum answered within "
-                f"{ms(self._lease_window)}, so no other leader can exist yet: read index "
-                f"{read.read_index} (commit index), no heartbeat round",
+                "lease read of {}: a quorum answered within {:g} ms, so no other leader can exist "
+                "yet: read index {} (commit index), no heartbeat round",
+                (key, self._lease_window / 1000, read.read_index),
             )
         else:
             if mode == "lease":
-                node.note("read", f"lease read of {key}: {lapsed}: falls back to ReadIndex")
+                node.note("read", "lease read of {}: {}: falls back to ReadIndex", (key, lapsed))
             self.round += 1
             read.round = self.round
             node.note(
                 "read",
-                f"ReadIndex read of {key}: read index {read.read_index} (commit index); "
-                f"confirms leadership with heartbeat round {read.round} "
-                f"(needs {node.configuration.quorum_text()})",
+                "ReadIndex read of {}: read index {} (commit index); confirms leadership with "
+                "heartbeat round {} (needs {})",
+                (key, read.read_index, read.round, node.configuration.quorum_text()),
             )
         self._reads.append(read)
         if read.round:
@@ -114,8 +115,9 @@ class ReadOnlyService:
                 who = ", ".join(v for v in conf.all_voters if acks.get(v))
                 node.note(
                     "read",
-                    f"heartbeat round {read.round} answered by {who}: still leader; "
-                    f"read of {read.key} waits for apply index {read.read_index}",
+                    "heartbeat round {} answered by {}: still leader; read of {} waits for apply "
+                    "index {}",
+                    (read.round, who, read.key, read.read_index),
                 )
         waiting = []
         for read in self._reads:
@@ -123,8 +125,8 @@ class ReadOnlyService:
                 value = self._value(read.key)
                 node.note(
                     "read",
-                    f"read of {read.key} answers {value!r} (applied {node.last_applied} "
-                    f">= read index {read.read_index})",
+                    "read of {} answers {!r} (applied {} >= read index {})",
+                    (read.key, value, node.last_applied, read.read_index),
                 )
                 self._outbox.read_done(read.ticket, True, value, "read")
             else:
@@ -136,7 +138,7 @@ class ReadOnlyService:
         for read in self._reads:
             self._outbox.read_done(read.ticket, False, None, reason)
         if self._reads:
-            self._node.note("read", f"fails {len(self._reads)} pending read(s): {reason}")
+            self._node.note("read", "fails {} pending read(s): {}", (len(self._reads), reason))
         self._reads = []
 
     @property

@@ -128,7 +128,8 @@ class Replicator:
                 waited = (now - self.inflight[0][2]) // 1000
                 self._note(
                     "resend",
-                    f"no answer from {self.peer} for {waited} ms: probing again until it answers",
+                    "no answer from {} for {} ms: probing again until it answers",
+                    (self.peer, waited),
                 )
             self._back_to_probe(self.match_index + 1 if self._replicating else self.next_index)
             self._send_probe(now)
@@ -198,8 +199,8 @@ class Replicator:
         target = max(self.match_index + 1, min(target, resp.rejected_index))
         self._note(
             "reject",
-            f"{self.peer} rejected entries after {resp.rejected_index}: {reason} "
-            f"-> next index {target} (Raft §5.3)",
+            "{} rejected entries after {}: {} -> next index {} (Raft §5.3)",
+            (self.peer, resp.rejected_index, reason, target),
         )
         self._back_to_probe(target)
         self._send_probe(now)
@@ -239,15 +240,16 @@ class Replicator:
         self.inflight.clear()
         self.state = ReplicatorState.REPLICATE
         self.next_index = self.match_index + 1
-        self._note(kind, f"{why} {self.match_index}: replicating from {self.next_index}")
+        self._note(kind, "{} {}: replicating from {}", (why, self.match_index, self.next_index))
 
     def _send_snapshot(self, now: int) -> None:
         snapshot = self._log.snapshot
         assert snapshot is not None
         self._note(
             "snapshot",
-            f"{self.peer} needs entries from {self.next_index}, but our log starts at "
-            f"{self._log.first_index}: sends {snapshot} instead (InstallSnapshot, Raft §7)",
+            "{} needs entries from {}, but our log starts at {}: sends {} instead "
+            "(InstallSnapshot, Raft §7)",
+            (self.peer, self.next_index, self._log.first_index, str(snapshot)),
         )
         self.state = ReplicatorState.SNAPSHOT
         seq = self._next_seq()
@@ -302,5 +304,5 @@ class Replicator:
         self._seq += 1
         return self._seq
 
-    def _note(self, kind: str, text: str) -> None:
-        self._outbox.note("Replicator", kind, text, label=self._label)
+    def _note(self, kind: str, template: str, args: tuple = ()) -> None:
+        self._outbox.note("Replicator", kind, template, args, self._label)

@@ -53,8 +53,8 @@ class SnapshotExecutor:
         self._outbox.note(
             "SnapshotExecutor",
             "snapshot",
-            f"saves {snapshot} (configuration {conf}); drops {dropped} log entries, "
-            f"the log now starts at {log.first_index} (Raft §7)",
+            "saves {} (configuration {}); drops {} log entries, the log now starts at {} (Raft §7)",
+            (str(snapshot), str(conf), dropped, log.first_index),
         )
         return None
 
@@ -80,7 +80,8 @@ class SnapshotExecutor:
         self._outbox.note(
             "SnapshotExecutor",
             "snapshot",
-            f"installs {snapshot} from {leader}: state machine replaced, {log_fate} "
-            "(Raft Figure 13); acknowledges once on disk",
+            "installs {} from {}: state machine replaced, {} (Raft Figure 13); "
+            "acknowledges once on disk",
+            (str(snapshot), leader, log_fate),
         )
         return seq

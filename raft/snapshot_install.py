@@ -36,7 +36,11 @@ class SnapshotInstaller:
     def on_install_snapshot(self, msg: InstallSnapshot, now: int) -> None:
         node = self._node
         if msg.term < node.term:
-            node.note("stale", f"rejects {msg.name} from {msg.src}: term {msg.term} < {node.term}")
+            node.note(
+                "stale",
+                "rejects {} from {}: term {} < {}",
+                (msg.name, msg.src, msg.term, node.term),
+            )
             node.send(self._response(msg, False))
             return
         node.hear_from_leader(msg, now)
@@ -44,7 +48,8 @@ class SnapshotInstaller:
         if snapshot.last_index <= node.commit_index:
             node.note(
                 "snapshot",
-                f"already has committed entries up to {node.commit_index}: ignores {snapshot}",
+                "already has committed entries up to {}: ignores {}",
+                (node.commit_index, str(snapshot)),
                 component="SnapshotExecutor",
             )
             node.send(self._response(msg, True, min(snapshot.last_index, node.log.durable_index)))

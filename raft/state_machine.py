@@ -191,11 +191,15 @@ class FSMCaller:
                 self.applied.append((index, entry.command))
                 self._outbox.applied(index, entry.term, entry.command, result)
                 special = getattr(self.state_machine, "apply_note", None)
-                self._outbox.note(
-                    "StateMachine",
-                    "duplicate" if special else "apply",
-                    special or f"applies {index}: {entry.command} -> {result}",
-                )
+                if special:
+                    self._outbox.note("StateMachine", "duplicate", special)
+                else:
+                    self._outbox.note(
+                        "StateMachine",
+                        "apply",
+                        "applies {}: {} -> {}",
+                        (index, entry.command, result),
+                    )
             elif entry.kind is EntryKind.CONFIGURATION:
                 assert entry.configuration is not None
                 self.state_machine.on_configuration_committed(entry.configuration)

@@ -53,16 +53,16 @@ class LeadershipTransfer:
         timeout = node.options.election_timeout[1]
         node.note(
             "transfer",
-            f"transfers leadership to {target}: refuses client writes meanwhile, "
-            f"gives up after {timeout // 1000} ms",
+            "transfers leadership to {}: refuses client writes meanwhile, gives up after {} ms",
+            (target, timeout // 1000),
         )
         node.outbox.set_timer(TRANSFER_TIMER, timeout)
         replicator = node.replicators.get(target)
         if replicator is not None and replicator.match_index < node.log.last_index:
             node.note(
                 "transfer",
-                f"first brings {target} up to date (match {replicator.match_index} "
-                f"of {node.log.last_index})",
+                "first brings {} up to date (match {} of {})",
+                (target, replicator.match_index, node.log.last_index),
             )
         self._hand_over_if_caught_up()
 
@@ -77,7 +77,9 @@ class LeadershipTransfer:
         node = self._node
         target = self.target
         self._end(False, f"{target} did not take over within an election timeout")
-        node.note("transfer", f"transfer to {target} timed out: resumes leading term {node.term}")
+        node.note(
+            "transfer", "transfer to {} timed out: resumes leading term {}", (target, node.term)
+        )
         node.fsm.state_machine.on_leader_start(node.term)
 
     def on_step_down(self, new_term: int, old_term: int) -> None:
@@ -100,7 +102,8 @@ class LeadershipTransfer:
         self._timeout_now_term = node.term
         node.note(
             "transfer",
-            f"sees {self.target} has every entry (match {last}): sends it TimeoutNow",
+            "sees {} has every entry (match {}): sends it TimeoutNow",
+            (self.target, last),
         )
         node.send(TimeoutNow(src=node.id, dst=self.target, term=node.term))
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -31,11 +32,16 @@ from sim.scenario import (
     run_scenario,
 )
 from sim.scenario.parser import lines, read_text
+from sim.scenario.steps import Expect
 from sim.scenario.values import BadValue, duration_range
 from sim.scenario.words import one_line
 from sim.show import render
 from sim.show.demo import run_demo
 from sim.show.diagram import sequence_diagram
+
+if TYPE_CHECKING:
+    from sim.cluster import Cluster
+    from sim.scenario.model import Step
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -65,6 +71,43 @@ def _check_output(path: str | None, option: str) -> None:
         _fail(f"raftsim: {option} {path}: there is no directory {str(folder)!r} to write it in")
     if Path(path).is_dir():
         _fail(f"raftsim: {option} {path}: is a directory")
+
+
+def _check_folder(path: str | None, option: str) -> None:
+    """Refuse an output directory that cannot be made, before the work that would fill it."""
+    if path is None:
+        return
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        _fail(f"raftsim: {option} {path}: is a file, not a directory")
+    if not folder.parent.is_dir():
+        _fail(
+            f"raftsim: {option} {path}: there is no directory {str(folder.parent)!r} to make it in"
+        )
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as error:
+        _fail(f"raftsim: {option} {path}: cannot make the directory: {error.strerror}")
+
+
+def _ring_frames(folder: str, steps: Sequence[Step]) -> Callable[[Step, Cluster], None]:
+    """Draws the ring after each step that acts (expectations do not): DIR/step-001.svg, ..."""
+    from sim.show.ring import ring_svg
+
+    digits = max(3, len(str(max((s.number or 0 for s in steps), default=0))))
+
+    def draw(step: Step, cluster: Cluster) -> None:
+        if step.number is None or isinstance(step, Expect):
+            return
+        where = f"{step.chapter} · " if step.chapter else ""
+        caption = one_line(f"{where}step {step.number}: {step.source}")
+        path = Path(folder) / f"step-{step.number:0{digits}d}.svg"
+        try:
+            path.write_text(ring_svg(cluster, caption=caption), encoding="utf-8")
+        except OSError as error:
+            _fail(f"{path}: cannot write: {error.strerror}")
+
+    return draw
 
 
 def _write_outputs(
@@ -167,6 +210,11 @@ def demo(nodes: int, seed: int, verbose: bool) -> None:
 )
 @click.option("--diagram", metavar="FILE.svg", help="Draw a message sequence diagram of the run.")
 @click.option("--window", metavar="FROM..TO", help=WINDOW_HELP)
+@click.option(
+    "--ring",
+    metavar="DIR",
+    help="Draw the cluster as a ring of servers after each step: DIR/step-001.svg, ...",
+)
 @DIR_OPTION
 def run(
     scenario: str,
@@ -177,6 +225,7 @@ def run(
     trace: str | None,
     diagram: str | None,
     window: str | None,
+    ring: str | None,
     directory: str | None,
 ) -> None:
     """Replay SCENARIO (a file, or a name from `raftsim list`), narrated, checking its
@@ -186,12 +235,16 @@ def run(
     _window(window, diagram)
     _check_output(trace, "--trace")
     _check_output(diagram, "--diagram")
+    _check_folder(ring, "--ring")
     console = Console(highlight=False)
     try:
         parsed = load(resolve(scenario, directory))
         if seed is not None:
             parsed = parsed.with_seed(seed)
-        outcome = run_scenario(parsed, console, verbose=verbose, quiet=quiet, until=until)
+        draw = _ring_frames(ring, parsed.steps) if ring is not None else None
+        outcome = run_scenario(
+            parsed, console, verbose=verbose, quiet=quiet, until=until, after_step=draw
+        )
     except ScenarioError as error:
         _fail(str(error))
         return
@@ -301,6 +354,12 @@ def replay(trace_file: str, verbose: bool, diagram: str | None, window: str | No
     help="Simulated seconds per real second.",
 )
 @click.option("--svg", metavar="FILE.svg", help="Save a picture of the dashboard and exit.")
+@click.option(
+    "--ring",
+    metavar="FILE.svg",
+    help="Keep FILE showing the cluster as a ring of servers, redrawn as the view moves "
+    "(pause to keep a moment). With --svg or without a terminal: save it once and exit.",
+)
 @DIR_OPTION
 def watch(
     scenario: str | None,
@@ -308,6 +367,7 @@ def watch(
     seed: int | None,
     speed: float,
     svg: str | None,
+    ring: str | None,
     directory: str | None,
 ) -> None:
     """Watch a cluster live in the terminal and poke it with keys (? lists them).
@@ -323,6 +383,10 @@ def watch(
     from sim.show import live
 
     _check_output(svg, "--svg")
+    _check_output(ring, "--ring")
+    interactive = sys.stdout.isatty() and sys.stdin.isatty()
+    # Pictures of one moment, then exit: --svg, or --ring where no live view can run.
+    snapshot = svg is not None or (ring is not None and not interactive)
     player = None
     try:
         if scenario is not None:
@@ -331,7 +395,7 @@ def watch(
             parsed = load(resolve(scenario, directory))
             if seed is not None:
                 parsed = parsed.with_seed(seed)
-            if not (sys.stdout.isatty() and sys.stdin.isatty()) and svg is None:
+            if not interactive and not snapshot:
                 outcome = run_scenario(parsed, Console(highlight=False))
                 if outcome.error is not None:
                     _fail(str(outcome.error))
@@ -344,23 +408,33 @@ def watch(
     except ScenarioError as error:
         _fail(str(error))
         return
-    if svg is not None:
+    ring_file = live.RingFile(ring) if ring is not None else None
+    if snapshot:
         selected = None
         if player is not None:
             player.run_to_next_pause()
         else:
             live.first_commits(cluster)
             selected = cluster.leader
-        image = live.picture(cluster, speed=speed, player=player, selected=selected)
-        try:
-            Path(svg).write_text(image, encoding="utf-8")
-        except OSError as error:
-            _fail(f"{svg}: cannot write: {error.strerror}")
+        if svg is not None:
+            image = live.picture(cluster, speed=speed, player=player, selected=selected)
+            _write_picture(svg, lambda: Path(svg).write_text(image, encoding="utf-8"))
+        if ring_file is not None:
+            _write_picture(ring_file.path, lambda: ring_file.update(cluster, selected))
         return
-    if not (sys.stdout.isatty() and sys.stdin.isatty()):
+    if not interactive:
         live.narrated_run(cluster, Console(highlight=False))
         return
-    live.watch(cluster, speed=speed, player=player)
+    if ring_file is not None:
+        _write_picture(ring_file.path, lambda: ring_file.update(cluster))  # fails here, not later
+    live.watch(cluster, speed=speed, player=player, ring=ring_file)
+
+
+def _write_picture(path: str | Path, write: Callable[[], object]) -> None:
+    try:
+        write()
+    except OSError as error:
+        _fail(f"{path}: cannot write: {error.strerror}")
 
 
 def _cpus() -> int:
@@ -377,10 +451,36 @@ def _cpus() -> int:
 )
 @click.option("--jobs", "-j", default=1, show_default=True, help="Worker processes.")
 @click.option("--first-seed", default=0, show_default=True, help="The first seed to run.")
-@click.option("--nodes", default=5, show_default=True, help="Servers at the start (1 to 9).")
+@click.option(
+    "--nodes",
+    type=int,
+    default=None,
+    help="Servers at the start (1 to 9). Default: each seed draws its own, 3 to 7.",
+)
 @click.option(
     "--bug", "bugs", multiple=True, metavar="NAME", help="Switch on a bug (raft/bugs.py); repeat."
 )
+@click.option(
+    "--checkers",
+    type=click.Choice(["all", "safety"]),
+    default="all",
+    show_default=True,
+    help="safety: only the five properties of the paper's Figure 3, and linearizability of "
+    "the clients' history; all: the Figure 2 rule checkers too.",
+)
+@click.option(
+    "--unsafe-reads",
+    is_flag=True,
+    help="Clients also read from any node's own state (local reads): stale reads show up.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Run the seeds on a Dask cluster: its scheduler's tcp://HOST:PORT, or 'local' to "
+    "start one here with --jobs workers (default: one per CPU). Needs raftsim[dask].",
+)
+# Seeds per Dask task (default: from the seeds and the workers); for tests.
+@click.option("--batch-size", type=int, default=None, hidden=True)
 @click.option("--minimize", is_flag=True, help="Shrink each failing schedule (the first 5).")
 @click.option(
     "--save",
@@ -393,29 +493,39 @@ def fuzz(
     duration: float,
     jobs: int,
     first_seed: int,
-    nodes: int,
+    nodes: int | None,
     bugs: tuple[str, ...],
+    checkers: str,
+    unsafe_reads: bool,
+    scheduler: str | None,
+    batch_size: int | None,
     minimize: bool,
     save: str | None,
 ) -> None:
-    """Random fault campaigns: crashes, partitions, loss, membership changes, then
-    healing. Checks safety throughout and liveness after healing. Exit code 0: no
-    seed failed; 1: some did (each printed with the command that replays it);
-    2: bad input."""
+    """Random fault campaigns: crashes, partitions, loss, held links, membership
+    changes, faults triggered by protocol events (leader churn, power cuts) and
+    clients (writes, cas, appends, reads), then healing. Each seed draws its own
+    mix (swarm testing). Checks safety throughout, liveness after healing, and
+    that the clients' history is linearizable; prints which protocol situations
+    were reached (coverage). Exit code 0: no seed failed; 1: some did (each
+    printed with the checker that caught it and the command that replays it);
+    2: bad input, or a Dask cluster that cannot be used."""
     from raft.bugs import check_bugs
     from sim.check.fuzz import FuzzSettings
+    from sim.check.fuzz.on_dask import fuzz_on_dask
     from sim.check.fuzz.report import fuzz as run_fuzz
 
     for name, value, low in (
         ("--seeds", seeds, 1),
         ("--jobs", jobs, 1),
         ("--first-seed", first_seed, 0),
+        ("--batch-size", 1 if batch_size is None else batch_size, 1),
     ):
         if value < low:
             _fail(f"raftsim fuzz: {name} must be at least {low}, got {value}")
     if not 0 < duration <= 3600:
         _fail(f"raftsim fuzz: --duration must be between 0 and 3600 seconds, got {duration:g}")
-    if not 1 <= nodes <= 9:
+    if nodes is not None and not 1 <= nodes <= 9:
         _fail(f"raftsim fuzz: --nodes must be between 1 and 9, got {nodes}")
     try:
         check_bugs(bugs)
@@ -426,23 +536,44 @@ def fuzz(
             Path(save).mkdir(parents=True, exist_ok=True)
         except OSError as error:
             _fail(f"raftsim fuzz: --save {save}: cannot create the directory: {error.strerror}")
-    settings = FuzzSettings(duration=duration, nodes=nodes, bugs=tuple(dict.fromkeys(bugs)))
+    settings = FuzzSettings(
+        duration=duration,
+        nodes=nodes,
+        bugs=tuple(dict.fromkeys(bugs)),
+        checkers=checkers,
+        unsafe_reads=unsafe_reads,
+    )
     console = Console(highlight=False)
+    jobs_given = (
+        click.get_current_context().get_parameter_source("jobs") is not ParameterSource.DEFAULT
+    )
+    if scheduler is not None and scheduler != "local" and jobs_given:
+        _fail(
+            f"raftsim fuzz: --jobs does not apply to --scheduler {scheduler} "
+            "(its workers run the seeds); it sets the workers of --scheduler local"
+        )
+    if scheduler is not None and not scheduler.strip():
+        _fail("raftsim fuzz: --scheduler needs an address: tcp://HOST:PORT, or local")
+    if batch_size is not None and scheduler is None:
+        _fail("raftsim fuzz: --batch-size applies to --scheduler only")
     # More processes than CPUs (or than seeds) only wait for each other.
     cpus = _cpus()
+    if scheduler is not None and not jobs_given:
+        jobs = cpus
     workers = min(jobs, cpus, seeds)
-    if workers < jobs:
+    if workers < jobs and jobs_given:
         why = f"{seeds} seed{'s' if seeds != 1 else ''}" if seeds < cpus else f"{cpus} CPUs here"
         console.print(Text(f"--jobs {jobs}: {workers} at a time ({why})", style="dim"))
-    code = run_fuzz(
-        console,
-        range(first_seed, first_seed + seeds),
-        settings,
-        jobs=workers,
-        minimize_failures=minimize or save is not None,
-        save=None if save is None else Path(save),
+    campaign = {
+        "minimize_failures": minimize or save is not None,
+        "save": None if save is None else Path(save),
+    }
+    seed_range = range(first_seed, first_seed + seeds)
+    if scheduler is None:
+        raise SystemExit(run_fuzz(console, seed_range, settings, jobs=workers, **campaign))
+    raise SystemExit(
+        fuzz_on_dask(console, scheduler, workers, batch_size, seed_range, settings, campaign, _fail)
     )
-    raise SystemExit(code)
 
 
 @main.command()
@@ -536,5 +667,5 @@ def _explore_words(ctx: click.Context) -> list[str]:
     return words
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m sim.cli
     main()

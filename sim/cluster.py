@@ -6,7 +6,6 @@ the API are in seconds (floats); the world inside counts integer microseconds.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from raft import Configuration, KVStateMachine, RaftOptions
@@ -14,13 +13,12 @@ from raft.bugs import check_bugs
 from raft.node import READ_MODES
 from sim import arguments as arg
 from sim.check.checkers import SafetyViolation, Violation, make_checkers
+from sim.engine.checkpoints import Checkpoints
 from sim.engine.journal import STEP, Action, Call, Journal, Step
-from sim.engine.trace import Trace, TraceEvent
+from sim.engine.trace import Trace, TraceEvent, TraceSlice
 from sim.engine.world import World, WorldSettings
 from sim.views import AdminHandle, NodeView, ReadHandle, SubmitHandle
 
-# While replaying, keep a deep copy of the world every this many actions.
-CHECKPOINT_EVERY = 500
 # With keep_history=False: trace events (and applied commands per node) kept.
 KEEP_RECENT = 10_000
 
@@ -29,6 +27,12 @@ def _membership_mode(mode: str) -> bool:
     if mode not in ("joint", "single"):
         raise ValueError(f"membership must be 'joint' or 'single', got {mode!r}")
     return mode == "single"
+
+
+def _trace_mode(mode: str) -> bool:
+    if mode not in ("full", "off"):
+        raise ValueError(f"trace must be 'full' or 'off', got {mode!r}")
+    return mode == "full"
 
 
 class Cluster:
@@ -47,7 +51,11 @@ class Cluster:
     bugs=() (names from raft.bugs.BUGS: well-known mistakes, switched on),
     checkers="all" (the safety checkers to run: "all", "none", or names from
     sim.check.checkers.CHECKERS), strict=False (True: raise SafetyViolation at the
-    first violation, once the step that found it is done and traced).
+    first violation, once the step that found it is done and traced),
+    trace="full" ("off", campaign mode: nodes make no notes and the trace stays
+    empty, so nothing is described; everything else, violations included, is the
+    same as with the full trace, so a run can be repeated with it to be read;
+    `goto`, which counts trace events, is refused).
 
     `initial_logs` starts nodes with logs already on disk, as in the paper's
     figures: {"n1": [1, 1, 4, (5, "set x 1")]} gives n1 four entries of terms
@@ -81,6 +89,7 @@ class Cluster:
         checkers: str | Iterable[str] = "all",
         strict: bool = False,
         keep_history: bool = True,
+        trace: str = "full",
     ) -> None:
         arg.count(n, "n (the number of nodes)", minimum=1, maximum=arg.MAX_NODES)
         if not isinstance(seed, int) or isinstance(seed, bool):
@@ -117,13 +126,22 @@ class Cluster:
         )
         self._trace = Trace()
         self._strict = arg.flag(strict, "strict")
-        self._world = World(self._ids, seed, self.settings, self._trace, logs, chosen_checkers)
+        self._tracing = _trace_mode(trace)
+        self._world = World(
+            self._ids,
+            seed,
+            self.settings,
+            self._trace,
+            logs,
+            chosen_checkers,
+            tracing=self._tracing,
+        )
         self._raise_if_strict(0)
         self._journal = Journal(len(self._trace))
         # Long runs can keep only recent history, so that memory stays bounded.
         self._journal.enabled = self._keep_history = arg.flag(keep_history, "keep_history")
         self._world.forget_settled = not self._keep_history
-        self._checkpoints: dict[int, World] = {0: self._snapshot_world()}
+        self._checkpoints = Checkpoints(self._world, self._journal, shared=(self,))
         self._views: dict[str, NodeView] = {}
 
     # -- reading ----------------------------------------------------------
@@ -180,18 +198,27 @@ class Cluster:
         """Safety violations found so far, checked after every step (see sim.check.checkers)."""
         return list(self._world.violations)
 
+    def explain(self, index: int | None = None):
+        """Why entry `index` is or is not committed on the leader; with no index, why there
+        is or is no leader. Plain sentences (`str()`), shown as HTML in a notebook."""
+        from sim.show.explain import explain_commit
+        from sim.show.explain_leader import explain_leader
+
+        return explain_leader(self) if index is None else explain_commit(self, index)
+
     # -- time -------------------------------------------------------------
 
-    def step(self) -> list[TraceEvent]:
-        """Process exactly one event; returns the trace events added."""
+    def step(self) -> TraceSlice:
+        """Process exactly one event; returns the trace events added (a lazy sequence,
+        see sim.engine.trace.TraceSlice: equal to the list of them)."""
         self._trim_history()
         start = len(self._trace)
         self._replay_recorded_calls()
         self._do(STEP)
         return self._trace[start:]
 
-    def run(self, seconds: float) -> list[TraceEvent]:
-        """Advance simulated time by `seconds`; returns the trace events added."""
+    def run(self, seconds: float) -> TraceSlice:
+        """Advance simulated time by `seconds`; returns the trace events added (lazily)."""
         self._trim_history()
         start = len(self._trace)
         target = self._world.now + arg.seconds(seconds, "run duration")
@@ -223,8 +250,11 @@ class Cluster:
                 pass
         else:
             # The common case, and the hot loop: nothing recorded to replay and
-            # no violation to stop at, so steps need no checks between them.
-            self._journal.record_steps(self._world.step, target, self._trace.rows)
+            # no violation to stop at, so steps need no checks between them
+            # (it pauses only when a checkpoint is due).
+            journal, checkpoints, world = self._journal, self._checkpoints, self._world
+            while journal.record_steps(world.step, target, self._trace.rows, checkpoints.due):
+                checkpoints.reached(world)
         self._world.advance_to(target)
 
     def _step_before(self, limit: int) -> bool:
@@ -248,6 +278,7 @@ class Cluster:
         if not self._world.step(limit):
             return False
         journal.record(STEP, len(self._trace))
+        self._checkpoint_if_due()
         self._raise_if_strict(found)
         return True
 
@@ -479,8 +510,18 @@ class Cluster:
         to the initial state.
         """
         self._check_time_travel()
+        if not self._tracing:
+            raise ValueError("goto counts trace events: this Cluster has trace='off'")
         arg.count(index, "goto's trace index")
         self._seek(self._journal.position_for(index))
+
+    def time_travel_stats(self) -> dict:
+        """Time travel's checkpoints: how many are kept (`checkpoints`) and at which
+        journal `positions`, how many were `taken` (thinning drops most), the `spacing`
+        after the newest (the most actions `back()` may replay), about how many `bytes`
+        they hold beyond what they share with the present, and how many `future_rows`
+        of trace are kept for jumps forward (see sim/engine/checkpoints.py)."""
+        return self._checkpoints.stats()
 
     # -- internals ----------------------------------------------------------
 
@@ -512,7 +553,7 @@ class Cluster:
         journal = self._journal
         if journal.in_future and journal.next_action() != action:
             journal.fork()
-            self._checkpoints = {k: w for k, w in self._checkpoints.items() if k <= journal.cursor}
+            self._checkpoints.forget_future()
         found = len(self._world.violations)
         if isinstance(action, Step):
             result = self._world.step()
@@ -520,6 +561,7 @@ class Cluster:
             self._world.advance_to(action.time_us)
             result = getattr(self._world, action.name)(*action.args)
         journal.record(action, len(self._trace))
+        self._checkpoint_if_due()
         self._raise_if_strict(found)
         return result
 
@@ -534,27 +576,36 @@ class Cluster:
         while journal.in_future and not isinstance(journal.next_action(), Step):
             self._do(journal.next_action())
 
-    def _snapshot_world(self) -> World:
-        # The trace is shared, not copied: checkpoints truncate it instead.
-        return copy.deepcopy(self._world, {id(self._trace): self._trace})
+    def _checkpoint_if_due(self) -> None:
+        if self._journal.cursor >= self._checkpoints.due:
+            self._checkpoints.reached(self._world)
 
     def _seek(self, position: int) -> None:
-        journal = self._journal
-        if position < journal.cursor:
-            base = max(k for k in self._checkpoints if k <= position)
-            self._world = copy.deepcopy(self._checkpoints[base], {id(self._trace): self._trace})
-            del self._trace[journal.mark(base) :]
-            journal.cursor = base
+        """Go to journal position `position`: from the nearest checkpoint, then replaying."""
+        journal, checkpoints = self._journal, self._checkpoints
+        self._world = checkpoints.restore(position, self._trace) or self._world
         while journal.cursor < position:
-            self._do(journal.next_action())
-            if journal.cursor % CHECKPOINT_EVERY == 0 and journal.cursor not in self._checkpoints:
-                self._checkpoints[journal.cursor] = self._snapshot_world()
+            if isinstance(journal.next_action(), Call) or self._strict:
+                self._do(journal.next_action())
+            else:  # a run of steps, in replay's fast loop
+                stop = min(position, checkpoints.due)
+                journal.replay_steps(self._world.step, stop, self._trace.rows)
+                self._checkpoint_if_due()
 
     def _repr_html_(self) -> str:
         """The cluster as a picture in Jupyter (see sim.show.notebook)."""
         from sim.show.notebook import cluster_html
 
         return cluster_html(self)
+
+    def ring(self, selected: str | None = None) -> str:
+        """The cluster now as a ring of servers with the messages in flight (sim.show.ring):
+        HTML that Jupyter displays as a picture."""
+        from sim.show.notebook import cluster_html
+
+        if selected is not None:
+            self._check_id(selected, "selected")
+        return cluster_html(self, view="ring", selected=selected)
 
     def __repr__(self) -> str:
         return (

@@ -82,6 +82,22 @@ class NodeView:
         return None if deadline is None else deadline / 1_000_000
 
     @property
+    def election_timeout(self) -> float | None:
+        """The length (s) of the running election timer: it last started counting at
+        `election_deadline - election_timeout`. None on a leader."""
+        if self.election_deadline is None:
+            return None
+        return self._node.election.timeout / 1_000_000
+
+    @property
+    def votes(self) -> dict[str, bool]:
+        """While it campaigns or asks for pre-votes: the answers so far, by voter (True:
+        granted, itself included); empty otherwise."""
+        if not self.running or not (self.role == "candidate" or self.pre_voting):
+            return {}
+        return dict(self._node.election.votes)
+
+    @property
     def log(self) -> list[LogEntry]:
         """Entries in memory now, durable or not."""
         return self._node.log.entries()
@@ -206,6 +222,21 @@ class SubmitHandle:
         """The state machine's answer, once the leader applied the command."""
         return self._proposal.result
 
+    @property
+    def invoked_at(self) -> float:
+        """When the client submitted, in simulated seconds."""
+        return self._proposal.invoked_us / 1_000_000
+
+    @property
+    def settled_at(self) -> float | None:
+        """When the outcome became final (refused, committed or unknown), or None."""
+        return _seconds(self._proposal.settled_us)
+
+    @property
+    def result_at(self) -> float | None:
+        """When the leader's state machine answered (`result`), or None."""
+        return _seconds(self._proposal.result_us)
+
     def __repr__(self) -> str:
         p = self._proposal
         if not p.accepted:
@@ -323,9 +354,23 @@ class ReadHandle:
     def value(self) -> str | None:
         return self._read.value
 
+    @property
+    def invoked_at(self) -> float:
+        """When the client asked, in simulated seconds."""
+        return self._read.invoked_us / 1_000_000
+
+    @property
+    def settled_at(self) -> float | None:
+        """When the read was answered, refused or failed, or None while pending."""
+        return _seconds(self._read.settled_us)
+
     def __repr__(self) -> str:
         r = self._read
         if r.outcome == "done":
             return f"<read {r.key} ({r.mode}) via {r.node}: {r.value!r}>"
         why = f": {r.reason}" if r.reason else ""
         return f"<read {r.key} ({r.mode}) via {r.node}: {r.outcome}{why}>"
+
+
+def _seconds(us: int | None) -> float | None:
+    return None if us is None else us / 1_000_000

@@ -18,9 +18,17 @@ RUNS = {
     "throughput.py": (["--seconds", "0.05", "--no-sweep"], "aims (DESIGN.md, Performance)"),
     "scale.py": (["--nodes", "3", "--commands", "20"], "elect, then commit"),
     "fuzz_rate.py": (["--seeds", "2", "--duration", "1", "--jobs", "2"], "seeds per minute"),
+    "bug_hunt.py": (
+        ["--seeds", "2", "--duration", "1", "--bug", "double_vote", "--clean"],
+        "seeds to first damage",
+    ),
     "linearizability.py": (["--ops", "200", "--repeat", "1"], "history checked in under 1 s"),
     "views.py": (["--nodes", "3", "--repeats", "1"], "one frame"),
     "explore.py": (["--nodes", "3", "--depth", "3"], "distinct states by depth"),
+    "time_travel.py": (
+        ["--seconds", "0.05", "--repeats", "1", "--watch-seconds", "1"],
+        "goto(middle)",
+    ),
     "long_run.py": (
         ["--entries", "2000", "--snapshot-interval", "500", "--samples", "2"],
         "entries, snapshot every",

@@ -1,4 +1,5 @@
-"""Every notebook in notebooks/ runs top to bottom in a fresh kernel, without an error.
+"""Every notebook in notebooks/ runs top to bottom in a fresh kernel, without an error,
+and every Player in it shows a picture in an HTML export (where widgets do not run).
 
 The kernel is started from this Python (sys.executable), in notebooks/, so
 it imports the raftsim installed in this environment, as a reader's kernel
@@ -42,8 +43,12 @@ def _kernel_manager(spec_dir: Path):
     return KernelManager(kernel_name="raftsim-test", kernel_spec_manager=specs)
 
 
-def execute(path: Path):
-    """Run the notebook at `path` in a fresh kernel; returns it with its outputs."""
+def execute(path: Path, *, store_widgets: bool = False):
+    """Run the notebook at `path` in a fresh kernel; returns it with its outputs.
+
+    With `store_widgets`, the widgets' state is kept in the notebook, as
+    `jupyter nbconvert --execute` keeps it, so an export prefers the widget views.
+    """
     notebook = nbformat.read(path, as_version=4)
     with tempfile.TemporaryDirectory() as specs:
         client = nbclient.NotebookClient(
@@ -52,7 +57,7 @@ def execute(path: Path):
             timeout=CELL_TIMEOUT,
             resources={"metadata": {"path": str(path.parent)}},
             record_timing=False,
-            store_widget_state=False,
+            store_widget_state=store_widgets,
         )
         client.execute()
     # The kernel name is ours for the run; readers' Jupyter should pick its own python3.
@@ -74,14 +79,49 @@ def test_there_are_at_least_seven_notebooks_in_order():
     assert [name[:3] for name in names[:7]] == ["01-", "02-", "03-", "04-", "05-", "06-", "07-"]
 
 
+def players_without_a_picture(notebook) -> list[str]:
+    """The Player cells whose output, exported to HTML, shows no picture.
+
+    A picture is an `<svg` in the cell's output area outside any script: a
+    widget view is a script that draws nothing without the widget libraries
+    (and the widget state, which holds the picture too, is a script).
+    """
+    from bs4 import BeautifulSoup
+    from nbconvert import HTMLExporter
+
+    html, _ = HTMLExporter().from_notebook_node(notebook)
+    shown = BeautifulSoup(html, "html.parser").select("div.jp-CodeCell")
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert len(shown) == len(code)
+    blank = []
+    for cell, div in zip(code, shown, strict=True):
+        if "Player(" not in cell.source:
+            continue
+        area = div.select_one(".jp-OutputArea")
+        for script in area.find_all("script") if area else []:
+            script.decompose()
+        if area is None or "<svg" not in str(area):
+            blank.append(cell.source.splitlines()[0])
+    return blank
+
+
 @pytest.mark.parametrize("path", _notebooks(), ids=lambda p: p.stem)
-def test_notebook_runs_top_to_bottom_without_error(path: Path):
-    notebook = execute(path)
+def test_notebook_runs_top_to_bottom_without_error_and_exports_its_players(path: Path):
+    notebook = execute(path, store_widgets=True)
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
             assert output.get("output_type") != "error", (
                 f"{path.name}: {output.get('ename')}: {output.get('evalue')}"
             )
+    assert players_without_a_picture(notebook) == [], "blank in `jupyter nbconvert --execute`"
+
+
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: p.stem)
+def test_committed_notebook_shows_every_player_as_a_picture(path: Path):
+    """As a code host's viewer shows it: from the committed outputs, no kernel."""
+    notebook = nbformat.read(path, as_version=4)
+    assert any("Player(" in cell.source for cell in notebook.cells if cell.cell_type == "code")
+    assert players_without_a_picture(notebook) == []
 
 
 @pytest.mark.parametrize("path", _notebooks(), ids=lambda p: p.stem)

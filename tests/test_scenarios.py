@@ -94,7 +94,39 @@ def test_the_library_has_the_promised_stories() -> None:
         "removed-server",
         "leader-transfer",
         "snapshot-install",
+        "read-modes",
+        "lease-read-after-transfer",
+        "add-under-partition",
     } <= names
+
+
+@pytest.mark.parametrize(
+    "story, target, broken, line",
+    [
+        # The old leader keeps its lease after sending TimeoutNow: the read answers 1.
+        (
+            "lease-read-after-transfer",
+            "raft.transfer.LeadershipTransfer.lease_forfeited",
+            property(lambda self: False),
+            "expect read r3 pending: expected r3 pending, actual r3 read x=1 at n1",
+        ),
+        # A server created under a partition belongs to no group: it never catches up.
+        (
+            "add-under-partition",
+            "sim.engine.network.Network.join",
+            lambda self, node: None,
+            "run until done grow timeout=3s: expected grow done within 3s, actual grow failed",
+        ),
+    ],
+)
+def test_each_fixed_bug_s_story_fails_with_the_bug_put_back(
+    monkeypatch, story, target, broken, line
+) -> None:
+    monkeypatch.setattr(target, broken)
+    path = LIBRARY / f"{story}.scenario"
+    outcome = run_scenario(load(path), Console(file=io.StringIO()), quiet=True)
+    assert outcome.code == 1
+    assert line in str(outcome.failure), outcome.failure
 
 
 def test_every_scenario_has_a_title_summary_chapters_and_expectations() -> None:

@@ -12,30 +12,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sim.engine.events import DELIVER, EventQueue
+from sim.engine.part import WorldPart
 
 if TYPE_CHECKING:
-    from raft import Node
     from sim.engine.network import Network
 
 
-class NetworkControls:
+class NetworkControls(WorldPart):
     """The fault-injection verbs of `World` (which provides the state below)."""
 
-    now: int
-    nodes: dict[str, Node]
     network: Network
     queue: EventQueue
 
     if TYPE_CHECKING:
-
-        def _record(
-            self,
-            node: str | None,
-            component: str,
-            kind: str,
-            text: str,
-            msg_id: int | None = None,
-        ) -> None: ...
 
         def _deliver(self, msg_id: int, *, forced: bool = False) -> None: ...
 
@@ -43,7 +32,7 @@ class NetworkControls:
         """Replace any partition with these groups (the rest form one more)."""
         self.network.partition(groups, self.nodes)
         shown = " | ".join("{" + ",".join(g) + "}" for g in self.network.groups)
-        self._record(None, "Network", "partition", f"network partitioned: {shown}")
+        self._record(None, "Network", "partition", "network partitioned: {}", (shown,))
 
     def heal(self) -> None:
         """Remove partitions and cuts; latency, loss and duplication stay."""
@@ -53,7 +42,7 @@ class NetworkControls:
     def cut(self, src: str, dst: str) -> None:
         """Lose every message from `src` to `dst` (one way)."""
         self.network.cuts.add((src, dst))
-        self._record(src, "Network", "cut", f"link {src} -> {dst} cut (one way)")
+        self._record(src, "Network", "cut", "link {} -> {} cut (one way)", (src, dst))
 
     def set_network(
         self,
@@ -77,15 +66,20 @@ class NetworkControls:
             None,
             "Network",
             "settings",
-            f"network: drop {network.drop:g}, duplicate {network.duplicate:g}, "
-            f"latency {low / 1000:g}-{high / 1000:g} ms, "
-            f"{'reordering' if network.reorder else 'FIFO'} links",
+            "network: drop {:g}, duplicate {:g}, latency {:g}-{:g} ms, {} links",
+            (
+                network.drop,
+                network.duplicate,
+                low / 1000,
+                high / 1000,
+                "reordering" if network.reorder else "FIFO",
+            ),
         )
 
     def hold(self, src: str, dst: str) -> None:
         """Hold messages from src to dst as they arrive, until released."""
         self.network.held_links.add((src, dst))
-        self._record(src, "Network", "hold", f"link {src} -> {dst} held: messages wait on it")
+        self._record(src, "Network", "hold", "link {} -> {} held: messages wait on it", (src, dst))
 
     def release(self, src: str, dst: str) -> None:
         """Stop holding src -> dst; the messages held there arrive now, in order."""
@@ -98,7 +92,8 @@ class NetworkControls:
             src,
             "Network",
             "release",
-            f"link {src} -> {dst} released: {len(waiting)} held message(s) arrive now",
+            "link {} -> {} released: {} held message(s) arrive now",
+            (src, dst, len(waiting)),
         )
         for flight in waiting:
             self.queue.push(self.now, DELIVER, flight.msg_id)
@@ -110,8 +105,8 @@ class NetworkControls:
             flight.message.dst,
             "Network",
             "deliver",
-            f"{flight.message.src} -> {flight.message.dst} {flight.text} delivered now "
-            "(by request)",
+            "{} -> {} {} delivered now (by request)",
+            (flight.message.src, flight.message.dst, flight.text),
             msg_id,
         )
         self._deliver(msg_id, forced=True)
@@ -126,6 +121,7 @@ class NetworkControls:
             msg.dst,
             "Network",
             "discard",
-            f"{msg.src} -> {msg.dst} {flight.text} lost: dropped by request",
+            "{} -> {} {} lost: dropped by request",
+            (msg.src, msg.dst, flight.text),
             msg_id,
         )

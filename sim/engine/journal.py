@@ -7,14 +7,16 @@ as at the end of `run`, is not an action: it changes nothing until the next
 call, whose stamp carries it.)
 The journal records that sequence, and the length of the trace after each
 action. To go back, the cluster rebuilds the world from the nearest
-checkpoint (a deep copy taken while replaying) and replays actions up to the
-target. Actions after the cursor are the recorded future: stepping forward
+checkpoint (sim/engine/checkpoints.py) and replays actions up to the target,
+runs of steps in one tight loop. Actions after the cursor are the recorded
+future: stepping forward
 replays them, until the caller does something different, which drops them
 (history forks, as on RaftScope's time slider).
 """
 
 from __future__ import annotations
 
+import sys
 from array import array
 from collections.abc import Callable, Sized
 
@@ -72,23 +74,42 @@ class Journal:
             assert self._marks[self.cursor] == trace_length, "replay diverged from the record"
         self.cursor += 1
 
-    def record_steps(self, step: Callable[[int], bool], limit: int, trace: Sized) -> None:
+    def record_steps(
+        self, step: Callable[[int], bool], limit: int, trace: Sized, pause: int = sys.maxsize
+    ) -> bool:
         """Take steps while `step(limit)` takes one, recording each (the hot loop of `run`).
 
         Only for the present: the caller checked there is no recorded future.
         Equivalent to `record(STEP, len(trace))` after every step, without a
-        call per step.
+        call per step. Stops early once the cursor reaches `pause` (where a
+        checkpoint is due), and then returns True: more steps may follow.
         """
         assert not self.in_future
         if not self.enabled:
             while step(limit):
                 pass
-            return
+            return False
         actions, marks = self.actions, self._marks
-        while step(limit):
+        cursor = self.cursor
+        while cursor < pause and step(limit):
             actions.append(STEP)
             marks.append(len(trace))
-            self.cursor += 1  # per step, so that an exception leaves the journal consistent
+            self.cursor = cursor = cursor + 1  # per step: an exception leaves it consistent
+        return cursor >= pause
+
+    def replay_steps(self, step: Callable[[], bool], stop: int, trace: Sized) -> None:
+        """Redo the recorded steps from the cursor up to the next call or position `stop`.
+
+        The fast loop of replay, as `record_steps` is of `run`: each step must
+        take an event and leave the trace as long as it did the first time.
+        """
+        actions, marks = self.actions, self._marks
+        cursor = self.cursor
+        while cursor < stop and type(actions[cursor]) is Step:
+            if not step():
+                raise AssertionError("replay diverged from the record: no event to step")
+            self.cursor = cursor = cursor + 1
+            assert marks[cursor - 1] == len(trace), "replay diverged from the record"
 
     def action_at(self, position: int) -> Action | None:
         """The action recorded at `position` (None when the journal is off)."""

@@ -19,7 +19,8 @@ from raft import Message
 
 
 class Flight(NamedTuple):
-    """A message on the wire (`text`: the message described once, for the trace)."""
+    """A message on the wire (`text`: the message described once, for the trace; empty
+    when the world keeps no trace)."""
 
     msg_id: int
     message: Message
@@ -57,6 +58,7 @@ class Network:
         self.held_links: set[tuple[str, str]] = set()
         self.held: dict[int, Flight] = {}
         self._next_id = 0
+        self.describe = True  # False: flights carry no text (a world that keeps no trace)
 
     # -- faults -----------------------------------------------------------
 
@@ -113,7 +115,7 @@ class Network:
         copies = 2 if self.duplicate and rng.random() < self.duplicate else 1
         low, high = self.latency
         link = (message.src, message.dst)
-        text = str(message)
+        text = str(message) if self.describe else ""
         flights = []
         for _ in range(copies):
             lands = now + rng.randint(low, high)

@@ -25,6 +25,9 @@ class Proposal:
     leader_hint: str | None = None
     outcome: str = "pending"
     result: str | None = None
+    invoked_us: int = 0  # when the client asked
+    settled_us: int | None = None  # when the outcome became final
+    result_us: int | None = None  # when the leader's state machine answered (get, cas)
 
     @property
     def committed(self) -> bool:
@@ -45,6 +48,8 @@ class AdminRequest:
     accepted: bool
     reason: str | None = None
     outcome: str = "pending"
+    invoked_us: int = 0
+    settled_us: int | None = None
 
     @property
     def done(self) -> bool:
@@ -68,6 +73,8 @@ class ReadRequest:
     leader_hint: str | None = None
     outcome: str = "pending"
     value: str | None = None
+    invoked_us: int = 0  # when the client asked
+    settled_us: int | None = None  # when it was answered, refused or failed
 
     @property
     def done(self) -> bool:

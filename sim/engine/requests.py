@@ -13,32 +13,23 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from itertools import chain
 from typing import TYPE_CHECKING
 
 from raft import Role
+from sim.engine.part import WorldPart
 from sim.engine.proposals import AdminRequest, Proposal, ReadRequest
 
 if TYPE_CHECKING:
     from raft import AdminAnswer, Configuration, Node
 
 
-class RequestDesk:
+class RequestDesk(WorldPart):
     """The client and admin verbs of `World` (which provides nodes, clock and trace)."""
 
-    now: int
-    nodes: dict[str, Node]
     running: dict[str, bool]
 
     if TYPE_CHECKING:
-
-        def _record(
-            self,
-            node: str | None,
-            component: str,
-            kind: str,
-            text: str,
-            msg_id: int | None = None,
-        ) -> None: ...
 
         def _carry_out(self, node_id: str, node: Node) -> None: ...
 
@@ -96,12 +87,19 @@ class RequestDesk:
         ask: Callable[[Node], AdminAnswer],
         on_accept: Callable[[], object] | None = None,
     ) -> AdminRequest:
-        request = AdminRequest(id=len(self.admin_requests), kind=kind, node=node_id, accepted=False)
+        request = AdminRequest(
+            id=len(self.admin_requests),
+            kind=kind,
+            node=node_id,
+            accepted=False,
+            invoked_us=self.now,
+        )
         self.admin_requests.append(request)
         if node_id is None or not self.running[node_id]:
             why = "no leader is known" if node_id is None else f"{node_id} is down"
             request.outcome, request.reason = "refused", why
-            self._record(node_id, "Client", "refused", f"admin: {kind} refused: {why}")
+            request.settled_us = self.now
+            self._record(node_id, "Client", "refused", "admin: {} refused: {}", (kind, why))
             return request
         node = self.nodes[node_id]
         answer = ask(node)
@@ -110,9 +108,9 @@ class RequestDesk:
             # Before the node's outputs are carried out: they may be messages to these.
             on_accept()
         if not answer.accepted:
-            request.outcome = "refused"
+            request.outcome, request.settled_us = "refused", self.now
         elif answer.done:
-            request.outcome = "done"
+            request.outcome, request.settled_us = "done", self.now
         else:
             self._tickets[(node_id, answer.ticket)] = request
         self._carry_out(node_id, node)
@@ -121,19 +119,25 @@ class RequestDesk:
     def submit(self, command: str, to: str | None) -> Proposal:
         """A client proposal to `to` (or the current leader)."""
         target = to if to is not None else self.leader()
-        proposal = Proposal(id=self._next_proposal, command=command, node=target, accepted=False)
+        proposal = Proposal(
+            id=self._next_proposal,
+            command=command,
+            node=target,
+            accepted=False,
+            invoked_us=self.now,
+        )
         self._next_proposal += 1
         self.proposals[proposal.id] = proposal
-        self._record(target, "Client", "submit", f"client -> {target or '?'}: {command!r}")
+        self._record(target, "Client", "submit", "client -> {}: {!r}", (target or "?", command))
         if target is None:
             proposal.outcome, proposal.reason = "refused", "no leader is known"
-            self._record(None, "Client", "refused", f"client: {command!r} refused: no leader")
+            self._record(None, "Client", "refused", "client: {!r} refused: no leader", (command,))
             self._settled(proposal)
             return proposal
         if not self.running[target]:
             proposal.outcome, proposal.reason = "refused", f"{target} is down"
             self._record(
-                target, "Client", "refused", f"client: {command!r} refused: {target} is down"
+                target, "Client", "refused", "client: {!r} refused: {} is down", (command, target)
             )
             self._settled(proposal)
             return proposal
@@ -152,8 +156,16 @@ class RequestDesk:
         self._carry_out(target, node)
         return proposal
 
+    def open_proposals(self) -> list[Proposal]:
+        """Proposals whose record may still change: accepted, and not yet resolved.
+
+        Every other proposal's record is final; time travel's checkpoints share them.
+        """
+        return [*self._awaiting_result.values(), *chain.from_iterable(self._pending.values())]
+
     def _settled(self, proposal: Proposal) -> None:
         """A proposal's outcome is final; without history, forget the oldest settled ones."""
+        proposal.settled_us = self.now
         if self.forget_settled:
             self._settled_ids.append(proposal.id)
             if len(self._settled_ids) > self._keep_settled:
@@ -162,13 +174,17 @@ class RequestDesk:
     def read(self, key: str, mode: str, to: str | None) -> ReadRequest:
         """A client reads `key` outside the log from `to` (or the current leader)."""
         target = to if to is not None else self.leader()
-        read = ReadRequest(id=len(self.reads), key=key, mode=mode, node=target, accepted=False)
+        read = ReadRequest(
+            id=len(self.reads), key=key, mode=mode, node=target, accepted=False, invoked_us=self.now
+        )
         self.reads.append(read)
-        self._record(target, "Client", "read", f"client -> {target or '?'}: read {key} ({mode})")
+        self._record(
+            target, "Client", "read", "client -> {}: read {} ({})", (target or "?", key, mode)
+        )
         if target is None or not self.running[target]:
             why = "no leader is known" if target is None else f"{target} is down"
-            read.outcome, read.reason = "refused", why
-            self._record(target, "Client", "refused", f"client: read {key} refused: {why}")
+            read.outcome, read.reason, read.settled_us = "refused", why, self.now
+            self._record(target, "Client", "refused", "client: read {} refused: {}", (key, why))
             return read
         node = self.nodes[target]
         answer = node.read(key, mode, self.now)
@@ -176,7 +192,7 @@ class RequestDesk:
         if answer.accepted:
             self._read_tickets[(target, answer.ticket)] = read
         else:
-            read.outcome = "refused"
+            read.outcome, read.settled_us = "refused", self.now
             read.leader_hint = node.leader_id if node.leader_id != target else None
         self._carry_out(target, node)
         return read

@@ -47,6 +47,9 @@ from sim.engine.requests import RequestDesk
 from sim.engine.rng import RandomStreams
 from sim.engine.trace import Trace
 
+_SENDS = "{} -> {} {}{}, lands in {:g} ms"
+_RECEIVES = "{} receives {} from {}"
+
 
 @attrs.frozen(kw_only=True)
 class WorldSettings:
@@ -78,8 +81,12 @@ class World(NetworkControls, RequestDesk, ExactChoices):
         trace: Trace,
         initial_logs: dict[str, list[LogEntry]] | None = None,
         observers: Sequence[Observer] = (),
+        *,
+        tracing: bool = True,
     ) -> None:
         self.now = 0
+        # False (campaign mode): nodes make no notes and the trace stays empty.
+        self.tracing = tracing
         self.settings = settings
         self.streams = RandomStreams(seed)
         self.queue = EventQueue()
@@ -90,6 +97,7 @@ class World(NetworkControls, RequestDesk, ExactChoices):
             duplicate=settings.duplicate,
             reorder=settings.reorder,
         )
+        self.network.describe = tracing
         self.trace = trace
         self.initial_configuration = Configuration(node_ids)
         # What each node believes before its log says otherwise (later nodes: the
@@ -194,7 +202,8 @@ class World(NetworkControls, RequestDesk, ExactChoices):
                 flight.message.dst,
                 "Network",
                 "hold",
-                f"{link[0]} -> {link[1]} {flight.text} held (link held by request)",
+                "{} -> {} {} held (link held by request)",
+                (link[0], link[1], flight.text),
                 msg_id,
             )
             return
@@ -206,16 +215,21 @@ class World(NetworkControls, RequestDesk, ExactChoices):
         reason = reason or self.network.blocked(msg.src, msg.dst)
         if reason is not None:
             self._record(
-                msg.dst, "Network", "drop", f"{msg.src} -> {msg.dst} {msg} lost: {reason}", msg_id
+                msg.dst,
+                "Network",
+                "drop",
+                "{} -> {} {} lost: {}",
+                (msg.src, msg.dst, flight.text, reason),
+                msg_id,
             )
             return
-        self._record(
-            msg.dst,
-            "Network",
-            "receive",
-            f"{msg.dst} receives {flight.text} from {msg.src}",
-            msg_id,
-        )
+        if self.tracing:  # `_record` written out: the commonest event
+            rows = self.trace.rows
+            index = self.trace_offset + len(rows)
+            rows.append(
+                (index, self.now, msg.dst, "Network", "receive", msg_id, "", _RECEIVES)
+                + (msg.dst, flight.text, msg.src)
+            )
         node = self.nodes[msg.dst]
         for observer in self._on_deliver:
             found = observer.on_deliver(msg, node, self.now)
@@ -226,7 +240,7 @@ class World(NetworkControls, RequestDesk, ExactChoices):
 
     def _fire(self, node_id: str, name: str, token: int) -> None:
         del self._timer_tokens[(node_id, name)]
-        self._record(node_id, "Node", "timer", f"{node_id} {name} timer fires")
+        self._record(node_id, "Node", "timer", "{} {} timer fires", (node_id, name))
         node = self.nodes[node_id]
         node.fire(name, self.now)
         self._carry_out(node_id, node)
@@ -237,23 +251,27 @@ class World(NetworkControls, RequestDesk, ExactChoices):
             found = observer.on_durable(node_id, writes, self.now)
             if found:
                 self._alarm(found)
-        self._record(
-            node_id,
-            "Disk",
-            "flush",
-            f"{node_id} Disk: flush done, now durable: {'; '.join(map(str, writes))}",
-        )
+        if self.tracing:
+            self._record(
+                node_id,
+                "Disk",
+                "flush",
+                "{} Disk: flush done, now durable: {}",
+                (node_id, "; ".join(map(str, writes))),
+            )
         node = self.nodes[node_id]
         node.persisted(last_seq, self.now)
         self._carry_out(node_id, node)
 
     def _carry_out(self, node_id: str, node: Node) -> None:
         """Carry out a node's outputs, in the order it produced them."""
+        rows = self.trace.rows
         for out in node.take_outputs():
             kind = type(out)
             # Commonest first: notes, then messages.
             if kind is Note:
-                self._record(node_id, out.component, out.kind, out.text)
+                # A note is the tail of its trace row (sim/engine/trace.py), sentence unwritten.
+                rows.append((self.trace_offset + len(rows), self.now, node_id) + out)
             elif kind is Send:
                 self._send(out.message)
             elif kind is Persist:
@@ -276,18 +294,19 @@ class World(NetworkControls, RequestDesk, ExactChoices):
                 request = self._tickets.pop((node_id, out.ticket), None)
                 if request is not None:
                     request.outcome = "done" if out.ok else "failed"
-                    request.reason = out.reason
+                    request.reason, request.settled_us = out.reason, self.now
             elif kind is ReadDone:
                 read = self._read_tickets.pop((node_id, out.ticket), None)
                 if read is not None:
                     read.outcome = "done" if out.ok else "failed"
+                    read.settled_us = self.now
                     read.value = out.value if out.ok else None
                     if not out.ok:
                         read.reason = out.reason
             elif kind is Applied:
                 proposal = self._awaiting_result.pop((node_id, out.index), None)
                 if proposal is not None and proposal.term == out.term:
-                    proposal.result = out.result
+                    proposal.result, proposal.result_us = out.result, self.now
                 for observer in self._on_applied:
                     found = observer.on_applied(node_id, out.index, out.term, out.command, self.now)
                     if found:
@@ -304,7 +323,7 @@ class World(NetworkControls, RequestDesk, ExactChoices):
     def _alarm(self, violations: Sequence[Violation]) -> None:
         for violation in violations:
             self.violations.append(violation)
-            self._record(None, "Checker", "violation", f"SAFETY VIOLATION: {violation}")
+            self._record(None, "Checker", "violation", "SAFETY VIOLATION: {}", (str(violation),))
 
     def _send(self, msg: Message) -> None:
         for observer in self._on_send:
@@ -313,25 +332,41 @@ class World(NetworkControls, RequestDesk, ExactChoices):
                 self._alarm(found)
         flights, reason = self.network.send(msg, self.now)
         if reason is not None:
-            self._record(msg.src, "Network", "drop", f"{msg.src} -> {msg.dst} {msg} lost: {reason}")
+            if self.tracing:
+                self._record(
+                    msg.src,
+                    "Network",
+                    "drop",
+                    "{} -> {} {} lost: {}",
+                    (msg.src, msg.dst, str(msg), reason),
+                )
             return
+        rows = self.trace.rows
         for flight in flights:
-            copy = " (duplicated)" if len(flights) > 1 else ""
-            self._record(
-                msg.src,
-                "Network",
-                "send",
-                f"{msg.src} -> {msg.dst} {flight.text}{copy}, lands in "
-                f"{(flight.lands_us - self.now) / 1000:g} ms",
-                flight.msg_id,
-            )
+            if self.tracing:  # `_record` written out: with receive, the commonest event
+                index = self.trace_offset + len(rows)
+                copy = " (duplicated)" if len(flights) > 1 else ""
+                rows.append(
+                    (index, self.now, msg.src, "Network", "send", flight.msg_id, "", _SENDS)
+                    + (msg.src, msg.dst, flight.text, copy, (flight.lands_us - self.now) / 1000)
+                )
             self.queue.push(flight.lands_us, DELIVER, flight.msg_id)
 
     def _record(
-        self, node: str | None, component: str, kind: str, text: str, msg_id: int | None = None
+        self,
+        node: str | None,
+        component: str,
+        kind: str,
+        template: str,
+        args: tuple = (),
+        msg_id: int | None = None,
     ) -> None:
-        rows = self.trace.rows
-        rows.append((self.trace_offset + len(rows), self.now, node, component, kind, text, msg_id))
+        """Add an event to the trace: its sentence is `template` filled with `args` (plain
+        values), written out when it is read (sim/engine/trace.py). Nothing without tracing."""
+        if self.tracing:
+            rows = self.trace.rows
+            index = self.trace_offset + len(rows)
+            rows.append((index, self.now, node, component, kind, msg_id, "", template) + args)
 
     def trim_history(self, keep: int) -> None:
         """Forget all but the last `keep` trace events and applied commands per node,
@@ -357,6 +392,7 @@ class World(NetworkControls, RequestDesk, ExactChoices):
             durable=self.disks[node_id].durable.copy(),
             state_machine=KVStateMachine(),
         )
+        node.outbox.keep_notes = self.tracing
         self.nodes[node_id] = node
         self.running[node_id] = True
         node.start(self.now)
@@ -376,22 +412,25 @@ class World(NetworkControls, RequestDesk, ExactChoices):
         for key in [k for k in self._timer_tokens if k[0] == node_id]:
             del self._timer_tokens[key]
         self.nodes[node_id].take_outputs()
-        writes = "; ".join(map(str, lost_writes)) or "none"
-        self._record(
-            node_id,
-            "Cluster",
-            "crash",
-            f"{node_id} crashes: volatile state gone; unflushed writes lost: {writes}; "
-            f"{len(lost_messages)} message(s) in flight to it lost",
-        )
+        if self.tracing:
+            self._record(
+                node_id,
+                "Cluster",
+                "crash",
+                "{} crashes: volatile state gone; unflushed writes lost: {}; "
+                "{} message(s) in flight to it lost",
+                (node_id, "; ".join(map(str, lost_writes)) or "none", len(lost_messages)),
+            )
         self._settle(node_id)
         for (owner, ticket), request in list(self._tickets.items()):
             if owner == node_id:
                 request.outcome, request.reason = "failed", f"{node_id} crashed"
+                request.settled_us = self.now
                 del self._tickets[(owner, ticket)]
         for (owner, ticket), read in list(self._read_tickets.items()):
             if owner == node_id:
                 read.outcome, read.reason = "failed", f"{node_id} crashed"
+                read.settled_us = self.now
                 del self._read_tickets[(owner, ticket)]
 
     def restart(self, node_id: str) -> None:
@@ -403,9 +442,10 @@ class World(NetworkControls, RequestDesk, ExactChoices):
             node_id,
             "Cluster",
             "restart",
-            f"{node_id} restarts from disk: term {durable.term}, vote {durable.voted_for or '-'}, "
-            f"{len(durable.entries)} {'entry' if len(durable.entries) == 1 else 'entries'}"
-            + (f", {durable.snapshot}" if durable.snapshot else ""),
+            "{} restarts from disk: term {}, vote {}, {} {}{}",
+            (node_id, durable.term, durable.voted_for or "-", len(durable.entries))
+            + ("entry" if len(durable.entries) == 1 else "entries",)
+            + (f", {durable.snapshot}" if durable.snapshot else "",),
         )
         self._boot(node_id)
 
@@ -416,7 +456,9 @@ class World(NetworkControls, RequestDesk, ExactChoices):
             raise ValueError(f"{node_id} is down")
         done = node.expire_election_timer(delay, self.now)
         if not done:
-            self._record(node_id, "Cluster", "timeout", f"{node_id} is leader: no election timer")
+            self._record(
+                node_id, "Cluster", "timeout", "{} is leader: no election timer", (node_id,)
+            )
         self._carry_out(node_id, node)
         return done
 
@@ -426,7 +468,7 @@ class World(NetworkControls, RequestDesk, ExactChoices):
         self.disks[node_id] = Disk()
         self.network.join(node_id)
         self._record(
-            node_id, "Cluster", "create", f"new server {node_id} starts with an empty disk"
+            node_id, "Cluster", "create", "new server {} starts with an empty disk", (node_id,)
         )
         self._boot(node_id)
 

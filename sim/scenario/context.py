@@ -17,7 +17,7 @@ class RunContext(Protocol):
     """The cluster being told about, the named submits and requests, and the narrator."""
 
     cluster: Cluster
-    handles: dict[str, object]  # name (`as=NAME`) -> SubmitHandle or AdminHandle
+    handles: dict[str, object]  # name -> SubmitHandle, AdminHandle, ReadHandle or LogRead
     passed: int  # expectations that held so far
 
     def narrate(self, text: str) -> None:

@@ -9,7 +9,7 @@ error before the run rather than a failed expectation during it.
 from __future__ import annotations
 
 from sim.scenario import expectations as exp
-from sim.scenario import steps
+from sim.scenario import read_lines, reads, steps
 from sim.scenario.model import Step
 from sim.scenario.reader import Args, Reader
 from sim.scenario.values import integer
@@ -19,6 +19,7 @@ from sim.scenario.words import close_match, excerpt, quote
 OUTCOMES = {
     "submit": ("refused", "pending", "committed", "unknown"),
     "request": ("refused", "pending", "done", "failed"),
+    "read": reads.OUTCOMES,
 }
 
 
@@ -29,7 +30,8 @@ def expect(reader: Reader, words: list[str]) -> tuple[type[Step], dict]:
         "durable WHO INDEX, snapshot WHO INDEX, value WHO KEY VALUE, "
         "log WHO TERM..., applied WHO COMMAND..., members WHO NODE..., vote WHO NODE|none, "
         "committed|done|accepted|refused NAME, outcome NAME OUTCOME, result NAME VALUE, "
-        "no violations, violation PROPERTY"
+        "read NAME VALUE|refused|pending|failed, no violations, violation PROPERTY, "
+        "linearizable"
     )
     args = Args(reader, f"expect CLAIM with CLAIM one of: {usage}", words, None)
     what = args.next("CLAIM")
@@ -43,6 +45,8 @@ def expect(reader: Reader, words: list[str]) -> tuple[type[Step], dict]:
 
 
 def _claim(reader: Reader, what: str, args: Args, usage: str) -> exp.Expectation:
+    if what == "linearizable":
+        return exp.Linearizable()
     if what == "leader":
         node = args.next("NODE or 'exists'")
         if node == "exists":
@@ -112,6 +116,8 @@ def _claim(reader: Reader, what: str, args: Args, usage: str) -> exp.Expectation
                 f"expected one of {', '.join(choices)}"
             )
         return exp.HandleIs(name, "outcome", outcome)
+    if what == "read":
+        return read_lines.claim(reader, args)
     if what == "result":
         name = reader.handle(args.next("NAME"), "submit")
         return exp.HandleIs(name, "result", args.next("VALUE"))
@@ -123,5 +129,5 @@ def _claim(reader: Reader, what: str, args: Args, usage: str) -> exp.Expectation
 _CLAIMS = [
 "leader", "no", "violation", "term", "commit", "durable", "snapshot", "value", "role",
 "vote", "log", "applied", "members", "committed", "done", "accepted", "refused", "outcome",
-"result",
+"result", "read",
 ]  # fmt: skip

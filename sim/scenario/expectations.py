@@ -230,3 +230,27 @@ class ViolationSeen(Expectation):
     def check(self, run: RunContext) -> None:
         if not any(v.property == self.property for v in run.cluster.violations):
             raise Unmet(f"a {self.property} violation", describe_violations(run.cluster))
+
+
+@attrs.frozen
+class Linearizable(Expectation):
+    """`expect linearizable`: the story's client operations so far (its named submits
+    and reads) form a linearizable history (sim/check/linearizability)."""
+
+    def check(self, run: RunContext) -> None:
+        from sim.check.handles import history_of
+        from sim.check.linearizability import check
+        from sim.scenario.reads import LogRead
+        from sim.views import ReadHandle, SubmitHandle
+
+        named = []
+        for name, handle in run.handles.items():
+            if isinstance(handle, LogRead):
+                handle = handle.submission
+            if isinstance(handle, SubmitHandle | ReadHandle):
+                named.append((name, handle))
+        result = check(history_of(named, run.cluster.now))
+        if not result.ok:
+            raise Unmet(
+                f"the {len(named)} client operations so far are linearizable", result.explain()
+            )

@@ -24,7 +24,7 @@ from sim.scenario.values import MAX_DIGITS, BadValue, duration
 from sim.scenario.words import EXCERPT, SplitError, excerpt, quote
 from sim.scenario.words import split as split_words
 
-# A name: a node id, the name of a submit or request, an option's key.
+# A name: a node id, the name of a submit, read or request, an option's key.
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 OPTION = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=")
 _ENTRY = re.compile(rf"([0-9]{{1,{MAX_DIGITS}}})(?::(.*))?", re.DOTALL)
@@ -52,7 +52,7 @@ class Reader:
         self.options: dict[str, object] = {}
         self.logs: dict[str, Entries] = {}
         self.nodes: list[str] = []
-        self.names: dict[str, tuple[int, str]] = {}  # name -> (line, "submit"|"request")
+        self.names: dict[str, tuple[int, str]] = {}  # name -> (line, "submit"|"request"|"read")
         self.steps: list[Step] = []
         self.numbered = 0  # steps so far that `--until N` can name
         self.chapter: str | None = None
@@ -91,9 +91,9 @@ class Reader:
         return word
 
     def handle(self, name: str, kind: str | None = None) -> str:
-        """A name given earlier to a submit or request (of `kind`, if given)."""
+        """A name given earlier to a submit, read or request (of `kind`, if given)."""
         if name not in self.names:
-            raise self.error(f"no submit or request named {quote(name)} before this line")
+            raise self.error(f"no submit, read or request named {quote(name)} before this line")
         line, actual = self.names[name]
         if kind is not None and actual != kind:
             raise self.error(f"{quote(name)} names the {actual} on line {line}, not a {kind}")

@@ -10,6 +10,8 @@ or after the step named by `until`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import attrs
 from rich.console import Console
 from rich.rule import Rule
@@ -185,12 +187,14 @@ def run_scenario(
     verbose: bool = False,
     quiet: bool = False,
     until: str | None = None,
+    after_step: Callable[[Step, Cluster], None] | None = None,
 ) -> Outcome:
     """Replay a scenario, printing its story to `console`.
 
     Raises ScenarioError for bad input found before the first step (cluster
     options, `until`); bad requests met later end the run with code 2 and
     the error in the outcome, so the cluster (and its trace) stays available.
+    `after_step` is called after each step that succeeded (to draw it, say).
     """
     stop = last_step(scenario, until) if until is not None else None
     run = Run(scenario, console, verbose=verbose, quiet=quiet)
@@ -211,6 +215,8 @@ def run_scenario(
         if isinstance(step, Expect):
             run.echo(step, "ok")
         run.flush()
+        if after_step is not None:
+            after_step(step, run.cluster)
         if position == stop:
             where = f"step {step.number}" if step.number is not None else f"line {step.line}"
             run.show_state(f"stopped after {where} (--until {until})")

@@ -13,7 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sim.cluster import Cluster
-from sim.scenario import choice_steps, cluster_lines, expect_lines, steps
+from sim.scenario import (
+    choice_steps,
+    cluster_lines,
+    expect_lines,
+    explain_lines,
+    read_lines,
+    steps,
+)
 from sim.scenario import conditions as cond
 from sim.scenario.model import Step
 from sim.scenario.reader import NAME, Args, Reader
@@ -100,7 +107,7 @@ def _condition(reader: Reader, args: Args) -> cond.Condition:
         "leader exists, leader NODE, no leader, new leader, committed|applied|appended|"
         "durable INDEX on NODES|all|K nodes, term T [on NODES], role NODE ROLE, "
         "members NODE... [learners=NODES] [on WHO], quiet DURATION, committed NAME, "
-        "done NAME, violation [PROPERTY]"
+        "done NAME, read NAME, violation [PROPERTY]"
     )
     sub = Args(reader, f"run until CONDITION with CONDITION one of: {usage}", args.rest())
     first = sub.next("CONDITION")
@@ -126,6 +133,8 @@ def _condition(reader: Reader, args: Args) -> cond.Condition:
         condition = cond.OutcomeCondition(reader.handle(sub.next("NAME"), "submit"), first)
     elif first == "done":
         condition = cond.OutcomeCondition(reader.handle(sub.next("NAME"), "request"), "done")
+    elif first == "read":
+        condition = read_lines.condition(reader, sub)
     elif first in cond.PROGRESS:
         index = sub.value(sub.next("INDEX"), integer, "index")
         condition = cond.ProgressCondition(first, index, _on(reader, sub))
@@ -381,8 +390,10 @@ STEPS: dict[str, StepParser] = {
     "flush": _one_node(choice_steps.FlushDisk, "flush NODE"),
     "network": cluster_lines.network,
     "submit": _submit,
+    "read": read_lines.read,
     "timeout": _timeout,
     **{k: _request(k) for k in REQUESTS},
     "pause": _pause,
     "expect": expect_lines.expect,
+    "explain": explain_lines.explain,
 }

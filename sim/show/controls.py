@@ -17,6 +17,7 @@ from sim.show.driver import Driver
 from sim.views import AdminHandle
 
 MESSAGE_LIFETIME = 8.0  # real seconds an answer to a key stays on screen
+WHY_REFRESH = 0.5  # real seconds between fresh explanations (key w) while the cluster runs
 # Digits typed within this many real seconds of each other make one node number
 # ("1" then "0" selects n10), as long as that node exists.
 NUMBER_PAUSE = 1.0
@@ -39,6 +40,9 @@ class Controls:
         self._requests = 0
         # The node number being typed, and when its last digit came.
         self._number: tuple[str, float] | None = None
+        # Key w: whether the explanation shows, and the last one made (for which moment, when).
+        self._why = False
+        self._why_made: tuple[object, str, float] | None = None
 
     @property
     def cluster(self) -> Cluster:
@@ -208,6 +212,38 @@ class Controls:
         self._request = None
         self.say(f"{what}: {outcome}" + (f" ({reason})" if reason else ""))
 
+    def why(self) -> None:
+        """Key w: why the selected node's last entry is (not) committed, or why there is (no)
+        leader; shown in place of the story, kept up to date, until w again."""
+        self._why = not self._why
+        self._why_made = None
+        index = self._why_index()
+        what = "the leader" if index is None else f"entry {index}"
+        self.say(f"why: {what} (w again closes)" if self._why else "explanation closed")
+
+    def _why_index(self) -> int | None:
+        """The selected node's last entry (empty: the leader's next to commit), or None."""
+        cluster = self.cluster
+        view = cluster.nodes.get(self.selected or "")
+        if view is None:
+            return None
+        last = view.log[-1].index if view.log else view.snapshot_index
+        if last == 0 and cluster.leader:
+            last = cluster.nodes[cluster.leader].commit_index + 1
+        return last or None
+
+    def _explanation(self) -> str | None:
+        if not self._why:
+            return None
+        moment = (len(self.cluster.trace), self.cluster.now, self.selected)
+        made = self._why_made
+        now = self.clock()
+        if made is None or (
+            made[0] != moment and (self.driver.paused or now - made[2] >= WHY_REFRESH)
+        ):
+            made = self._why_made = (moment, str(self.cluster.explain(self._why_index())), now)
+        return made[1]
+
     def toggle_help(self) -> None:
         self.show_help = True
 
@@ -238,6 +274,7 @@ class Controls:
             chapter=chapter,
             narration=narration,
             note=note,
+            why=self._explanation(),
         )
 
     def _story(self, player: ScenarioPlayer) -> tuple[str | None, str, str | None]:
@@ -283,6 +320,7 @@ KEYMAP: dict[str, Callable[[Controls], None]] = {
     "l": Controls.transfer,
     "a": Controls.add,
     "d": Controls.remove,
+    "w": Controls.why,
     TAB: Controls.next_node,
     SHIFT_TAB: Controls.previous_node,
     "?": Controls.toggle_help,

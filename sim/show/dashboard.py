@@ -58,6 +58,7 @@ class ViewState:
     chapter: str | None = None
     narration: str = ""
     note: str | None = None  # why the view stopped ("end of chapter 1: space continues")
+    why: str | None = None  # key w: Cluster.explain's answer, shown in place of the story
 
 
 # -- small pieces -------------------------------------------------------------
@@ -442,6 +443,19 @@ def drop_line(event: TraceEvent) -> Text:
     return _line(line)
 
 
+def why_lines(why: str, width: int, rows: int) -> list[Text]:
+    """Key w's explanation, wrapped to the width (list items hang), at most `rows` lines."""
+    lines: list[Text] = []
+    for n, sentence in enumerate(why.splitlines()):
+        indent = "  " if sentence.startswith("- ") else ""
+        for piece in textwrap.wrap(sentence, max(20, width), subsequent_indent=indent):
+            lines.append(_line(Text(piece, style="bold" if n == 0 else "")))
+    if len(lines) <= rows:
+        return lines
+    more = _line(Text("… more: a taller terminal, or Cluster.explain in Python", "dim"))
+    return [*lines[: rows - 1], more] if rows > 0 else []
+
+
 def narration_lines(state: ViewState, width: int) -> list[Text]:
     """The scenario's chapter, narration and why the view stopped, wrapped to the width."""
     lines: list[Text] = []
@@ -493,8 +507,9 @@ def dashboard(cluster: Cluster, state: ViewState, width: int = 80, height: int =
         rest -= 8
     if not compact_logs:
         log_body = log_lines(cluster, state, inner)
-    flight_rows = min(len(flights), max(1, rest // 3), 12)
-    drop_rows = min(len(drops), 1 if rest < 14 else 3)
+    # An explanation (key w) takes the story's place, and room from the messages.
+    flight_rows = min(len(flights), 1 if state.why else max(1, rest // 3), 12)
+    drop_rows = min(len(drops), 0 if state.why else 1 if rest < 14 else 3)
     network_h = 1 + flight_rows + drop_rows
     story_h = max(0, rest - network_h)
     story_rows = max(0, story_h - (0 if framed else 1) - len(narration))
@@ -525,6 +540,11 @@ def dashboard(cluster: Cluster, state: ViewState, width: int = 80, height: int =
     story_body.extend(_line(line) for line in render.story(events, verbose=True))
     if not events and story_rows:
         story_body.append(_line(Text("  nothing yet", style="dim")))
+    if state.why:
+        header = Text.assemble(("why ", "bold"), ("(w again closes)", "dim"))
+        story_body = why_lines(state.why, inner, story_h - (0 if framed else 1))
+        if not framed:
+            story_body.insert(0, _header(header, inner))
 
     layout = Layout()
     parts = [Layout(status_bar(cluster, state, width), size=1)]
@@ -548,6 +568,8 @@ def dashboard(cluster: Cluster, state: ViewState, width: int = 80, height: int =
         title = f"story: {state.title}" if state.title else "story"
         if every:
             title += " (paused: every event)"
+        if state.why:
+            title = "why (w again closes)"
         parts.append(Layout(_section(Group(*story_body), title, framed)))
     parts.append(Layout(hint_bar(state, width), size=1))
     layout.split_column(*parts)

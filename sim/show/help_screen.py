@@ -24,10 +24,13 @@ KEYS = [
     ("r", "client request to leader"),
     ("l", "make selected the leader"),
     ("a / d", "add member / remove selected"),
+    ("w", "why? explain selected/leader"),
     ("?", "help (any key closes it)"),
     ("q", "quit"),
 ]
-HINT = "space pause  n/b step  +/- speed  Tab/digits select  c crash  r request  ? help  q quit"
+HINT = (
+    "space pause  n/b step  +/- speed  Tab/digits select  c crash  r request  w why  ? help  q quit"
+)
 
 
 def help_panel(legend: list[tuple[str, str]]) -> Group:

@@ -22,6 +22,7 @@ import time
 import tty
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import trio
 from rich.console import Console
@@ -33,6 +34,7 @@ from sim.show import render
 from sim.show.controls import KEYMAP, Controls
 from sim.show.dashboard import dashboard
 from sim.show.driver import Driver
+from sim.show.ring import ring_svg
 
 FRAME = 0.1  # real seconds between redraws
 
@@ -103,14 +105,24 @@ async def _keyboard(read_keys: KeyReader, controls: Controls, done: trio.CancelS
     done.cancel()
 
 
-async def _renderer(live: Live, console: Console, controls: Controls) -> None:
+# Called after each redraw (to keep a picture file up to date, say).
+OnFrame = Callable[[Controls], None]
+
+
+async def _renderer(
+    live: Live, console: Console, controls: Controls, on_frame: OnFrame | None
+) -> None:
     while True:
         width, height = console.size
         live.update(dashboard(controls.cluster, controls.view_state(), width, height), refresh=True)
+        if on_frame is not None:
+            on_frame(controls)
         await trio.sleep(FRAME)
 
 
-async def _watch(controls: Controls, console: Console, read_keys: KeyReader) -> None:
+async def _watch(
+    controls: Controls, console: Console, read_keys: KeyReader, on_frame: OnFrame | None = None
+) -> None:
     with Live(
         console=console,
         screen=True,
@@ -120,11 +132,13 @@ async def _watch(controls: Controls, console: Console, read_keys: KeyReader) -> 
     ) as live:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(controls.driver.run)
-            nursery.start_soon(_renderer, live, console, controls)
+            nursery.start_soon(_renderer, live, console, controls, on_frame)
             nursery.start_soon(_keyboard, read_keys, controls, nursery.cancel_scope)
 
 
-def run_live(controls: Controls, console: Console, read_keys: KeyReader) -> None:
+def run_live(
+    controls: Controls, console: Console, read_keys: KeyReader, on_frame: OnFrame | None = None
+) -> None:
     """Show the dashboard on `console` and act on keys until `q` or the end of input.
 
     Ctrl-C ends it with a plain KeyboardInterrupt, after the screen is restored.
@@ -134,20 +148,53 @@ def run_live(controls: Controls, console: Console, read_keys: KeyReader) -> None
     """
     interrupted = False
     try:
-        trio.run(_watch, controls, console, read_keys, strict_exception_groups=True)
+        trio.run(_watch, controls, console, read_keys, on_frame, strict_exception_groups=True)
     except* KeyboardInterrupt:
         interrupted = True
     if interrupted:
         raise KeyboardInterrupt
 
 
-def watch(cluster: Cluster, *, speed: float, player: ScenarioPlayer | None = None) -> None:
-    """Run the live view in this terminal until `q` (Ctrl-C raises KeyboardInterrupt)."""
+def watch(
+    cluster: Cluster,
+    *,
+    speed: float,
+    player: ScenarioPlayer | None = None,
+    ring: RingFile | None = None,
+) -> None:
+    """Run the live view in this terminal until `q` (Ctrl-C raises KeyboardInterrupt).
+
+    With `ring`, its file shows the ring of the moment on screen all along.
+    """
     fd = sys.stdin.fileno()
     controls = Controls(Driver(cluster, speed=speed, player=player))
     console = Console(highlight=False)
+    on_frame = None if ring is None else lambda c: ring.update(c.cluster, c.selected)
     with cbreak(fd):
-        run_live(controls, console, terminal_keys(fd))
+        run_live(controls, console, terminal_keys(fd), on_frame)
+
+
+class RingFile:
+    """A file that shows the cluster as a ring (sim.show.ring), rewritten when the moment
+    changes. Each version replaces the last whole, so a viewer never reads half a picture."""
+
+    def __init__(self, path: str) -> None:
+        self.path = Path(path)
+        self._drawn: tuple[int, float, str | None] | None = None
+
+    def update(self, cluster: Cluster, selected: str | None = None) -> bool:
+        """Draw the moment unless it is the one drawn last; True if the file was written.
+
+        Raises OSError if the file cannot be written.
+        """
+        moment = (len(cluster.trace), cluster.now, selected)
+        if moment == self._drawn:
+            return False
+        draft = self.path.with_name(f".{self.path.name}.part")
+        draft.write_text(ring_svg(cluster, selected=selected), encoding="utf-8")
+        os.replace(draft, self.path)
+        self._drawn = moment
+        return True
 
 
 def first_commits(cluster: Cluster, commands: int = 3) -> None:
@@ -209,6 +256,7 @@ class _Null:
 __all__ = [
     "Controls",
     "Driver",
+    "RingFile",
     "first_commits",
     "keys_from",
     "narrated_run",

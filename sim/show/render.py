@@ -63,7 +63,7 @@ STORY_KINDS = frozenset(
         # membership and leadership transfer
         "create", "membership", "transfer",
         # the world and the clients
-        "crash", "restart", "partition", "heal", "cut", "settings", "submit", "refused",
+        "crash", "restart", "partition", "heal", "cut", "settings", "submit", "read", "refused",
         "hold", "release", "deliver", "discard",
         "stale", "violation",
     }

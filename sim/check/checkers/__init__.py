@@ -10,8 +10,12 @@ the world records it in the trace as an alarm and carries on, so a learner can
 watch the damage (a strict Cluster raises `SafetyViolation` instead).
 
 The checkers cover the five properties of the Raft paper's Figure 3
-(sim/check/checkers/figure3.py) and the Figure 2 rules they rest on
-(sim/check/checkers/figure2.py). `CHECKERS` names them for `Cluster(checkers=...)`.
+(sim/check/checkers/figure3.py), the Figure 2 rules they rest on
+(sim/check/checkers/figure2.py), what snapshots carry (Raft §7,
+sim/check/checkers/snapshots.py), and the contact between a leader and its
+followers: match indexes only grow, and PreVote respects a live leader
+(sim/check/checkers/leader_contact.py). `CHECKERS` names them for
+`Cluster(checkers=...)`.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from sim.check.checkers.figure3 import (
     LogMatching,
     StateMachineSafety,
 )
+from sim.check.checkers.leader_contact import MatchIndexOnlyGrows, PreVoteOnlyWithoutLeader
+from sim.check.checkers.snapshots import SnapshotConfigurationCommitted, SnapshotStateAgreement
 
 # Every checker, by the name `Cluster(checkers=[...])` takes, Figure 3 first.
 CHECKERS: dict[str, type[Checker]] = {
@@ -52,6 +58,10 @@ CHECKERS: dict[str, type[Checker]] = {
     "leader_commit_rule": LeaderCommitRule,
     "index_order": IndexOrder,
     "persisted_state": PersistedStateSurvivesRestart,
+    "snapshot_state": SnapshotStateAgreement,
+    "snapshot_configuration": SnapshotConfigurationCommitted,
+    "match_index_grows": MatchIndexOnlyGrows,
+    "pre_vote_leader_alive": PreVoteOnlyWithoutLeader,
 }
 
 
@@ -89,10 +99,14 @@ __all__ = [
     "LeaderCommitRule",
     "LeaderCompleteness",
     "LogMatching",
+    "MatchIndexOnlyGrows",
     "OneVotePerTerm",
     "PersistBeforeResponding",
     "PersistedStateSurvivesRestart",
+    "PreVoteOnlyWithoutLeader",
     "SafetyViolation",
+    "SnapshotConfigurationCommitted",
+    "SnapshotStateAgreement",
     "StateMachineSafety",
     "TermsNeverDecrease",
     "UpToDateVote",

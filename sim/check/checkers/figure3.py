@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 from raft import AppendLog, LogEntry, Node, Role, SaveSnapshot, TruncateLog, Write
 from sim.check.checkers.base import NO_VIOLATIONS, Checker, Violation, compaction_horizon
+from sim.engine.deep_copy import declare
 
 LEADER = Role.LEADER
 
@@ -110,8 +111,9 @@ class LogMatching(Checker):
     name = "Log Matching"
 
     def __init__(self) -> None:
-        # index -> term -> (the entry first seen there, the term before it, who held it)
-        self._seen: dict[int, dict[int, tuple[LogEntry, int | None, str]]] = {}
+        # (index, term) -> (the entry first seen there, the term before it, who held it).
+        # Flat, with immutable keys and values: time travel copies it at C speed.
+        self._seen: dict[tuple[int, int], tuple[LogEntry, int | None, str]] = {}
         self._booted: set[str] = set()
         self._floor = 0  # indexes up to here are forgotten (compacted on every disk)
         self._forget_at = FORGET_EVERY
@@ -144,20 +146,17 @@ class LogMatching(Checker):
         for entry in entries:
             index = entry.index
             if index > floor:
-                terms = seen.get(index)
-                if terms is None:
-                    seen[index] = {entry.term: (entry, before, node_id)}
-                else:
-                    first = terms.get(entry.term)
-                    if first is None:
-                        terms[entry.term] = (entry, before, node_id)
-                    elif first[0] is not entry and first[0] != entry:
-                        found += self._differs(node_id, entry, first, now)
-                    elif before is not None and first[1] != before:
-                        if first[1] is None:
-                            terms[entry.term] = (first[0], before, first[2])
-                        else:
-                            found += self._follows(node_id, entry, before, first, now)
+                key = (index, entry.term)
+                first = seen.get(key)
+                if first is None:
+                    seen[key] = (entry, before, node_id)
+                elif first[0] is not entry and first[0] != entry:
+                    found += self._differs(node_id, entry, first, now)
+                elif before is not None and first[1] != before:
+                    if first[1] is None:
+                        seen[key] = (first[0], before, first[2])
+                    else:
+                        found += self._follows(node_id, entry, before, first, now)
             before = entry.term
         if len(seen) >= self._forget_at:
             self._forget()
@@ -183,10 +182,16 @@ class LogMatching(Checker):
 
     def _forget(self) -> None:
         horizon = compaction_horizon(self.world)
-        for index in range(self._floor + 1, horizon + 1):
-            self._seen.pop(index, None)
-        self._floor = max(self._floor, horizon)
+        if horizon > self._floor:
+            seen = self._seen
+            for key in [key for key in seen if key[0] <= horizon]:
+                del seen[key]
+            self._floor = horizon
         self._forget_at = len(self._seen) + FORGET_EVERY
+
+
+# Time travel's checkpoints copy these tables without looking inside (sim/engine/deep_copy.py).
+declare(LogMatching, "_seen")
 
 
 class LeaderCompleteness(Checker):
@@ -302,3 +307,6 @@ class StateMachineSafety(Checker):
             self._applied.pop(index, None)
         self._floor = max(self._floor, horizon)
         self._forget_at = len(self._applied) + FORGET_EVERY
+
+
+declare(StateMachineSafety, "_applied")

@@ -3,39 +3,47 @@
 Theory of operation: `execute` builds the seed's Cluster and walks the
 schedule's timeline (each action, and the end of each window). An action is
 resolved against the cluster as it is at that moment ("the leader" becomes
-n3; a restart whose crash did nothing does nothing) and carried out through
-the public Cluster API by a `Recorder`, which writes every call down as the
-scenario step that makes the same call (`crash n3`, `run 412ms`). The steps
-are exactly what a `.scenario` file needs to replay the run (sim.check.fuzz.save).
+n3; a restart whose crash did nothing does nothing; a triggered fault waits
+for its protocol event: sim.check.fuzz.faults) and carried out through the
+public Cluster API by a `Recorder` (sim.check.fuzz.recorder), which writes
+every call down as the scenario step that makes the same call (`crash n3`,
+`run 412ms`): the steps replay the run (sim.check.fuzz.save).
 
 After the schedule everything heals: partitions and cuts go, the network is
 restored, crashed nodes restart. Then Raft owes us liveness (a leader within
 a bound, a final write that commits, every current member catching up, every
 acknowledged write present on every member) and, throughout, safety: the
 checkers' `Cluster.violations` must stay empty. The run stops at the first
-violation.
+violation. Last, the clients' history must be linearizable (property
+"linearizability"): checked when no checker fired and the simulator did not
+raise, and reported before a liveness failure, since what it shows happened
+earlier.
 
-Waits are chosen so that a scenario can repeat them exactly: `run until`
-with a condition the scenario language has, or a fixed `run DURATION`.
+Along the way nothing is counted but the run; at the end the trace tells which
+protocol situations the seed reached (sim.check.fuzz.coverage).
 """
 
 from __future__ import annotations
 
-import random
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeVar
 
 import attrs
 
-from sim.check.fuzz.schedule import BASE_LATENCY_US, NETWORK, SHAPES, Action, Schedule
+from sim.check.checkers import CHECKERS
+from sim.check.fuzz import coverage, damage
+from sim.check.fuzz.clients import Clients
+from sim.check.fuzz.faults import Faults
+from sim.check.fuzz.recorder import Line, Recorder, Stop, duration_text
+from sim.check.fuzz.schedule import Action, Schedule
+from sim.check.history import Outcome
+from sim.check.linearizability import CheckResult, Verdict
 from sim.cluster import Cluster
+from sim.engine.trace import TraceEvent
 from sim.scenario.conditions import Who
-from sim.views import AdminHandle, SubmitHandle
-
-T = TypeVar("T")
+from sim.views import SubmitHandle
 
 POLL_US = 50_000  # how often a waiting client looks at its write
 RETRY_PAUSE_US = 200_000  # how long a refused client waits before trying again
@@ -46,6 +54,12 @@ NO_LEADER = "no leader after healing"
 NO_COMMIT = "final write not committed"
 BEHIND = "member not caught up"
 LOST_WRITE = "acknowledged write lost"
+LINEARIZABILITY = "linearizability"  # the property of the clients' history
+# `--checkers safety`: the consequence checkers, the five properties of the Raft
+# paper's Figure 3 (and linearizability, always checked); "all" adds the rules.
+SAFETY_CHECKERS = tuple(list(CHECKERS)[:5])
+# The consequences, by the names violations carry: real damage, not only a broken rule.
+CONSEQUENCES = frozenset({*(CHECKERS[name].name for name in SAFETY_CHECKERS), LINEARIZABILITY})
 
 
 @attrs.frozen(kw_only=True)
@@ -61,10 +75,23 @@ class Result:
     events: int = 0
     simulated: float = 0.0  # simulated seconds run
     wall: float = 0.0  # wall seconds taken
+    # The clients' history: operations in it, those answered ok, and whether it
+    # was checked linearizable ("linearizable", "gave up", "not linearizable";
+    # None when it was not checked: a checker fired first, or the simulator raised).
+    operations: int = 0
+    answered: int = 0
+    history: str | None = None
+    # Protocol situations reached (sim.check.fuzz.coverage): (name, times) pairs.
+    coverage: tuple[tuple[str, int], ...] = ()
 
     @property
     def failed(self) -> bool:
         return self.verdict != OK
+
+    @property
+    def damage(self) -> bool:
+        """A consequence broke (a Figure 3 property, or linearizability), not only a rule."""
+        return self.verdict == VIOLATION and self.kind in CONSEQUENCES
 
     def same_failure(self, other: Result) -> bool:
         """Fails the way `other` did: the same property, or the same liveness problem."""
@@ -78,19 +105,7 @@ class Result:
             return f"{self.kind} violated: {self.problem}"
         if self.verdict == ERROR:
             return f"the simulator raised {self.kind}: {self.problem}"
-        return f"liveness: {self.problem}"
-
-
-@attrs.frozen(kw_only=True)
-class Line:
-    """One scenario step the run made, in scenario syntax, with a comment for readers."""
-
-    text: str
-    note: str = ""
-    kind: str = "call"  # "call", "run" (run DURATION) or "until" (run until ...)
-    wait_us: int = 0  # how long a "run" runs, or how long an "until" may wait
-    phase: str = "faults"  # "faults" or "healing"
-    number: int | None = None  # the schedule action it carries out, if any
+        return f"liveness ({self.kind}): {self.problem}"
 
 
 @attrs.frozen(kw_only=True)
@@ -101,152 +116,15 @@ class Execution:
     result: Result
     lines: tuple[Line, ...]
     # For a liveness failure, the `expect ...` step that shows it; None when the
-    # last step made shows it by itself (a `run until` that timed out).
+    # last step made shows it by itself (a `run until` that timed out). For a
+    # history that is not linearizable, the step that shows what the culprit
+    # operation returned.
     ending: str | None = None
-
-
-class _Stop(Exception):
-    """A violation or a liveness failure: the run is over."""
-
-
-def duration_text(us: int) -> str:
-    """Microseconds written as a scenario duration, exactly."""
-    if us and us % 1_000_000 == 0:
-        return f"{us // 1_000_000}s"
-    return f"{us // 1000}ms" if us % 1000 == 0 else f"{us}us"
-
-
-class Recorder:
-    """Calls the Cluster, and writes each call down as the scenario step that makes it."""
-
-    def __init__(self, cluster: Cluster) -> None:
-        self.cluster = cluster
-        self.lines: list[Line] = []
-        self.phase = "faults"
-        self.number: int | None = None  # the action being carried out
-
-    @property
-    def now_us(self) -> int:
-        return round(self.cluster.now * 1_000_000)
-
-    def _do(
-        self,
-        text: str,
-        call: Callable[[], T],
-        note: str | Callable[[T], str] = "",
-        *,
-        kind: str = "call",
-        wait_us: int = 0,
-    ) -> T:
-        """Make one call and write it down; stop the run if a checker fired during it."""
-        try:
-            answer = call()
-        except Exception:
-            # The simulator itself broke: the step stays, so a replay reaches the same spot.
-            self.lines.append(
-                Line(
-                    text=text,
-                    kind=kind,
-                    wait_us=wait_us,
-                    phase=self.phase,
-                    number=self.number,
-                )
-            )
-            raise
-        if callable(note):
-            note = note(answer)
-        self.lines.append(
-            Line(
-                text=text,
-                note=note,
-                kind=kind,
-                wait_us=wait_us,
-                phase=self.phase,
-                number=self.number,
-            )
-        )
-        if self.cluster.violations:
-            raise _Stop
-        return answer
-
-    def run_to(self, target_us: int) -> None:
-        gap = target_us - self.now_us
-        if gap > 0:  # never run(0): it would handle events due now, which a replay might not
-            seconds = gap / 1_000_000
-            self._do(
-                f"run {duration_text(gap)}",
-                lambda: self.cluster.run(seconds),
-                kind="run",
-                wait_us=gap,
-            )
-
-    def until(self, condition: str, predicate: Callable[[Cluster], bool], timeout_us: int) -> bool:
-        return self._do(
-            f"run until {condition} timeout={duration_text(timeout_us)}",
-            lambda: self.cluster.run_until(predicate, timeout=timeout_us / 1_000_000),
-            kind="until",
-            wait_us=timeout_us,
-        )
-
-    def crash(self, node: str, note: str = "") -> None:
-        self._do(f"crash {node}", lambda: self.cluster.crash(node), note)
-
-    def restart(self, node: str, note: str = "") -> None:
-        self._do(f"restart {node}", lambda: self.cluster.restart(node), note)
-
-    def partition(self, *groups: Sequence[str], note: str = "") -> None:
-        text = "partition " + " | ".join(",".join(g) for g in groups)
-        self._do(text, lambda: self.cluster.partition(*groups), note)
-
-    def isolate(self, node: str, note: str = "") -> None:
-        self._do(f"isolate {node}", lambda: self.cluster.isolate(node), note)
-
-    def cut(self, src: str, dst: str, note: str = "") -> None:
-        self._do(f"cut {src} {dst}", lambda: self.cluster.cut(src, dst), note)
-
-    def heal(self, note: str = "") -> None:
-        self._do("heal", self.cluster.heal, note)
-
-    def network(self, note: str = "", **settings: object) -> None:
-        words = []
-        for name, value in settings.items():
-            if name == "latency":
-                low, high = value  # type: ignore[misc]
-                words.append(f"latency={duration_text(low)}..{duration_text(high)}")
-                settings[name] = (low / 1_000_000, high / 1_000_000)
-            elif isinstance(value, bool):
-                words.append(f"{name}={'on' if value else 'off'}")
-            else:
-                words.append(f"{name}={value:g}")  # type: ignore[str-format]
-        text = "network " + " ".join(words)
-        self._do(text, lambda: self.cluster.set_network(**settings), note)  # type: ignore[arg-type]
-
-    def submit(self, command: str, to: str | None = None, name: str | None = None) -> SubmitHandle:
-        words = ["submit", *([name] if name else []), f'"{command}"', *([f"to={to}"] if to else [])]
-        return self._do(
-            " ".join(words),
-            lambda: self.cluster.submit(command, to=to),
-            lambda handle: "" if handle.accepted else f"refused: {handle.reason}",
-        )
-
-    def request(self, step: str, method: str, *args: object, note: str = "") -> None:
-        shown = " ".join(str(a) for a in args if a is not None)
-
-        def notes(handle: AdminHandle) -> str:
-            refused = "" if handle.accepted else f"refused: {handle.reason}"
-            return "; ".join(t for t in (note, refused) if t)
-
-        self._do(f"{step} {shown}".strip(), lambda: getattr(self.cluster, method)(*args), notes)
-
-    def change_members(self, voters: list[str], learners: list[str], note: str = "") -> None:
-        text = "change-members " + ",".join(voters)
-        if learners:
-            text += " learners=" + ",".join(learners)
-
-        def notes(handle: AdminHandle) -> str:
-            return note if handle.accepted else f"{note}; refused: {handle.reason}"
-
-        self._do(text, lambda: self.cluster.change_members(voters, learners), notes)
+    # The run's full trace (None for an execution made by hand): its hash tells a
+    # re-run that gave the same events from one that only gave the same verdict.
+    trace: Sequence[TraceEvent] | None = None
+    # For a broken Figure 3 property, what it lost, in one sentence (sim.check.fuzz.damage).
+    lost: str | None = None
 
 
 class _Executor:
@@ -255,13 +133,18 @@ class _Executor:
     def __init__(self, schedule: Schedule) -> None:
         settings = schedule.settings
         self.schedule = schedule
+        checkers = SAFETY_CHECKERS if settings.checkers == "safety" else "all"
         self.cluster = Cluster(
-            settings.nodes, seed=schedule.seed, bugs=settings.bugs, **schedule.options
-        )  # type: ignore[arg-type]
+            schedule.nodes,
+            seed=schedule.seed,
+            bugs=settings.bugs,
+            checkers=checkers,
+            **schedule.options,  # type: ignore[arg-type]
+        )
         self.rec = Recorder(self.cluster)
-        self.crashed_by: dict[int, str] = {}  # crash action number -> the node it crashed
-        self.shape: int | None = None  # the action whose partition shape is in force
-        self.network_owner: dict[str, int] = {}  # setting -> the action that changed it
+        self.clients = Clients(self.cluster, self.rec)
+        self.faults = Faults(schedule, self.cluster, self.rec)
+        self.witness = damage.Witness(self.cluster)
         self.writes: list[tuple[str, str, SubmitHandle]] = []  # key, value, handle
         self.ending: str | None = None
         self.problem: tuple[str, str] | None = None  # liveness kind, text
@@ -282,170 +165,37 @@ class _Executor:
         for at_us, _, end, action in self.timeline():
             if at_us >= self.schedule.duration_us:
                 break  # windows still open at the end close with the healing
-            self.rec.run_to(at_us)
+            self.faults.advance(at_us)
             self.rec.number = action.number
             if end:
-                self.close(action)
+                self.faults.close(action)
             else:
                 self.apply(action)
             self.rec.number = None
-        self.rec.run_to(self.schedule.duration_us)
+        self.faults.advance(self.schedule.duration_us)
         self.rec.phase = "healing"
-        self.heal_everything()
+        self.faults.heal_everything()
         self.check_liveness()
 
-    # -- resolving actions ---------------------------------------------------------
-
-    def ids(self) -> list[str]:
-        return list(self.cluster.nodes)
-
-    def up(self) -> list[str]:
-        return [n for n, view in self.cluster.nodes.items() if view.running]
-
     def apply(self, action: Action) -> None:
-        kind, key, rec, cluster = action.kind, action.key, self.rec, self.cluster
-        leader = cluster.leader
-        if kind == "write":
+        kind, rec = action.kind, self.rec
+        if kind == "client":
+            self.clients.send(action)
+        elif kind == "write":
             n = action.number
-            up = self.up()
-            to = up[key % len(up)] if action.value == "any" and up else None
+            up = self.faults.up()
+            to = up[action.key % len(up)] if action.value == "any" and up else None
             handle = rec.submit(f"set w{n} {n}", to=to)
             self.writes.append((f"w{n}", str(n), handle))
-        elif kind == "crash":
-            up = self.up()
-            if action.value == "leader":
-                target, note = leader, "the leader"
-            else:
-                target, note = (up[key % len(up)] if up else None), ""
-            if target is not None:
-                rec.crash(target, note)
-                self.crashed_by[action.number] = target
-        elif kind == "restart":
-            node = self.crashed_by.get(action.of)  # type: ignore[arg-type]
-            if node is not None and not cluster.nodes[node].running:
-                rec.restart(node)
-        elif kind in SHAPES:
-            self.apply_shape(action)
-        elif kind == "one-way":
-            ids = self.ids()
-            if len(ids) >= 2:
-                src, dst = random.Random(key).sample(ids, 2)
-                rec.cut(src, dst, "one way")
-        elif kind in NETWORK:
-            value = action.value
-            if kind == "latency":
-                value = tuple(ms * 1000 for ms in action.value)  # type: ignore[union-attr]
-            elif kind == "reorder":
-                value = True
-            rec.network(**{kind: value})
-            self.network_owner[kind] = action.number
-        elif leader is not None:
-            self.apply_admin(action, leader)
-
-    def apply_shape(self, action: Action) -> None:
-        rec, leader = self.rec, self.cluster.leader
-        ids = self.ids()
-        order = list(ids)
-        random.Random(action.key).shuffle(order)
-        kind = action.kind
-        if kind == "isolate-leader" and leader is None:
-            return
-        if kind == "split" and len(ids) < 2:
-            return
-        if (kind == "bridge" and len(ids) < 3) or (kind == "ring" and len(ids) < 4):
-            return
-        if self.cluster.partitions or self.cluster.cuts:
-            rec.heal("a new network shape replaces the old")
-        self.shape = action.number
-        if kind == "isolate-leader":
-            rec.isolate(leader, "the leader")  # type: ignore[arg-type]
-        elif kind == "split":
-            k = 1 + action.key % max(1, (len(ids) - 1) // 2)
-            minority, majority = sorted(order[:k], key=ids.index), sorted(order[k:], key=ids.index)
-            rec.partition(minority, majority, note="minority | majority")
-        elif kind == "bridge":
-            bridge, rest = order[0], order[1:]
-            left, right = rest[: len(rest) // 2], rest[len(rest) // 2 :]
-            note = f"bridge: {bridge} hears both {','.join(left)} and {','.join(right)}"
-            for a in left:
-                for b in right:
-                    rec.cut(a, b, note)
-                    rec.cut(b, a, note)
-                    note = ""
-        else:  # ring
-            n = len(order)
-            note = "ring " + " - ".join(order)
-            for i in range(n):
-                for j in range(i + 2, n):
-                    if i == 0 and j == n - 1:
-                        continue  # neighbours across the ring's seam
-                    rec.cut(order[i], order[j], note)
-                    rec.cut(order[j], order[i], note)
-                    note = ""
-
-    def close(self, action: Action) -> None:
-        """The end of a window: undo the fault if nothing newer replaced it."""
-        if action.kind in SHAPES and self.shape == action.number:
-            self.shape = None
-            self.rec.heal("the partition ends")
-        elif action.kind in NETWORK and self.network_owner.get(action.kind) == action.number:
-            del self.network_owner[action.kind]
-            self.rec.network(**{action.kind: _base(action.kind)}, note="back to normal")
-
-    def apply_admin(self, action: Action, leader: str) -> None:
-        rec, key = self.rec, action.key
-        conf = self.cluster.nodes[leader].members
-        pool = self.schedule.pool
-        kind = action.kind
-        if kind == "add":
-            choices = [n for n in pool if n not in conf.voters]
-            if choices:
-                rec.request("add", "add_node", choices[key % len(choices)])
-        elif kind == "add-learner":
-            choices = [n for n in pool if n not in conf.members]
-            if choices:
-                rec.request("add-learner", "add_learner", choices[key % len(choices)])
-        elif kind == "remove":
-            choices = list(conf.members) if len(conf.voters) > 2 else list(conf.learners)
-            if choices:
-                rec.request("remove", "remove_node", choices[key % len(choices)])
-        elif kind == "swap":
-            # Up to two voters out and as many others in, in one change: while joint,
-            # the old and the new majorities can differ by more than one server.
-            outsiders = [n for n in pool if n not in conf.members]
-            count = min(1 + key % 2, len(outsiders), len(conf.voters) - 1)
-            if count > 0:
-                rng = random.Random(key)
-                leaving = rng.sample(list(conf.voters), count)
-                joining = rng.sample(outsiders, count)
-                voters = [n for n in conf.voters if n not in leaving] + joining
-                note = f"{','.join(leaving)} out, {','.join(joining)} in"
-                rec.change_members(voters, list(conf.learners), note)
-        elif kind == "transfer":
-            others = [n for n in conf.voters if n != leader]
-            target = others[key % len(others)] if key and others else None
-            rec.request("transfer", "transfer_leadership", target)
-        elif kind == "snapshot":
-            up = self.up()
-            if up:
-                rec.request("snapshot", "snapshot", up[key % len(up)])
+        else:
+            self.faults.apply(action)
 
     # -- healing and liveness ----------------------------------------------------------
-
-    def heal_everything(self) -> None:
-        rec = self.rec
-        rec.heal("the faults are over")
-        rec.network(
-            drop=0, duplicate=0, latency=BASE_LATENCY_US, reorder=False, note="normal network"
-        )
-        for node_id, view in self.cluster.nodes.items():
-            if not view.running:
-                rec.restart(node_id)
 
     def fail(self, kind: str, text: str, ending: str | None = None) -> None:
         self.problem = (kind, text)
         self.ending = ending
-        raise _Stop
+        raise Stop
 
     def check_liveness(self) -> None:
         settings, rec, cluster = self.schedule.settings, self.rec, self.cluster
@@ -520,10 +270,6 @@ def _has_leader(cluster: Cluster) -> bool:
     return cluster.leader is not None
 
 
-def _base(setting: str) -> object:
-    return {"drop": 0, "duplicate": 0, "latency": BASE_LATENCY_US, "reorder": False}[setting]
-
-
 def _where(error: Exception) -> str:
     frame = traceback.extract_tb(error.__traceback__)[-1]
     where = "/".join(Path(frame.filename).parts[-2:])
@@ -537,35 +283,63 @@ def execute(schedule: Schedule) -> Execution:
     error: Exception | None = None
     try:
         executor.go()
-    except _Stop:
+    except Stop:
         pass
     except Exception as exc:  # a bug in the simulator (or a bug switch it did not foresee)
         error = exc
-    cluster = executor.cluster
+    cluster, clients = executor.cluster, executor.clients
+    history = clients.finish()
+    checked: CheckResult | None = None
+    if not cluster.violations and error is None:
+        checked = clients.check(history)
+    reached = coverage.scan(cluster.trace.rows)  # type: ignore[attr-defined]
+    unknown = sum(op.outcome is Outcome.UNKNOWN for op in history)
+    if unknown:
+        reached["client-unknown"] = unknown
     common = {
         "seed": schedule.seed,
         "actions": len(schedule.actions),
         "events": cluster.events_processed,
         "simulated": cluster.now,
-        "wall": time.perf_counter() - started,
+        "operations": len(history),
+        "answered": sum(op.outcome is Outcome.OK for op in history),
+        "history": None if checked is None else checked.verdict.value,
+        "coverage": tuple(sorted(reached.items())),
     }
+    ending = lost = None
     if cluster.violations:
         first = cluster.violations[0]
-        result = Result(
-            verdict=VIOLATION,
-            kind=first.property,
-            problem=first.text,
-            at=first.time_us / 1_000_000,
-            **common,
-        )
+        lost = executor.witness.lost
+        found = {
+            "verdict": VIOLATION,
+            "kind": first.property,
+            "problem": first.text,
+            "at": first.time_us / 1_000_000,
+        }
     elif error is not None:
-        result = Result(verdict=ERROR, kind=type(error).__name__, problem=_where(error), **common)
+        found = {"verdict": ERROR, "kind": type(error).__name__, "problem": _where(error)}
+    elif checked is not None and checked.verdict is Verdict.VIOLATION:
+        broken = checked.violations[0]
+        culprit = broken.culprit
+        found = {
+            "verdict": VIOLATION,
+            "kind": LINEARIZABILITY,
+            "problem": broken.text,
+            "at": (culprit.completed or culprit.invoked) / 1_000_000,
+        }
+        ending = clients.expectation(culprit.client)
     elif executor.problem is not None:
         kind, text = executor.problem
-        result = Result(verdict=LIVENESS, kind=kind, problem=text, at=cluster.now, **common)
+        found = {"verdict": LIVENESS, "kind": kind, "problem": text, "at": cluster.now}
+        ending = executor.ending
     else:
-        result = Result(verdict=OK, **common)
-    ending = executor.ending if result.verdict == LIVENESS else None
+        found = {"verdict": OK}
+    result = Result(**found, **common, wall=time.perf_counter() - started)  # type: ignore[arg-type]
     return Execution(
-        schedule=schedule, result=result, lines=tuple(executor.rec.lines), ending=ending
+        schedule=schedule,
+        result=result,
+        lines=tuple(executor.rec.lines),
+        ending=ending,
+        trace=cluster.trace,
+        lost=lost,
     )

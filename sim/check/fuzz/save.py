@@ -7,20 +7,35 @@ depends on what broke:
 
 - a safety violation: the step during which the checker fired becomes
   `run until violation "PROPERTY"` (when it was a `run`), followed by
-  `expect violation "PROPERTY"`. The file *passes* (exit 0) when the
+  `expect violation "PROPERTY"`, under a sentence that says what was lost
+  (sim.check.fuzz.damage) when a Figure 3 property broke. The file *passes* (exit 0) when the
   violation reproduces, like the library's bug demonstrations; once the bug
   is fixed it fails (exit 1) at that line.
 - a liveness failure: the file ends with what Raft promises after healing (a
   `run until` that timed out, or an `expect` that did not hold), so it
   *fails* (exit 1) at that step while the problem is there, and passes once
   it is fixed.
+- a client history that is not linearizable: the file keeps every step (the
+  run went on to the end) and ends with what the culprit operation returned
+  (`expect read c17 v3`, `expect result c9 ok`), under the checker's
+  explanation as comments. Like a violation, it passes while the bug is
+  there. Client reads outside the log are `read NAME KEY mode=MODE on NODE`
+  steps, and their answers `expect read NAME VALUE`.
 """
 
 from __future__ import annotations
 
 import attrs
 
-from sim.check.fuzz.run import ERROR, LIVENESS, VIOLATION, Execution, Line, duration_text
+from sim.check.fuzz.recorder import Line, duration_text
+from sim.check.fuzz.run import (
+    ERROR,
+    LINEARIZABILITY,
+    LIVENESS,
+    SAFETY_CHECKERS,
+    VIOLATION,
+    Execution,
+)
 from sim.check.fuzz.schedule import Schedule
 
 
@@ -31,14 +46,16 @@ def replay_command(schedule: Schedule) -> str:
         "raftsim fuzz --seeds 1",
         f"--first-seed {schedule.seed}",
         f"--duration {settings.duration:g}",
-        f"--nodes {settings.nodes}",
+        *([f"--nodes {settings.nodes}"] if settings.nodes is not None else []),
         *(f"--bug {bug}" for bug in settings.bugs),
+        *(["--checkers safety"] if settings.checkers == "safety" else []),
+        *(["--unsafe-reads"] if settings.unsafe_reads else []),
     ]
     return " ".join(words)
 
 
 def cluster_line(schedule: Schedule) -> str:
-    words = [f"cluster nodes={schedule.settings.nodes}", f"seed={schedule.seed}"]
+    words = [f"cluster nodes={schedule.nodes}", f"seed={schedule.seed}"]
     for name, value in schedule.options.items():
         if isinstance(value, bool):
             text = "on" if value else "off"
@@ -49,6 +66,8 @@ def cluster_line(schedule: Schedule) -> str:
         words.append(f"{name}={text}")
     if schedule.settings.bugs:
         words.append("bugs=" + ",".join(schedule.settings.bugs))
+    if schedule.settings.checkers == "safety":
+        words.append("checkers=" + ",".join(SAFETY_CHECKERS))
     return " ".join(words)
 
 
@@ -93,24 +112,36 @@ def scenario_text(execution: Execution, *, original_actions: int | None = None) 
         if original_actions is not None
         else f"{kept} actions"
     )
+    linearizability = result.verdict == VIOLATION and result.kind == LINEARIZABILITY
     ends = {
         VIOLATION: "It passes when the violation reproduces: its last line expects it.",
         LIVENESS: "It fails at its last step while the problem is there (what Raft promises "
         "after the faults heal).",
         ERROR: "Its last step makes the simulator raise the exception again (a traceback).",
     }[result.verdict]
+    if linearizability:
+        ends = (
+            "It passes while the clients see the same answers: its last line expects what "
+            "the culprit operation returned."
+        )
+    lost = [f"  What was lost: {execution.lost}."] if execution.lost else []
     header = [
         f"title: Fuzz seed {schedule.seed}: {what}",
         f"summary: Found by `{replay_command(schedule)}` ({shrunk}; bug switches: {bugs}).",
         f"  {result.problem}",
+        *lost,
         f"  {ends}",
         "",
         cluster_line(schedule),
         "",
     ]
-    before: list[Line] = _merged(execution.lines, keep_last=True)
+    before: list[Line] = _merged(execution.lines, keep_last=not linearizability)
     tail: list[str] = []
-    if execution.ending:  # an expectation that shows what liveness found
+    if linearizability:
+        # The run went on to the end: every step stays, and the culprit's answer is expected.
+        assert execution.ending is not None
+        tail = [f"> Not linearizable. {result.problem}", execution.ending]
+    elif execution.ending:  # an expectation that shows what liveness found
         tail = [execution.ending]
     elif before:
         # The step during which it broke (the last one made) goes under "What broke".
@@ -121,7 +152,7 @@ def scenario_text(execution: Execution, *, original_actions: int | None = None) 
             # that broke the property. A call stays as it is.
             timeout = duration_text(culprit.wait_us)
             tail = [f'run until violation "{result.kind}" timeout={timeout}']
-    if result.verdict == VIOLATION:
+    if result.verdict == VIOLATION and not linearizability:
         tail.append(f'expect violation "{result.kind}"')
     body: list[str] = []
     phase = None
@@ -132,5 +163,6 @@ def scenario_text(execution: Execution, *, original_actions: int | None = None) 
             if phase == "healing":
                 body.append("> Every fault is undone; Raft must now elect a leader and commit.")
         body.append(_step(line))
-    body += ["", "## What broke", *tail, ""]
+    told = [f"> Lost: {execution.lost}."] if execution.lost else []
+    body += ["", "## What broke", *told, *tail, ""]
     return "\n".join(header + body)

@@ -1,47 +1,67 @@
-"""Fault schedules: seeded lists of timed fault actions, kept as data.
+"""Schedules: seeded lists of timed faults and client operations, kept as data.
 
-Theory of operation: a schedule is drawn from its seed's own random stream
-("fuzz/schedule", and "fuzz/cluster" for the cluster's options), so changing
-how the cluster draws its numbers never changes the schedule, and the other
-way round. It says *what* happens and *when* (on a millisecond grid), not to
-*whom*: "crash the leader", "split the network, key 17". Who that is gets
-decided when the action runs (sim.check.fuzz.run), from the cluster as it is at that
-moment. So any subset of a schedule is still a valid schedule, which is what
-minimization (sim.check.fuzz.shrink) needs.
+Theory of operation: a seed first draws its profile (sim.check.fuzz.swarm:
+cluster size, features, which faults and clients), then its faults, its
+liveness writes and its client operations, each from its own random stream
+("fuzz/schedule", "fuzz/writes", "fuzz/clients"), so changing how the cluster
+draws its numbers never changes the schedule, and asking for other client
+reads leaves the faults alone. Nothing here reads the bug switches: the same
+seed makes the same schedule with any of them.
 
-Some actions are windows (`lasts_us` > 0): a partition, a latency spike or a
-loss rate that holds for a while and is then undone.
+A schedule says *what* happens and *when* (on a millisecond grid), not to
+*whom*: "crash the leader", "split the network, key 17", "a lease read of x
+at the leader". Who that is gets decided when the action runs
+(sim.check.fuzz.run), from the cluster as it is at that moment. So any subset
+of a schedule is still a valid schedule, which is what minimization
+(sim.check.fuzz.shrink) needs.
+
+Some actions are windows (`lasts_us` > 0): a partition, a latency spike, a
+loss rate or a held link that holds for a while and is then undone.
+
+Triggered faults (TRIGGERED) are armed for a window and fire at each
+protocol event of their kind in it (sim.check.fuzz.tripwire), a moment later:
+"power cut 300us after a leader commits" hits the gap between the followers'
+acknowledgements and their disk writes, which a fault at a fixed time almost
+never does. The event is the protocol's (entries acknowledged, a leader
+elected, a commit, a joint configuration), so the schedule still depends on
+nothing but the seed.
 """
 
 from __future__ import annotations
 
+import math
 import random
 
 import attrs
 
+from sim.check.fuzz.swarm import Profile, draw_profile
 from sim.engine.rng import RandomStreams
 
-# Kinds of faults and how often each is drawn, relative to the others.
-FAULT_WEIGHTS: dict[str, float] = {
-    "crash": 3.0,
-    "split": 1.5,
-    "isolate-leader": 1.2,
-    "bridge": 0.6,
-    "ring": 0.6,
-    "one-way": 0.8,
-    "drop": 0.8,
-    "duplicate": 0.6,
-    "latency": 0.8,
-    "reorder": 0.6,
-    "add": 0.6,
-    "add-learner": 0.4,
-    "remove": 0.6,
-    "swap": 1.0,
-    "transfer": 0.8,
-    "snapshot": 0.8,
-}
 SHAPES = ("split", "isolate-leader", "bridge", "ring")
 NETWORK = ("drop", "duplicate", "latency", "reorder")
+HOLDS = ("hold", "stall-leader")
+# Triggered faults: the protocol events that may set each off (one is drawn; see
+# sim.check.fuzz.tripwire) and what it then does to the node it happened on (or
+# to every node: "power").
+TRIGGERED: dict[str, tuple[tuple[str, ...], str]] = {
+    "crash-acker": (("ack",), "crash"),
+    "depose-leader": (("lead",), "isolate"),
+    "power-cut": (("elected", "commit"), "power"),
+    "split-joint": (("joint",), "split"),
+}
+EVENT_WORDS = {
+    "ack": "a follower acknowledges entries",
+    "elected": "a leader is elected",
+    "commit": "a leader commits",
+    "lead": "a leader is elected or commits",
+    "joint": "a leader adopts a joint configuration",
+}
+RESPONSE_WORDS = {
+    "crash": "crash it",
+    "isolate": "isolate it",
+    "power": "crash every node (a power cut)",
+    "split": "partition the leader and the new voters from the old ones",
+}
 LATENCY_SPIKES_MS = ((20, 80), (50, 200), (1, 150), (100, 300))
 BASE_LATENCY_US = (2_000, 8_000)  # Cluster's default, restored when a spike ends
 SPARE_IDS = 2  # ids beyond the initial nodes that membership changes may bring in
@@ -58,7 +78,78 @@ DESCRIPTIONS = {
     "swap": "swap voters for new ones in one change (joint consensus)",
     "transfer": "transfer leadership",
     "snapshot": "a node takes a snapshot",
+    "hold": "hold a link (its messages wait, then land at once)",
+    "stall-leader": "hold every link out of the leader (its messages wait, then land at once)",
 }
+# Where a client sends an operation, and how often: the leader of the moment,
+# any running node (followers refuse), or a node that believes it leads (a
+# deposed leader cut off from the others still does).
+TARGETS = (("leader", 0.7), ("any", 0.15), ("leading", 0.15))
+TARGET_WORDS = {"leader": "the leader", "any": "a random node", "leading": "a node that leads"}
+READ_WORDS = {"log": "read", "read_index": "ReadIndex read", "lease": "lease read"}
+READ_WORDS["local"] = "local (unsafe) read"
+CHECKERS = ("all", "safety")  # what `--checkers` takes
+
+
+@attrs.frozen(kw_only=True)
+class ClientOp:
+    """One client operation: what it asks (`command`), how a get reads, where it goes.
+
+    Written values are unique in the schedule (made from the action's number),
+    so a read says which write it saw.
+    """
+
+    kind: str  # set, cas, append or get
+    key: str
+    value: str | None = None  # set and append: the value; cas: the new value
+    expected: str | None = None  # cas: the value it expects to find
+    mode: str = "log"  # get: log (through the log), read_index, lease or local
+    to: str = "leader"  # "leader", "any" or "leading" (see TARGETS)
+
+    @property
+    def command(self) -> str:
+        """The key-value command (what a submit proposes)."""
+        if self.kind == "cas":
+            return f"cas {self.key} {self.expected} {self.value}"
+        if self.kind == "get":
+            return f"get {self.key}"
+        return f"{self.kind} {self.key} {self.value}"
+
+    @property
+    def reads_outside_the_log(self) -> bool:
+        return self.kind == "get" and self.mode != "log"
+
+    def describe(self) -> str:
+        where = "a random node" if self.mode == "local" else TARGET_WORDS[self.to]
+        if self.kind == "get":
+            return f"client {READ_WORDS[self.mode]} of {self.key} at {where}"
+        return f"client '{self.command}' to {where}"
+
+
+@attrs.frozen(kw_only=True)
+class Trigger:
+    """What a triggered fault does once its protocol event happens.
+
+    `delay_us` runs from the event to the fault (at least 1: the fault comes
+    after the step that made the event, never inside it). `lasts_us` is how
+    long a crashed node stays down, or an isolation or a partition holds (0:
+    until everything heals).
+    """
+
+    event: str  # see sim.check.fuzz.tripwire.EVENTS
+    response: str  # crash, isolate, power or split
+    delay_us: int
+    lasts_us: int = 0
+
+    def describe(self) -> str:
+        text = f"when {EVENT_WORDS[self.event]}: {RESPONSE_WORDS[self.response]} "
+        text += f"{_ms(self.delay_us)} later"
+        if self.response in ("crash", "power"):
+            them = "them" if self.response == "power" else "it"
+            if self.lasts_us:
+                return text + f", restart {them} {_ms(self.lasts_us)} after"
+            return text + f", {them} stay{'' if them == 'them' else 's'} down until healing"
+        return text + (f" for {_ms(self.lasts_us)}" if self.lasts_us else " until healing")
 
 
 @attrs.frozen(kw_only=True)
@@ -66,12 +157,15 @@ class Action:
     """One timed thing done to the cluster.
 
     `number` is the action's place in the schedule as generated (from 1); it
-    names writes (`set w7 7`) and links a restart to its crash (`of`), and it
-    never changes when minimization removes other actions. `key` picks nodes
-    when the action runs (which follower, which shuffle of the nodes). `value`
-    holds the kind's setting: "leader" or "any" for a crash, a probability for
-    drop and duplicate, a latency range in ms, "any" for a write sent to a
-    random node instead of the leader.
+    names writes (`set w7 7`) and client operations (`c7`), and links a restart
+    to its crash (`of`), and it never changes when minimization removes other
+    actions. `key` picks nodes when the action runs (which follower, which
+    shuffle of the nodes). `value` holds the kind's setting: "leader" or "any"
+    for a crash, "keep-leader" for a swap that must not remove the leader,
+    a probability for drop and duplicate, a latency range in ms,
+    "any" for a write sent to a random node instead of the leader, the
+    `ClientOp` of a client operation, the `Trigger` of a triggered fault
+    (whose `lasts_us` is how long it stays armed).
     """
 
     number: int
@@ -90,9 +184,16 @@ class Action:
             return "crash the leader" if value == "leader" else "crash a running node"
         if kind == "restart":
             return f"restart the node that action {self.of} crashed"
+        if kind == "swap" and value == "keep-leader":
+            return DESCRIPTIONS[kind] + ", the leader staying"
         if kind == "write":
             where = "a random node" if value == "any" else "the leader"
             return f"client write 'set w{self.number} {self.number}' to {where}"
+        if kind == "client":
+            return value.describe()  # type: ignore[attr-defined]
+        if kind in TRIGGERED:
+            armed = f" (armed for {_ms(self.lasts_us)})" if self.lasts_us else ""
+            return value.describe() + armed  # type: ignore[attr-defined]
         if kind == "drop":
             text = f"lose {value:.0%} of messages"
         elif kind == "duplicate":
@@ -110,11 +211,19 @@ class Action:
 
 @attrs.frozen(kw_only=True)
 class FuzzSettings:
-    """What a campaign asks of every seed: how long, how many nodes, which bugs."""
+    """What a campaign asks of every seed: how long, which bugs, which checkers.
+
+    `nodes` pins the cluster size (None: each seed draws its own, 3 to 7).
+    `checkers` is "all" (every checker) or "safety" (the five properties of the
+    Raft paper's Figure 3, and linearizability of the clients' history).
+    `unsafe_reads` lets clients read from any node's own state (`local`).
+    """
 
     duration: float = 10.0
-    nodes: int = 5
+    nodes: int | None = None
     bugs: tuple[str, ...] = ()
+    checkers: str = attrs.field(default="all", validator=attrs.validators.in_(CHECKERS))
+    unsafe_reads: bool = False
     # Liveness bounds after healing (simulated seconds).
     leader_bound: float = 5.0
     commit_bound: float = 10.0
@@ -127,8 +236,17 @@ class Schedule:
 
     seed: int
     settings: FuzzSettings
-    options: dict[str, object]  # keyword options for Cluster (besides n, seed, bugs)
+    profile: Profile
     actions: tuple[Action, ...]
+
+    @property
+    def nodes(self) -> int:
+        return self.profile.nodes
+
+    @property
+    def options(self) -> dict[str, object]:
+        """Keyword options for Cluster (besides n, seed, bugs and checkers)."""
+        return self.profile.options
 
     @property
     def duration_us(self) -> int:
@@ -137,7 +255,7 @@ class Schedule:
     @property
     def pool(self) -> tuple[str, ...]:
         """Ids membership changes draw from: the initial nodes and a few spares."""
-        return tuple(f"n{i}" for i in range(1, self.settings.nodes + SPARE_IDS + 1))
+        return tuple(f"n{i}" for i in range(1, self.nodes + SPARE_IDS + 1))
 
     def with_actions(self, actions: tuple[Action, ...]) -> Schedule:
         return attrs.evolve(self, actions=actions)
@@ -146,30 +264,55 @@ class Schedule:
         return "\n".join(str(action) for action in self.actions)
 
 
-def cluster_options(seed: int) -> dict[str, object]:
-    """The cluster's timing, pipeline and feature options for this seed."""
-    rng = RandomStreams(seed).stream("fuzz/cluster")
-    return {
-        "pre_vote": rng.random() < 0.7,
-        "check_quorum": rng.random() < 0.5,
-        "membership": rng.choice(["joint", "single"]),
-        "snapshot_interval": rng.choice([0, 0, 5, 20]),
-        "max_inflight": rng.choice([1, 2, 8]),
-        "max_entries_per_request": rng.choice([1, 3, 16]),
-        "flush_delay": rng.choice([0.0005, 0.002, 0.02]),
-    }
-
-
 def generate(seed: int, settings: FuzzSettings) -> Schedule:
-    """The schedule of `seed`: faults and client writes over `settings.duration`."""
-    rng = RandomStreams(seed).stream("fuzz/schedule")
+    """The schedule of `seed`: faults, liveness writes and client operations."""
+    profile = draw_profile(seed, nodes=settings.nodes, unsafe_reads=settings.unsafe_reads)
+    streams = RandomStreams(seed)
     end_ms = round(settings.duration * 1000)
-    fault_rate = rng.uniform(1.0, 3.0)  # faults per simulated second
-    write_rate = rng.uniform(4.0, 12.0)  # client writes per simulated second
-    kinds, weights = list(FAULT_WEIGHTS), list(FAULT_WEIGHTS.values())
-    drafts: list[dict] = []  # actions before numbering; "crash_of" links restarts
+    drafts = _faults(streams.stream("fuzz/schedule"), profile, end_ms)
+    drafts += _triggered(streams.stream("fuzz/triggers"), profile, end_ms)
+    writes = streams.stream("fuzz/writes")
+    for at_ms in _poisson(writes, profile.write_rate, end_ms):
+        to_any = writes.random() < 0.15
+        drafts.append(
+            {"at_ms": at_ms, "kind": "write", "key": writes.randrange(1 << 30), "value": to_any}
+        )
+    drafts += _client_drafts(streams.stream("fuzz/clients"), profile, end_ms)
 
-    for at_ms in _poisson(rng, fault_rate, end_ms):
+    drafts = [d for d in drafts if d["at_ms"] < end_ms]
+    drafts.sort(key=lambda d: d["at_ms"])  # stable: ties keep the order they were drawn in
+    numbers = {id(d): n for n, d in enumerate(drafts, start=1)}
+    actions = []
+    for draft in drafts:
+        crash = draft.get("crash_of")
+        value = draft.get("value")
+        number = numbers[id(draft)]
+        if draft["kind"] == "write":
+            value = "any" if value else None
+        elif draft["kind"] == "client":
+            value = _client_op(number, numbers, **draft["op"])
+        actions.append(
+            Action(
+                number=number,
+                at_us=draft["at_ms"] * 1000,
+                kind=draft["kind"],
+                key=draft.get("key", 0),
+                value=value,
+                lasts_us=draft.get("lasts_ms", 0) * 1000,
+                of=None if crash is None else numbers.get(id(crash)),
+            )
+        )
+    return Schedule(seed=seed, settings=settings, profile=profile, actions=tuple(actions))
+
+
+def _faults(rng: random.Random, profile: Profile, end_ms: int) -> list[dict]:
+    """Fault drafts (before numbering); "crash_of" links a restart to its crash."""
+    drafts: list[dict] = []
+    if not profile.faults:
+        return drafts
+    kinds = [kind for kind, _ in profile.faults]
+    weights = [weight for _, weight in profile.faults]
+    for at_ms in _poisson(rng, profile.fault_rate, end_ms):
         kind = rng.choices(kinds, weights)[0]
         draft = {"at_ms": at_ms, "kind": kind, "key": rng.randrange(1 << 30)}
         drafts.append(draft)
@@ -186,38 +329,107 @@ def generate(seed: int, settings: FuzzSettings) -> Schedule:
                 draft["value"] = rng.choice([0.05, 0.2])
             elif kind == "latency":
                 draft["value"] = rng.choice(LATENCY_SPIKES_MS)
+        elif kind in HOLDS:
+            draft["lasts_ms"] = rng.choice([rng.randint(20, 300), rng.randint(300, 2000)])
         elif kind == "transfer" and rng.random() < 0.3:
             draft["key"] = 0  # to the most up-to-date voter, the leader's choice
+    return drafts
 
-    for at_ms in _poisson(rng, write_rate, end_ms):
-        to_any = rng.random() < 0.15
+
+def _triggered(rng: random.Random, profile: Profile, end_ms: int) -> list[dict]:
+    """Triggered fault drafts (see `Trigger`), each armed for a while."""
+    drafts: list[dict] = []
+    if not profile.triggers:
+        return drafts
+    kinds = [kind for kind, _ in profile.triggers]
+    weights = [weight for _, weight in profile.triggers]
+    for at_ms in _poisson(rng, profile.trigger_rate, end_ms):
+        kind = rng.choices(kinds, weights)[0]
+        events, response = TRIGGERED[kind]
+        event = events[0] if len(events) == 1 else rng.choice(events)
+        if event == "joint":
+            # A change that brings in new voters to cut off once it goes joint; the
+            # leader stays, so that its side can hold a majority of the new voters.
+            key = rng.randrange(1 << 30)
+            drafts.append({"at_ms": at_ms, "kind": "swap", "key": key, "value": "keep-leader"})
         drafts.append(
-            {"at_ms": at_ms, "kind": "write", "key": rng.randrange(1 << 30), "value": to_any}
+            {
+                "at_ms": at_ms,
+                "kind": kind,
+                "key": rng.randrange(1 << 30),
+                # Armed this long (a change goes joint once its new voters caught up).
+                "lasts_ms": rng.randint(300 if event == "joint" else 100, 2000),
+                "value": _trigger(rng, event, response),
+            }
         )
+    return drafts
 
-    drafts = [d for d in drafts if d["at_ms"] < end_ms]
-    drafts.sort(key=lambda d: d["at_ms"])  # stable: ties keep the order they were drawn in
-    numbers = {id(d): n for n, d in enumerate(drafts, start=1)}
-    actions = []
-    for draft in drafts:
-        crash = draft.get("crash_of")
-        value = draft.get("value")
-        if draft["kind"] == "write":
-            value = "any" if value else None
-        actions.append(
-            Action(
-                number=numbers[id(draft)],
-                at_us=draft["at_ms"] * 1000,
-                kind=draft["kind"],
-                key=draft.get("key", 0),
-                value=value,
-                lasts_us=draft.get("lasts_ms", 0) * 1000,
-                of=None if crash is None else numbers.get(id(crash)),
-            )
-        )
-    return Schedule(
-        seed=seed, settings=settings, options=cluster_options(seed), actions=tuple(actions)
-    )
+
+def _trigger(rng: random.Random, event: str, response: str) -> Trigger:
+    """A triggered fault's timing: soon after its event, often within a disk write.
+
+    The delay is drawn evenly on a log scale from 1us to 20ms, so that as many
+    faults land within a 500us flush as between 2 and 20 ms.
+    """
+    delay_us = round(math.exp(rng.uniform(0.0, math.log(20_000))))
+    if response == "crash":
+        down_ms = rng.choice([rng.randint(1, 20), rng.randint(20, 1000), 0])
+    elif response == "power":
+        down_ms = rng.choice([rng.randint(1, 50), rng.randint(50, 1000)])
+    else:
+        down_ms = rng.randint(50, 2000)
+    return Trigger(event=event, response=response, delay_us=delay_us, lasts_us=down_ms * 1000)
+
+
+def _client_drafts(rng: random.Random, profile: Profile, end_ms: int) -> list[dict]:
+    """Client operation drafts (see `_client_op`).
+
+    A cas usually expects the value last written to its key by a set or a cas
+    before it in the schedule (so that some succeed), sometimes an older one.
+    """
+    kinds = [kind for kind, _ in profile.operations]
+    weights = [weight for _, weight in profile.operations]
+    targets = [name for name, _ in TARGETS]
+    target_weights = [weight for _, weight in TARGETS]
+    written: dict[str, list[dict]] = {}  # key -> the drafts of the sets and cas on it so far
+    drafts: list[dict] = []
+    for at_ms in _poisson(rng, profile.client_rate, end_ms):
+        kind = rng.choices(kinds, weights)[0]
+        key = rng.choice(profile.keys)
+        mode = rng.choice(profile.read_modes) if kind == "get" else "log"
+        to = rng.choices(targets, target_weights)[0]
+        earlier = written.setdefault(key, [])
+        expected = None
+        if kind == "cas" and earlier and rng.random() < 0.8:
+            expected = earlier[-1] if rng.random() < 0.7 else rng.choice(earlier)
+        op = {"kind": kind, "key": key, "mode": mode, "to": to, "expected": expected}
+        draft = {"at_ms": at_ms, "kind": "client", "key": rng.randrange(1 << 30), "op": op}
+        drafts.append(draft)
+        if kind in ("set", "cas"):
+            earlier.append(draft)
+    return drafts
+
+
+def _client_op(
+    number: int,
+    numbers: dict[int, int],
+    *,
+    kind: str,
+    key: str,
+    mode: str,
+    to: str,
+    expected: dict | None,
+) -> ClientOp:
+    """The ClientOp of client action `number`; values are named by action numbers."""
+    value = None
+    if kind in ("set", "cas"):
+        value = f"v{number}"
+    elif kind == "append":
+        value = f"+{number}"
+    old = None
+    if kind == "cas":  # v0 is never written: such a cas fails
+        old = "v0" if expected is None else f"v{numbers[id(expected)]}"
+    return ClientOp(kind=kind, key=key, value=value, expected=old, mode=mode, to=to)
 
 
 def _poisson(rng: random.Random, rate: float, end_ms: int) -> list[int]:

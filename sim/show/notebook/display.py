@@ -1,6 +1,6 @@
 """HTML that Jupyter displays: the cluster picture, and the trace as coloured sentences.
 
-`cluster_html` wraps `cluster_svg` so that a wide picture scrolls;
+`cluster_html` wraps `cluster_svg` or `ring_svg` so that a wide picture scrolls;
 `trace_html` writes trace events one a line, each in its component's colour
 (the terminal's styles as CSS). Both return `HTMLText`, a string Jupyter
 shows as HTML.
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from sim.engine.trace import TraceEvent
 from sim.show.notebook.picture import cluster_svg
 from sim.show.render import STORY_KINDS
+from sim.show.ring import ring_svg
 
 if TYPE_CHECKING:
     from sim.cluster import Cluster
@@ -50,9 +51,16 @@ def scrollable(svg: str) -> HTMLText:
     return HTMLText(f'<div style="overflow-x:auto;max-width:100%">{svg}</div>')
 
 
-def cluster_html(cluster: Cluster, **options: object) -> HTMLText:
-    """`cluster_svg` wrapped for a notebook (what `Cluster._repr_html_` shows)."""
-    return scrollable(cluster_svg(cluster, **options))  # type: ignore[arg-type]
+VIEWS = ("boxes", "ring")
+
+
+def cluster_html(cluster: Cluster, *, view: str = "boxes", **options: object) -> HTMLText:
+    """The cluster's picture wrapped for a notebook: `cluster_svg` (view="boxes", what
+    `Cluster._repr_html_` shows) or `ring_svg` (view="ring", what `Cluster.ring()` shows)."""
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
+    draw = ring_svg if view == "ring" else cluster_svg
+    return scrollable(draw(cluster, **options))  # type: ignore[arg-type]
 
 
 def trace_html(

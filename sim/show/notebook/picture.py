@@ -2,7 +2,7 @@
 
 `cluster_svg` draws one box per node (role, term, vote, commit, applied,
 configuration) beside its log, one cell per entry coloured by term, in the
-same palette as the terminal (`sim.show.render.TERM_COLOURS`), and below
+same palette as the terminal (`sim.show.palette`), and below
 them the messages on the wire. It is a pure function of what the `Cluster`
 shows now.
 
@@ -20,25 +20,12 @@ from xml.sax.saxutils import escape, quoteattr
 from raft import EntryKind
 from sim.show.diagram import COLOURS as MESSAGE_COLOURS
 from sim.show.diagram import OTHER_COLOUR
-from sim.show.render import TERM_COLOURS
+from sim.show.palette import FONT, ROLE_COLOURS, shown_role, term_colour
 
 if TYPE_CHECKING:
     from raft import LogEntry
     from sim.cluster import Cluster
     from sim.views import NodeView
-
-FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
-
-# The terminal's role styles (sim.show.render.ROLE_STYLES: green, yellow, cyan, magenta),
-# as fills dark enough to carry white text; "down" is a crashed node.
-ROLE_COLOURS = {
-    "leader": "#1e8449",
-    "candidate": "#b7950b",
-    "pre-candidate": "#d4ac0d",
-    "follower": "#1a7f9c",
-    "learner": "#8e44ad",
-    "down": "#922b21",
-}
 
 PAD = 12
 BOX_W = 292  # the node's box
@@ -47,19 +34,6 @@ CELL_W, CELL_H, PITCH = 24, 28, 27  # one log entry
 LOG_X = PAD + BOX_W + 18
 TOP = 58  # title and the index header
 NOT_DURABLE = "#e67e22"
-
-
-def term_colour(term: int) -> str:
-    """The fill for entries of `term` (the terminal's palette, cycling)."""
-    return TERM_COLOURS[(term - 1) % len(TERM_COLOURS)]
-
-
-def _role(view: NodeView) -> str:
-    if not view.running:
-        return "down"
-    if view.role == "follower" and view.pre_voting:
-        return "pre-candidate"
-    return view.role
 
 
 def _text(x: float, y: float, content: str, **attributes: object) -> str:
@@ -91,7 +65,7 @@ def _configuration_text(view: NodeView) -> tuple[str, str]:
 def _node_box(
     cluster: Cluster, view: NodeView, y: float, members: tuple[str, ...] | None
 ) -> list[str]:
-    role = _role(view)
+    role = shown_role(view)
     colour = ROLE_COLOURS.get(role, "#566573")
     running = view.running
     store = ", ".join(f"{k}={v}" for k, v in sorted(view.data.items())) or "empty"

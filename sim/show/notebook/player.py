@@ -3,8 +3,14 @@
 `Player` is an ipywidgets control panel (Step, Back, Play/Pause, speed, a
 slider over the trace) for a Cluster or a Story. It imports ipywidgets only
 when it is built, so the rest of `sim.show.notebook` works without Jupyter.
-Where widgets do not run (a saved notebook read on GitHub) it shows a static
-picture of where it stands instead.
+Its picture shows the cluster as boxes with logs or as a ring of servers
+with messages in flight, and the inspector shows one server's details.
+
+Where widgets do not run (a saved notebook read on a code host, an HTML
+export) a static picture of where it stands must show instead. So a
+displayed Player makes two outputs: the widget, and that picture as plain
+HTML, which a stylesheet hides wherever the widget did render (a front end
+that knows `:has()`; elsewhere both show).
 
 `happens` is a condition for `Cluster.run_until`.
 """
@@ -17,9 +23,10 @@ from html import escape as _html_escape
 from typing import TYPE_CHECKING
 
 from sim.engine.trace import TraceEvent
-from sim.show.notebook.display import cluster_html, paragraphs, trace_html
+from sim.show.notebook.display import VIEWS, cluster_html, paragraphs, trace_html
 from sim.show.notebook.story import Story
 from sim.show.render import STORY_KINDS
+from sim.show.ring import node_details
 
 if TYPE_CHECKING:
     from sim.cluster import Cluster
@@ -63,7 +70,9 @@ class Player:
 
     TICK = 0.1  # seconds between two frames while playing
 
-    def __init__(self, source: Cluster | Story | ScenarioPlayer, *, speed: float = 20.0) -> None:
+    def __init__(
+        self, source: Cluster | Story | ScenarioPlayer, *, speed: float = 20.0, view: str = "boxes"
+    ) -> None:
         import ipywidgets as w
 
         from sim.scenario.player import ScenarioPlayer
@@ -97,28 +106,41 @@ class Player:
             value=len(self.cluster.trace), min=0, max=self._furthest, description="event",
             continuous_update=False, layout=w.Layout(width="95%"),
         )  # fmt: skip
+        if view not in VIEWS:
+            raise ValueError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
+        self.view = w.ToggleButtons(
+            options=list(VIEWS), value=view, tooltips=[
+                "each server as a box beside its log", "servers on a ring, messages in flight"
+            ], style={"button_width": "60px"},
+        )  # fmt: skip
+        self.inspect = w.Dropdown(description="inspect", layout=w.Layout(width="160px"))
         self.status = w.HTML()
         self.narration = w.HTML()
         self.picture = w.HTML()
+        self.details = w.HTML()
         self.events = w.HTML()
         self.back_button.on_click(lambda _: self.back())
         self.step_button.on_click(lambda _: self.step())
         self.stop_button.on_click(lambda _: self.next_stop())
         self.play_button.observe(self._on_play, names="value")
         self.slider.observe(self._on_slider, names="value")
+        self.view.observe(lambda _: self.refresh(), names="value")
+        self.inspect.observe(lambda _: self.refresh(), names="value")
         buttons = [self.back_button, self.step_button, self.play_button, self.speed]
         if self.scenario:
             buttons.insert(2, self.stop_button)
         self.widget = w.VBox(
             [
                 w.HBox(buttons),
-                w.HBox([self.unit, self.status]),
+                w.HBox([self.unit, self.view, self.inspect, self.status]),
                 self.slider,
                 self.narration,
                 self.picture,
+                self.details,
                 self.events,
             ]
         )
+        self.widget.add_class("raftsim-player")
         self.refresh()
 
     # -- the handlers ---------------------------------------------------------
@@ -218,7 +240,21 @@ class Player:
             self.slider.value = here
         finally:
             self._updating = False
-        self.picture.value = cluster_html(self.cluster)
+        nodes = self.cluster.nodes
+        options = [("none", ""), *((node, node) for node in nodes)]
+        if list(self.inspect.options) != options:
+            self.inspect.options = options  # a server joined, or time travel went back
+        chosen = self.inspect.value or None
+        if self.view.value == "ring":
+            self.picture.value = cluster_html(self.cluster, view="ring", selected=chosen)
+        else:
+            self.picture.value = cluster_html(self.cluster)
+        self.details.value = (
+            f"<div style='color:#1b4f72;font-family:monospace;font-size:12px'>"
+            f"{_html_escape(node_details(self.cluster, nodes[chosen]))}</div>"
+            if chosen
+            else ""
+        )
         self.events.value = trace_html(self.last_events, limit=30)
         leader = self.cluster.leader
         self.status.value = (
@@ -235,14 +271,39 @@ class Player:
                     f"{_html_escape(mark.source)}</div>"
                 )
 
-    def _repr_mimebundle_(self, **kwargs: object) -> dict:
+    def static_html(self) -> str:
+        """Where the player stands, as plain HTML: what shows where widgets cannot."""
+        return (
+            f"{STATIC_STYLE}<div class='raftsim-static'><p style='color:#566573'><i>Where the "
+            "player stands (a picture: run the notebook in Jupyter to use its buttons)</i></p>"
+            + self.narration.value
+            + self.picture.value
+            + "</div>"
+        )
+
+    def _widget_bundle(self, **kwargs: object) -> dict:
         bundle = self.widget._repr_mimebundle_(**kwargs)
         data = bundle[0] if isinstance(bundle, tuple) else bundle
         data["text/plain"] = "Player: open this notebook in Jupyter to use the buttons"
-        data["text/html"] = (
-            "<p style='color:#566573'><i>An interactive player: run the notebook in Jupyter "
-            "to use its buttons. Where it stands now:</i></p>"
-            + self.narration.value
-            + self.picture.value
-        )
-        return bundle
+        return data
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self._widget_bundle(), raw=True)
+        display({"text/html": self.static_html(), "text/plain": "(the player's picture)"},
+                raw=True)  # fmt: skip
+
+    def _repr_mimebundle_(self, **kwargs: object) -> dict:
+        """For front ends that ask for one bundle: the widget, and the picture as HTML."""
+        data = self._widget_bundle(**kwargs)
+        data["text/html"] = self.static_html()
+        return data
+
+
+# Hides the static picture where the Player's widget rendered beside it, in JupyterLab,
+# Notebook 7 and nbconvert's HTML (.jp-OutputArea) and in the classic Notebook (.output).
+STATIC_STYLE = (
+    "<style>.jp-OutputArea:has(.raftsim-player) .raftsim-static,"
+    ".output:has(.raftsim-player) .raftsim-static{display:none}</style>"
+)
