@@ -460,22 +460,6 @@ class Cluster:
         self._check_flight(msg_id)
         self._call("drop", msg_id)
 
-    def duplicate(self, msg_id: int) -> None:
-        """Put a second copy of a message in flight (it lands when the first would)."""
-        self._check_flight(msg_id)
-        self._call("duplicate", msg_id)
-
-    def fire(self, node_id: str, timer: str = "election") -> None:
-        """Fire one of a node's timers now; the clock moves on to when it is due (for the
-        election timer: to when the node's timeout runs out). See sim/engine/choices.py."""
-        self._check_id(node_id)
-        self._call("fire", node_id, arg.word(timer, "timer"))
-
-    def flush(self, node_id: str) -> None:
-        """Complete a node's pending disk flush now."""
-        self._check_id(node_id)
-        self._call("flush", node_id)
-
     def _check_link(self, src: str, dst: str) -> None:
         self._check_id(src)
         self._check_id(dst)

@@ -20,6 +20,7 @@ from sim.check.explore import moves as mv
 from sim.check.explore.fork import fork
 from sim.check.explore.parallel import parallel_bfs
 from sim.cluster import Cluster
+from sim.scenario.choice_steps import choose
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURE8 = str(ROOT / "scenarios" / "figure8-three-servers.scenario")
@@ -185,16 +186,32 @@ def test_a_bad_exact_step_is_one_line(tmp_path, step, fragment):
 
 def test_an_election_timer_runs_out_without_moving_the_clock_unless_someone_could_tell():
     cluster = Cluster(3, seed=1, pre_vote=False)
-    cluster.fire("n3")
+    choose(cluster, "fire", "n3", "election")
     assert cluster.now == 0 and cluster.nodes["n3"].role == "candidate"
     cluster.run_until(lambda c: c.leader is not None)
     leader = cluster.leader
     before = cluster.now
-    cluster.fire(leader, "heartbeat")
+    choose(cluster, "fire", leader, "heartbeat")
     assert cluster.now > before
     with pytest.raises(ValueError, match="no election timer"):
-        cluster.fire(leader, "election")
+        choose(cluster, "fire", leader, "election")
     # With PreVote, followers judge by the clock whether a leader is alive: time passes.
     timed = Cluster(3, seed=1)
-    timed.fire("n3")
+    choose(timed, "fire", "n3", "election")
     assert timed.now > 0 and any("-> pre-vote for term 1" in e.text for e in timed.trace)
+
+
+def test_exact_choices_are_journaled_so_time_travel_replays_them():
+    cluster = Cluster(3, seed=1, pre_vote=False)
+    choose(cluster, "fire", "n2", "election")
+    choose(cluster, "flush", "n2")
+    request = next(f for f in cluster.in_flight if f.message.dst == "n1")
+    choose(cluster, "duplicate", request.msg_id)
+    cluster.run(0.05)
+    ended = [e.text for e in cluster.trace]
+    assert any("duplicated (by request)" in text for text in ended)
+    cluster.goto(0)
+    cluster.goto(len(ended))
+    assert [e.text for e in cluster.trace] == ended
+    with pytest.raises(ValueError, match="no message 999"):
+        choose(cluster, "duplicate", 999)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from raft import ELECTION_TIMER
 from sim.engine.events import DELIVER, TIMER, EventQueue
+from sim.engine.part import WorldPart
 
 if TYPE_CHECKING:
     from raft import Node
@@ -38,12 +39,10 @@ def election_reads_the_clock(node: Node) -> bool:
     return node.options.pre_vote or node.options.check_quorum
 
 
-class ExactChoices:
+class ExactChoices(WorldPart):
     """The exact-choice verbs of `World` (which provides the state below)."""
 
-    now: int
     events_processed: int
-    nodes: dict[str, Node]
     running: dict[str, bool]
     disks: dict[str, Disk]
     network: Network
@@ -52,14 +51,7 @@ class ExactChoices:
 
     if TYPE_CHECKING:
 
-        def _record(
-            self,
-            node: str | None,
-            component: str,
-            kind: str,
-            text: str,
-            msg_id: int | None = None,
-        ) -> None: ...
+        def _carry_out(self, node_id: str, node: Node) -> None: ...
 
         def _fire(self, node_id: str, name: str, token: int) -> None: ...
 
@@ -116,8 +108,8 @@ class ExactChoices:
             msg.src,
             "Network",
             "duplicate",
-            f"{msg.src} -> {msg.dst} {flight.text} duplicated (by request): a second copy "
-            "is in flight",
+            "{} -> {} {} duplicated (by request): a second copy is in flight",
+            (msg.src, msg.dst, flight.text),
             flight.msg_id,
         )
         self.queue.push(flight.lands_us, DELIVER, flight.msg_id)

@@ -4,8 +4,10 @@
 scenario built from these steps, so that `raftsim run` replays the very same
 interleaving: `deliver n1 -> n2 RequestVote#2` (the second-oldest RequestVote
 in flight on that link), `drop ...`, `duplicate ...`, `fire n2 election`,
-`flush n3`. They call `Cluster.deliver`, `drop`, `duplicate`, `fire` and
-`flush` (sim/engine/choices.py says how a timer fired early moves the clock).
+`flush n3`. Delivering and dropping are `Cluster.deliver` and `drop`; the
+other three are the world's exact choices (sim/engine/choices.py, which says
+how a timer fired early moves the clock), made through `choose` below rather
+than methods of `Cluster`: only stories and the explorer need them.
 """
 
 from __future__ import annotations
@@ -14,12 +16,27 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from sim import arguments as arg
 from sim.scenario.model import Step
 
 if TYPE_CHECKING:
+    from sim.cluster import Cluster
     from sim.scenario.context import RunContext
 
 ORDINALS = {1: "oldest", 2: "second-oldest", 3: "third-oldest"}
+
+
+def choose(cluster: Cluster, verb: str, *args: object) -> None:
+    """Make one exact choice on the cluster's world: `duplicate MSG_ID`, `fire NODE TIMER`
+    or `flush NODE`. It is journaled as the Cluster's own calls are, so time travel
+    (back, goto) replays it; the arguments are checked as the Cluster checks its own."""
+    if verb == "duplicate":
+        cluster._check_flight(*args)  # type: ignore[arg-type]
+    else:
+        cluster._check_id(args[0])  # type: ignore[arg-type]
+    if verb == "fire":
+        args = (args[0], arg.word(args[1], "timer"))
+    cluster._call(verb, *args)
 
 
 @attrs.frozen(kw_only=True)
@@ -34,8 +51,11 @@ class ExactMessage(Step):
     nth: int = 1
 
     def execute(self, run: RunContext) -> None:
-        cluster = run.cluster
-        getattr(cluster, self.verb)(self.msg_id(run))
+        cluster, msg_id = run.cluster, self.msg_id(run)
+        if self.verb == "duplicate":
+            choose(cluster, "duplicate", msg_id)
+        else:
+            getattr(cluster, self.verb)(msg_id)  # Cluster.deliver, Cluster.drop
 
     def msg_id(self, run: RunContext) -> int:
         link = (self.src, self.dst)
@@ -64,7 +84,7 @@ class FireTimer(Step):
     timer: str
 
     def execute(self, run: RunContext) -> None:
-        run.cluster.fire(self.node, self.timer)
+        choose(run.cluster, "fire", self.node, self.timer)
 
 
 @attrs.frozen(kw_only=True)
@@ -74,4 +94,4 @@ class FlushDisk(Step):
     node: str
 
     def execute(self, run: RunContext) -> None:
-        run.cluster.flush(self.node)
+        choose(run.cluster, "flush", self.node)

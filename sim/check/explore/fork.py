@@ -17,9 +17,9 @@ a fork much cheaper:
   enums, frozen attrs classes), which are shared, never copied. Anything it
   does not know goes to `copy.deepcopy` with the same memo.
 
-The trace is shared too: the explorer's worlds record into a trace that keeps
-nothing (`NullTrace`); a counterexample is narrated by replaying it on a
-`Cluster`. So are the random streams: they draw message latencies and
+The trace is shared too: the explorer's worlds keep none (`untraced`, campaign
+mode: no notes, no sentences); a counterexample is narrated by replaying it
+on a `Cluster` with the full trace. So are the random streams: they draw message latencies and
 election timeouts, and the search decides both itself (it delivers in an
 order of its choosing and makes election timers run out when it pleases), so
 no draw changes what happens; sharing saves copying 625 words per stream.
@@ -49,20 +49,15 @@ Copier = Callable[[Any, dict], Any]
 _CUSTOM_COPY = ("__reduce__", "__reduce_ex__", "__getstate__", "__setstate__", "__copy__")
 
 
-class _NullRows(list):
-    """Rows that are never kept."""
-
-    def append(self, row: object) -> None:
-        pass
-
-
-class NullTrace(Trace):
-    """A trace that records nothing (the explorer's worlds make millions of events)."""
-
-    __slots__ = ()
-
-    def __init__(self) -> None:
-        self.rows = _NullRows()
+def untraced(world: World) -> World:
+    """A deep copy of `world` in campaign mode (as `Cluster(trace="off")`): its nodes make
+    no notes, its messages carry no text and its trace stays empty, so that searching
+    writes no sentence; a path found is narrated by replaying it with the full trace."""
+    copied = copy.deepcopy(world, {id(world.trace): Trace()})
+    copied.tracing = copied.network.describe = False
+    for node in copied.nodes.values():
+        node.outbox.keep_notes = False  # a node booted later gets it from `tracing`
+    return copied
 
 
 def clone(obj: Any, memo: dict) -> Any:

@@ -5,8 +5,8 @@ text of a `cluster` line (with `log` lines and steps, for `--from`), so that
 the file `--save` writes, which begins with that very text, replays to the
 very world the search began with. For `--from FILE`, the file's `cluster`
 line gets the search's bug switches and checkers; its steps run (quietly) up
-to `--until`. The search then works on a copy of the cluster's world whose
-trace keeps nothing.
+to `--until`. The search then works on a copy of the cluster's world that
+keeps no trace (campaign mode).
 
 A fresh cluster gets settings that keep each step small (`FRESH_OPTIONS`):
 no PreVote, one entry per AppendEntries and one request on the wire per
@@ -16,7 +16,6 @@ follower, as the Figure 8 stories use. Other settings: write them on the
 
 from __future__ import annotations
 
-import copy
 import io
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import attrs
 from rich.console import Console
 
 from sim.check.checkers import SafetyViolation
-from sim.check.explore.fork import NullTrace
+from sim.check.explore.fork import untraced
 from sim.engine.world import World
 from sim.scenario import Scenario, ScenarioError, Unmet, build_cluster, parse
 from sim.scenario.parser import lines, read_text
@@ -113,7 +112,7 @@ def _start(body: list[str], described: str, original: Scenario | None, path: str
         # Losses and duplicates are the search's own choices, within its budgets.
         cluster.set_network(drop=0.0, duplicate=0.0)
         body = [*body, "network drop=0 duplicate=0"]
-    copied = copy.deepcopy(world, {id(world.trace): NullTrace()})
+    copied = untraced(world)
     top = max(
         max(node.term for node in world.nodes.values()),
         max(disk.durable.term for disk in world.disks.values()),
