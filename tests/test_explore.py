@@ -15,7 +15,16 @@ from pathlib import Path
 import pytest
 from conftest import one_line_error, raftsim
 
-from sim.check.explore import Budgets, Limits, Search, fresh, from_scenario, parallel, step_lines
+from sim.check.explore import (
+    Budgets,
+    Limits,
+    Search,
+    fresh,
+    from_scenario,
+    parallel,
+    scenario_text,
+    step_lines,
+)
 from sim.check.explore import moves as mv
 from sim.check.explore.fork import fork
 from sim.check.explore.parallel import parallel_bfs
@@ -215,3 +224,17 @@ def test_exact_choices_are_journaled_so_time_travel_replays_them():
     assert [e.text for e in cluster.trace] == ended
     with pytest.raises(ValueError, match="no message 999"):
         choose(cluster, "duplicate", 999)
+
+
+def test_the_search_writes_no_sentence_and_its_replay_tells_the_path_in_full(tmp_path):
+    start = fresh(3, ("double_vote",), "safety")
+    found = Search(start.world, Limits(max_term=2)).bfs()
+    assert found.finding is not None
+    # Every searched world shares the start's trace: had one kept a row, it would be here.
+    assert not start.world.tracing and len(start.world.trace) == 0
+    assert not any(node.outbox.keep_notes for node in start.world.nodes.values())
+    story = tmp_path / "found.scenario"
+    story.write_text(scenario_text(start, found, "raftsim explore --nodes 3", eager=found.eager))
+    replay = raftsim("run", str(story))
+    assert replay.exit_code == 1, replay.output
+    assert "n2 grants vote to" in replay.output and "becomes leader of term 1" in replay.output
