@@ -26,10 +26,19 @@ if TYPE_CHECKING:
 ORDINALS = {1: "oldest", 2: "second-oldest", 3: "third-oldest"}
 
 
+CHOICES = ("duplicate", "fire", "flush")
+
+
 def choose(cluster: Cluster, verb: str, *args: object) -> None:
     """Make one exact choice on the cluster's world: `duplicate MSG_ID`, `fire NODE TIMER`
     or `flush NODE`. It is journaled as the Cluster's own calls are, so time travel
-    (back, goto) replays it; the arguments are checked as the Cluster checks its own."""
+    (back, goto) replays it; the arguments are checked as the Cluster checks its own.
+
+    Not methods of `Cluster` (whose checks and journal it borrows): the front door
+    stays the size a reader can hold, and these verbs serve stories and the explorer.
+    """
+    if verb not in CHOICES:
+        raise ValueError(f"unknown exact choice {verb!r} (one of {', '.join(CHOICES)})")
     if verb == "duplicate":
         cluster._check_flight(*args)  # type: ignore[arg-type]
     else:
