@@ -5,7 +5,8 @@ Run from the repository root:
     python benchmarks/compare.py                      # the first round against this checkout
     python benchmarks/compare.py --before HEAD~3      # any revision git knows
     python benchmarks/compare.py --before v1 --after v2 --repeats 5
-    python benchmarks/compare.py --fuzz               # also a short fuzz campaign on each
+    python benchmarks/compare.py --fuzz               # also a fuzz campaign on each
+    python benchmarks/compare.py --checkers none      # the throughput runs without checkers
 
 What it does:
 
@@ -17,8 +18,9 @@ What it does:
 2. Runs throughput.py's workload on each: 5 nodes, a leader elected untimed,
    then 10 simulated seconds of 1,000 commands/s (one `submit` and one
    `run(1/rate)` per tick), tracing on and the checkers as that revision
-   ships them. Each run is a fresh interpreter that imports only that
-   revision's code, so the two never share a module. Runs are interleaved
+   ships them (or none, with `--checkers none`). Each run is a fresh
+   interpreter that imports only that revision's code, so the two never
+   share a module. Runs are interleaved
    (before, after, then after, before, ...), with the empty heap loop of
    throughput.py measured in this process before each one and after the last.
 3. Prints, for the best of `--repeats` runs of each: Raft events per CPU
@@ -84,7 +86,7 @@ def child(root: str, workload: str, settings: dict) -> dict:
     where = Path(sim.__file__).resolve()
     if not where.is_relative_to(Path(root).resolve()):
         raise SystemExit(f"compare.py: imported sim from {where}, not from the revision")
-    checkers = _checker_count()
+    checkers = _checker_count() if settings.get("checkers", "all") == "all" else 0
     if workload == "throughput":
         return {"checkers": checkers, **_throughput(sim.Cluster, **settings)}
     return {"checkers": checkers, **_fuzz(**settings)}
@@ -98,9 +100,17 @@ def _checker_count() -> int:
     return len(CHECKERS)
 
 
-def _throughput(Cluster, *, nodes: int, seed: int, seconds: float, rate: float) -> dict:  # noqa: N803
-    """throughput.py's loaded run (checkers as shipped, tracing on): events, CPU s, wall s."""
-    cluster = Cluster(nodes, seed=seed)
+def _throughput(
+    Cluster,  # noqa: N803
+    *,
+    nodes: int,
+    seed: int,
+    seconds: float,
+    rate: float,
+    checkers: str,
+) -> dict:
+    """throughput.py's loaded run (tracing on): events, CPU s, wall s."""
+    cluster = Cluster(nodes, seed=seed, checkers=checkers)
     if not cluster.run_until(lambda c: c.leader is not None, timeout=10.0):
         raise SystemExit(f"compare.py: no leader within 10 simulated s (seed {seed})")
     period_us = max(1, round(1_000_000 / rate))
@@ -318,8 +328,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=1000.0, help="commands per simulated s")
     parser.add_argument("--nodes", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--checkers",
+        choices=("all", "none"),
+        default="all",
+        help="the throughput runs' checkers: as shipped (all, the default) or none",
+    )
     parser.add_argument("--fuzz", action="store_true", help="also compare a fuzz campaign")
-    parser.add_argument("--fuzz-seeds", type=int, default=20, help="seeds per campaign (20)")
+    parser.add_argument("--fuzz-seeds", type=int, default=100, help="seeds per campaign (100)")
     parser.add_argument("--fuzz-duration", type=float, default=10.0, help="simulated s per seed")
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.seconds <= 0 or args.rate <= 0 or args.nodes < 1:
@@ -358,11 +374,19 @@ def compare(args: argparse.Namespace, sides: list[Side]) -> None:
     for side in sides:
         console.print(f"{side.label}: {side.title}")
     floors: list[tuple[float, float]] = []
-    load = dict(nodes=args.nodes, seed=args.seed, seconds=args.seconds, rate=args.rate)
+    load = dict(
+        nodes=args.nodes,
+        seed=args.seed,
+        seconds=args.seconds,
+        rate=args.rate,
+        checkers=args.checkers,
+    )
     interleave(sides, "throughput", load, args.repeats, floors)
     report(
         f"throughput: {args.nodes} nodes, {args.rate:g} commands/s for {args.seconds:g} "
-        f"simulated s, tracing on, checkers as shipped; best of {args.repeats}",
+        f"simulated s, tracing on, "
+        + ("checkers as shipped" if args.checkers == "all" else "no checkers")
+        + f"; best of {args.repeats}",
         sides,
         floors,
         "events",
