@@ -1,8 +1,8 @@
-"""Scale benchmark: electing a leader and committing 1,000 commands, 3 to 101 nodes.
+"""Scale benchmark: electing a leader and committing 1,000 commands, 3 to 100 nodes.
 
 Run from the repository root:
 
-    python benchmarks/scale.py                      # 3, 5, 9, 21, 51, 101 nodes
+    python benchmarks/scale.py                      # 3, 5, 9, 21, 51, 100 nodes
     python benchmarks/scale.py --nodes 3 5 9 --commands 200
 
 For each cluster size it measures, in wall time and in simulated time, how
@@ -30,7 +30,7 @@ from throughput import floor  # noqa: E402
 
 from sim import Cluster  # noqa: E402
 
-SIZES = (3, 5, 9, 21, 51, 101)
+SIZES = (3, 5, 9, 21, 51, 100)  # a Cluster has at most 100 nodes
 
 
 def measure(nodes: int, commands: int, burst: int, seed: int) -> dict[str, float]:
@@ -69,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burst", type=int, default=10, help="commands per simulated ms")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
+    if not all(1 <= n <= 100 for n in args.nodes):
+        parser.error("--nodes: each size must be from 1 to 100 (a Cluster's limit)")
     console = Console(width=None if sys.stdout.isatty() else 110)
     base = floor()
     rows = []

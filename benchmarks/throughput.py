@@ -90,21 +90,26 @@ console = Console(width=None if sys.stdout.isatty() else 120)
 
 
 def empty_loop_rate(events: int = 500_000, pending: int = 64) -> float:
-    """Events per second of an event loop that does nothing but keep its heap going.
+    """Events per second of an event loop that does nothing but keep its heap going."""
+    start = time.perf_counter()
+    spin(events, pending)
+    return events / (time.perf_counter() - start)
 
-    The heap holds `pending` events, about what a 5-node cluster under load
-    keeps (messages in flight, timers, flushes); each popped event schedules
-    one new one a pseudo-random delay later, so the heap really reorders.
+
+def spin(events: int = 500_000, pending: int = 64) -> None:
+    """The empty loop itself: `events` pops and pushes on a heap of `pending` events.
+
+    The heap holds about what a 5-node cluster under load keeps (messages in
+    flight, timers, flushes); each popped event schedules one new one a
+    pseudo-random delay later, so the heap really reorders.
     """
     heap = [(t * 100, t, None) for t in range(pending)]  # sorted, so already a heap
     push, pop = heapq.heappush, heapq.heappop
     seq = pending
-    start = time.perf_counter()
     for _ in range(events):
         now, _, payload = pop(heap)
         seq += 1
         push(heap, (now + 1_000 + (seq * 7_919) % 7_000, seq, payload))
-    return events / (time.perf_counter() - start)
 
 
 def floor(repeats: int = 3) -> float:

@@ -23,6 +23,12 @@ from collections.abc import Callable
 from raft.configuration import Configuration
 from raft.outputs import Outbox
 
+# The leader's commit note, its arguments (first, last, voters, count, voters in all,
+# quorum) the same for one index and for a run of them, so a reader of the trace
+# (sim/show/explain.py) finds what was committed without parsing the sentence.
+COMMITTED_ONE = "index {1} acknowledged by {2} ({3} of {4}, quorum {5}) -> committed"
+COMMITTED_MANY = "indexes {0}..{1} acknowledged by {2} ({3} of {4}, quorum {5}) -> committed"
+
 
 class BallotBox:
     """Commit bookkeeping for one node."""
@@ -102,13 +108,13 @@ class BallotBox:
                 )
             return
         first = self.commit_index + 1
-        span = f"index {candidate}" if first == candidate else f"indexes {first}..{candidate}"
         self._outbox.note(
             "BallotBox",
             "commit",
-            "{} acknowledged by {} ({} of {}, quorum {}) -> committed",
+            COMMITTED_ONE if first == candidate else COMMITTED_MANY,
             (
-                span,
+                first,
+                candidate,
                 ", ".join(voters),
                 len(voters),
                 len(self._conf.all_voters),

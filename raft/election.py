@@ -36,6 +36,11 @@ from raft.outputs import ms
 from raft.quorum import VoteResult
 
 ELECTION_TIMER = "election"
+# Notes a reader of the trace picks out by template (sim/show/explain_leader.py): a
+# refusal's arguments are (vote or pre-vote, candidate, term, why), an ignored
+# request's (candidate, term, why).
+REFUSES = "refuses {} to {} for term {}: {}"
+IGNORES = "ignores RequestVote from {} for term {}: {} (thesis §4.2.3)"
 
 
 class RandomSource(Protocol):
@@ -255,9 +260,7 @@ class Election:
         kind = "pre-vote" if msg.pre_vote else "vote"
         refusal = self._vote_refusal(msg, now)
         if refusal is not None:
-            node.note(
-                "vote", "refuses {} to {} for term {}: {}", (kind, msg.src, msg.term, refusal)
-            )
+            node.note("vote", REFUSES, (kind, msg.src, msg.term, refusal))
             self._reply_vote(msg, granted=False)
             return
         if msg.pre_vote:
@@ -380,7 +383,7 @@ class Election:
             return False
         node.note(
             "vote",
-            "ignores RequestVote from {} for term {}: {} (thesis §4.2.3)",
+            IGNORES,
             (msg.src, msg.term, leader),
         )
         return True

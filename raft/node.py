@@ -76,6 +76,10 @@ from raft.state_machine import FSMCaller, KVStateMachine, StateMachine
 from raft.storage import DurableState, SaveHardState
 from raft.transfer import TRANSFER_TIMER, LeadershipTransfer
 
+# The note of an election won, its arguments (term, voters granted, quorum): a reader
+# of the trace (sim/show/explain_leader.py) picks it out by this template.
+WON = "becomes leader of term {} with votes from {} (quorum {})"
+
 
 @attrs.frozen
 class ProposeResult:
@@ -463,7 +467,7 @@ class Node:
         granted = [v for v in conf.all_voters if self.election.votes.get(v)]
         self.note(
             "leader",
-            "becomes leader of term {} with votes from {} (quorum {})",
+            WON,
             (self.term, ", ".join(granted), conf.quorum_text()),
         )
         self.outbox.cancel_timer(ELECTION_TIMER)

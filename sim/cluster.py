@@ -204,7 +204,7 @@ class Cluster:
         from sim.show.explain import explain_commit
         from sim.show.explain_leader import explain_leader
 
-        return explain_leader(self) if index is None else explain_commit(self, index)
+        return explain_leader(self._world) if index is None else explain_commit(self._world, index)
 
     # -- time -------------------------------------------------------------
 

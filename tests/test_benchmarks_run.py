@@ -6,6 +6,7 @@ check that they finish, exit 0 and print the tables they promise.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,13 @@ RUNS = {
         ["--seconds", "0.05", "--repeats", "1", "--watch-seconds", "1"],
         "goto(middle)",
     ),
+    # HEAD is in every clone, shallow ones too: the older revision the README
+    # compares with may not be.
+    "compare.py": (
+        ["--before", "HEAD", "--seconds", "0.05", "--repeats", "1", "--fuzz", "--fuzz-seeds", "1"]
+        + ["--fuzz-duration", "0.5"],
+        "after / before",
+    ),
     "long_run.py": (
         ["--entries", "2000", "--snapshot-interval", "500", "--samples", "2"],
         "entries, snapshot every",
@@ -49,3 +57,30 @@ def test_benchmark_runs_with_one_command(script: str) -> None:
     assert "Traceback" not in done.stderr
     assert promised in done.stdout, done.stdout[-2000:]
     assert "empty" in done.stdout  # each prints the empty-loop floor of its own run
+
+
+def compare(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(BENCHMARKS / "compare.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **env},
+    )
+
+
+def test_compare_with_a_revision_git_does_not_have_is_one_line_and_exit_2() -> None:
+    done = compare("--before", "no-such-revision", "--seconds", "0.05", "--repeats", "1")
+    assert done.returncode == 2
+    # One line; in a shallow clone it says the clone is shallow instead.
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("compare.py: ") and "no-such-revision" in done.stderr
+    assert done.stdout == ""
+
+
+def test_compare_without_git_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    done = compare("--before", "HEAD", PATH=str(tmp_path))  # an empty directory: no git on it
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "compare.py: git is not installed, so no revision can be checked out"
+    )

@@ -5,7 +5,8 @@ scenarios that `raftsim run` replays to the same failure.
 How a saved scenario ends (sim/check/fuzz/save.py): a safety violation ends with
 `expect violation "PROPERTY"`, so the file passes (exit 0) while the bug is there,
 like the library's bug demonstrations; a liveness failure ends with what Raft
-promises after healing, so the file fails (exit 1) at that step.
+promises after healing, and a history that is not linearizable with `expect
+linearizable`, so the file fails (exit 1) at that step (tests/test_fuzz_clients.py).
 """
 
 from __future__ import annotations

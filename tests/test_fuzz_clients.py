@@ -8,6 +8,8 @@ so a bug's damage and a fixed bug's silence are told by the same schedule.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import raftsim
 
@@ -95,7 +97,7 @@ def test_local_reads_under_partitions_are_caught_as_stale_reads() -> None:
     assert "not linearizable" in caught[0].problem  # type: ignore[operator]
 
 
-def test_a_stale_read_shrinks_to_a_story_that_ends_with_what_the_client_read() -> None:
+def test_a_stale_read_shrinks_to_a_story_that_ends_by_judging_the_history() -> None:
     settings = FuzzSettings(duration=3, unsafe_reads=True)
     failing = next(e for s in range(10) if (e := run_seed(s, settings)).result.failed)
     shrunk = minimize(failing)
@@ -104,9 +106,34 @@ def test_a_stale_read_shrinks_to_a_story_that_ends_with_what_the_client_read() -
     text = scenario_text(shrunk.execution)
     assert f"title: Fuzz seed {failing.result.seed}: linearizability violated" in text
     assert "--unsafe-reads" in text
-    last = text.rstrip().splitlines()[-1]
-    assert last.startswith("expect read c") or last.startswith("expect result c")
+    told, last = text.rstrip().splitlines()[-2:]
+    assert last == "expect linearizable"
+    assert told.startswith("> When the fuzzer ran it, c") and " read " in told
     assert " mode=local on n" in text
+
+
+def test_a_saved_stale_read_fails_its_replay_with_the_checker_explaining_why(
+    tmp_path: Path,
+) -> None:
+    """The saved story ends with `expect linearizable`: its replay fails (exit 1) where
+    the fuzzer's did, and passes once reads are safe again."""
+    result = raftsim(
+        "fuzz", "--seeds", "1", "--first-seed", "2", "--duration", "3", "--unsafe-reads",
+        "--save", str(tmp_path),
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "seed 2: linearizability violated" in result.output
+    saved = tmp_path / "fuzz-seed-2.scenario"
+    replay = raftsim("run", str(saved), "--quiet")
+    assert replay.exit_code == 1, replay.output
+    first = replay.output.splitlines()[0]
+    assert first.startswith(f"FAIL {saved}:") and ": expect linearizable: " in first
+    assert "Key 'x' is not linearizable: " in replay.output
+    assert "get x returned nothing (client c18" in replay.output
+    safe = tmp_path / "safe.scenario"
+    text = saved.read_text(encoding="utf-8")
+    safe.write_text(text.replace(" mode=local ", " mode=read_index "), encoding="utf-8")
+    assert raftsim("run", str(safe), "--quiet").exit_code == 0
 
 
 def test_the_failing_line_names_the_checker_that_caught_it() -> None:

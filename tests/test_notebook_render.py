@@ -135,6 +135,19 @@ def test_messages_on_the_wire_are_listed():
     assert _groups(cluster_svg(c, messages=0), "message") == []
 
 
+def test_messages_are_listed_the_same_with_no_trace():
+    """trace="off" writes no sentence for a message: the picture describes the message."""
+    listed = []
+    for trace in ("full", "off"):
+        c = Cluster(3, seed=1, trace=trace)
+        c.run(0.5)
+        assert c.run_until(lambda c: len(c.in_flight) >= 2)
+        groups = _groups(cluster_svg(c, messages=8), "message")
+        listed.append(["|".join(t.text for t in g.iter(f"{SVG}text")) for g in groups])
+    assert listed[0] == listed[1] and len(listed[1]) >= 2
+    assert listed[1][0].startswith("n1 → n2|lands in ") and "|Heartbeat(term 1" in listed[1][0]
+
+
 def test_long_logs_show_only_the_last_indexes():
     c = _elected()
     for i in range(30):

@@ -155,6 +155,27 @@ def test_replies_are_hollow_and_requests_filled():
     assert kinds[False] != "white" and kinds[True] == "white", kinds
 
 
+def test_messages_are_told_from_the_messages_themselves_even_with_no_trace():
+    """With trace="off" the engine writes no sentence for a message; the ring reads the
+    message itself, so the colours, the hollow replies and the tooltips stay."""
+    pictures = []
+    for trace in ("full", "off"):
+        c = Cluster(3, seed=1, trace=trace)
+        c.run(0.5)
+        assert c.run_until(lambda c: len(c.in_flight) >= 2)
+        pictures.append(ring_svg(c))
+    full, off = (
+        [
+            (g.get("class"), g.get("data-family"), g.find(f"{SVG}title").text)
+            for g in _groups(svg, "message")
+        ]
+        for svg in pictures
+    )
+    assert off == full and len(off) >= 2
+    assert all(family and tip for _, family, tip in off)
+    assert off[0][:2] == ("message", "Heartbeat") and off[0][2].startswith("n1 → n2: Heartbeat(")
+
+
 def test_a_message_held_on_its_link_waits_at_the_receiver_ringed():
     c = _elected(3)
     follower = next(n for n in c.nodes if n != c.leader)

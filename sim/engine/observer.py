@@ -15,11 +15,15 @@ engine and the checkers do not import each other.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
-from raft import DurableState, Message, Node, Write
+from raft import Configuration, DurableState, Message, Node, RaftOptions, Write
+
+if TYPE_CHECKING:
+    from sim.engine.network import Network
+    from sim.engine.trace import Trace
 
 
 @attrs.frozen(kw_only=True)
@@ -45,8 +49,16 @@ class DiskView(Protocol):
     def durable(self) -> DurableState: ...
 
 
+class SettingsView(Protocol):
+    """What a reader may know of the world's settings: the options its nodes run with."""
+
+    @property
+    def raft(self) -> RaftOptions: ...
+
+
 class WorldView(Protocol):
-    """What an observer may read of the world, beyond its hooks' arguments."""
+    """What an observer may read of the world, beyond its hooks' arguments; also what an
+    explanation reads (sim/show/explain.py). Nothing here is for changing it."""
 
     @property
     def now(self) -> int: ...
@@ -59,6 +71,20 @@ class WorldView(Protocol):
 
     @property
     def running(self) -> Mapping[str, bool]: ...
+
+    @property
+    def network(self) -> Network: ...
+
+    @property
+    def trace(self) -> Trace: ...
+
+    @property
+    def settings(self) -> SettingsView: ...
+
+    @property
+    def initial_configuration(self) -> Configuration: ...
+
+    def leader(self) -> str | None: ...
 
 
 class Observer:

@@ -84,6 +84,17 @@ def text_of(row: Row) -> str:
     return sentence(row[6], row[7], row[8:])
 
 
+def said_of(row: Row) -> str:
+    """A row's sentence without the prefix that names who speaks ("n1 BallotBox: ")."""
+    return sentence("", row[7], row[8:])
+
+
+def args_of(row: Row) -> tuple:
+    """The values a row's template is filled with (a note's indexes, terms, ids), read
+    as they are rather than parsed back out of the sentence; () for a row kept as text."""
+    return row[8:]
+
+
 def event_of(row: Row) -> TraceEvent:
     """The TraceEvent a row stands for, its sentence written out now."""
     text = sentence(row[6], row[7], row[8:])

@@ -1,19 +1,20 @@
 """Why, in plain sentences: why an entry is or is not committed, why there is or is no leader.
 
-Theory of operation: `explain_commit(cluster, index)` and `explain_leader(cluster)`
-read the cluster of the moment and say what a student would otherwise piece
-together from the node table, the logs and the trace: which nodes hold the
+Theory of operation: `explain_commit(world, index)` and `explain_leader(world)`
+read the world of the moment (the cluster hands it over, read-only: a WorldView)
+and say what a student would otherwise piece together from the node table, the
+logs and the trace: which nodes hold the
 entry (on disk, per the simulated disk's durable image, or only in memory),
 the quorum the leader's BallotBox needs (both while joint), the Figure 8 rule,
 the messages in flight, and why each lagging follower lags; or who leads, who
 campaigns, who refuses (the nodes' recent refusal notes in the trace), who is
 down or cut off, and when the next election timers fire (that half is in explain_leader.py).
-They change nothing; `Cluster.explain` is the front door.
+What they take from the trace they read from its rows' kinds and template arguments,
+never by parsing sentences. They change nothing; `Cluster.explain` is the front door.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from html import escape
 from typing import TYPE_CHECKING
@@ -21,20 +22,20 @@ from typing import TYPE_CHECKING
 import attrs
 
 from raft import EntryKind, LogEntry, Node, Role
+from raft.ballot_box import COMMITTED_MANY, COMMITTED_ONE
 from raft.configuration import Configuration
 from raft.messages import AppendEntries, AppendEntriesResponse, InstallSnapshot
 from raft.messages import InstallSnapshotResponse as SnapshotAck
 from raft.quorum import majority
-from sim.engine.trace import text_of
+from sim.engine.trace import args_of, said_of
 
 if TYPE_CHECKING:
-    from sim.cluster import Cluster
     from sim.engine.network import Flight
-    from sim.engine.world import World
+    from sim.engine.observer import WorldView
 
 SNAPSHOT = 0  # the "term" of an index inside a snapshot
-# The BallotBox's commit note: "indexes 1..3 acknowledged by n1, n2, n3 (...) -> committed".
-COMMIT_NOTE = re.compile(r"index(?:es)? (\d+)(?:\.\.(\d+))? acknowledged by .+ -> committed")
+# The leader's commit notes: "indexes 1..3 acknowledged by n1, n2, n3 (...) -> committed".
+COMMITTED = (COMMITTED_ONE, COMMITTED_MANY)
 
 
 @attrs.frozen
@@ -83,7 +84,7 @@ def _entry(entry: LogEntry) -> str:
     return f"Entry {entry.index} (term {entry.term}, {what})"
 
 
-def between(world: World, a: str, b: str) -> str | None:
+def between(world: WorldView, a: str, b: str) -> str | None:
     """Why a and b cannot talk now (a partition is said once, a cut in each direction)."""
     there, back = world.network.blocked(a, b), world.network.blocked(b, a)
     if there and back and "partitioned" not in there:
@@ -94,7 +95,7 @@ def between(world: World, a: str, b: str) -> str | None:
 # -- what the world holds -----------------------------------------------------------
 
 
-def _copy(world: World, node_id: str, index: int) -> tuple[int | None, str]:
+def _copy(world: WorldView, node_id: str, index: int) -> tuple[int | None, str]:
     """The term a node holds at `index` (None: nothing) and where: "disk", "memory", "snapshot".
 
     A running node answers from memory, checked against its disk's durable
@@ -114,7 +115,7 @@ def _copy(world: World, node_id: str, index: int) -> tuple[int | None, str]:
     return term, "disk" if term is not None and on_disk == term else "memory"
 
 
-def _holds(world: World, node_id: str, index: int, term: int | None = None) -> str:
+def _holds(world: WorldView, node_id: str, index: int, term: int | None = None) -> str:
     """What a node holds at `index`, said of the entry of `term` if given."""
     held, where = _copy(world, node_id, index)
     it = "it" if term is not None or held is None else f"{index}@{held}"
@@ -132,7 +133,7 @@ def _holds(world: World, node_id: str, index: int, term: int | None = None) -> s
     return f"holds {it} on disk" if where == "disk" else f"holds {it} in memory only (not flushed)"
 
 
-def _landing(world: World, flight: Flight) -> str:
+def _landing(world: WorldView, flight: Flight) -> str:
     network, msg = world.network, flight.message
     if flight.msg_id in network.held or (msg.src, msg.dst) in network.held_links:
         return f", held on the link {msg.src} -> {msg.dst} until released"
@@ -146,7 +147,7 @@ def _landing(world: World, flight: Flight) -> str:
     )
 
 
-def _traffic(world: World, leader: str, peer: str, index: int) -> list[str]:
+def _traffic(world: WorldView, leader: str, peer: str, index: int) -> list[str]:
     """Messages in flight that carry entry `index` to `peer`, or its acknowledgement back."""
     said = []
     for flight in world.network.in_flight.values():
@@ -176,7 +177,7 @@ def _acknowledges(msg: object, index: int) -> bool:
     )
 
 
-def _lag(world: World, leader: str, peer: str, said: list[str]) -> list[str]:
+def _lag(world: WorldView, leader: str, peer: str, said: list[str]) -> list[str]:
     """Why the leader's entries do not reach a running `peer`: links, the replicator's state
     (a held link only if no message `said` to be in flight already waits there)."""
     reasons = [why] if (why := between(world, leader, peer)) else []
@@ -199,7 +200,7 @@ def _lag(world: World, leader: str, peer: str, said: list[str]) -> list[str]:
     return reasons
 
 
-def _when_committed(world: World, index: int, term: int = 0) -> list[str]:
+def _when_committed(world: WorldView, index: int, term: int = 0) -> list[str]:
     """The BallotBox note (in the trace) of the commit that first covered `index` (of `term`).
 
     Read backwards, from the end: a leader commits nothing below its first entry of
@@ -207,16 +208,13 @@ def _when_committed(world: World, index: int, term: int = 0) -> list[str]:
     """
     first: list[str] = []
     for row in reversed(world.trace.rows):
-        match = (
-            COMMIT_NOTE.search(text_of(row))
-            if row[4] == "commit" and row[3] == "BallotBox"
-            else None
-        )
-        last = int(match[2] or match[1]) if match else 0
-        if match and last < index:
+        if row[7] not in COMMITTED:
+            continue
+        low, last = args_of(row)[:2]
+        if last < index:
             break
-        if match and int(match[1]) <= index:
-            first = [f"{row[2]} committed it at {row[1] / 1e6:.4f}s: {match[0]}."]
+        if low <= index:
+            first = [f"{row[2]} committed it at {row[1] / 1e6:.4f}s: {said_of(row)}."]
             later = world.nodes[row[2]].log.term_at(last) or 0
             if later > term > 0:
                 first.append(
@@ -252,11 +250,10 @@ def _quorum(conf: Configuration, acked: dict[str, int], index: int) -> tuple[lis
     ], reached
 
 
-def explain_commit(cluster: Cluster, index: object) -> Explanation:
-    """Why entry `index` is or is not committed on the current leader."""
+def explain_commit(world: WorldView, index: object) -> Explanation:
+    """Why entry `index` is or is not committed on the current leader of `world`."""
     if not isinstance(index, int) or isinstance(index, bool) or index < 1:
         raise ValueError(f"index must be a whole number ≥ 1 (a log index), got {index!r}")
-    world = cluster._world
     leader = world.leader()
     if leader is None:
         return Explanation(tuple(_commit_without_leader(world, index)))
@@ -310,7 +307,9 @@ def explain_commit(cluster: Cluster, index: object) -> Explanation:
     return Explanation(tuple(lines))
 
 
-def _figure8(world: World, node: Node, entry: LogEntry, acked: dict, reached: bool) -> list[str]:
+def _figure8(
+    world: WorldView, node: Node, entry: LogEntry, acked: dict, reached: bool
+) -> list[str]:
     term, log, conf = node.term, node.log, node.configuration
     lines = [
         f"It is of term {entry.term}, older than the leader's term {term}: the leader never "
@@ -355,7 +354,7 @@ def _member_line(world, leader, member, entry, acked, conf) -> str:
     return "- " + "; ".join(said) + "."
 
 
-def _commit_without_leader(world: World, index: int) -> list[str]:
+def _commit_without_leader(world: WorldView, index: int) -> list[str]:
     lines = [f"There is no leader now, so no one counts acknowledgements for entry {index}."]
     lines += fallen_leaders(world)
     running = [n for n in world.nodes if world.running[n]]
@@ -383,7 +382,7 @@ def _commit_without_leader(world: World, index: int) -> list[str]:
     return [*lines, "explain() says why there is no leader."]
 
 
-def fallen_leaders(world: World) -> list[str]:
+def fallen_leaders(world: WorldView) -> list[str]:
     return [
         f"{n} led term {node.term} until it crashed (its commit index was {node.commit_index})."
         for n, node in world.nodes.items()

@@ -1,6 +1,6 @@
 """Why there is or is no leader, in plain sentences (the other half of sim/show/explain.py).
 
-`explain_leader(cluster)` says who leads and since when, who follows and who
+`explain_leader(world)` says who leads and since when, who follows and who
 is down or cut off; or, with no leader, who campaigns (candidates and
 pre-votes, with their tallies), who refuses and why (the voters' recent
 refusal notes in the trace), who still trusts a leader that has gone quiet,
@@ -9,18 +9,18 @@ how the network is split, and when each election timer fires.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from raft import Role
+from raft.election import IGNORES, REFUSES
 from raft.messages import VoteResponse
+from raft.node import WON
 from raft.quorum import VoteResult
-from sim.engine.trace import text_of
+from sim.engine.trace import args_of, text_of
 from sim.show.explain import Explanation, between, fallen_leaders, id_set, ms, names
 
 if TYPE_CHECKING:
-    from sim.cluster import Cluster
-    from sim.engine.world import World
+    from sim.engine.observer import WorldView
 
 REFUSALS_SHOWN = 6
 
@@ -28,29 +28,27 @@ REFUSALS_SHOWN = 6
 # -- why is there (no) leader ---------------------------------------------------------
 
 
-def explain_leader(cluster: Cluster) -> Explanation:
+def explain_leader(world: WorldView) -> Explanation:
     """Why there is or is no leader: who leads, campaigns, refuses, is cut off; the timers."""
-    world = cluster._world
     leader = world.leader()
     return Explanation(tuple(_with_leader(world, leader) if leader else _no_leader(world)))
 
 
-def _with_leader(world: World, leader: str) -> list[str]:
+def _with_leader(world: WorldView, leader: str) -> list[str]:
     node = world.nodes[leader]
-    won = f"leader of term {node.term} with votes from "
+    # The note of its win: (term, voters granted, quorum).
     row = next(
         (
             e
             for e in reversed(world.trace.rows)
-            if e[2] == leader and e[4] == "leader" and won in text_of(e)
+            if e[7] == WON and e[2] == leader and args_of(e)[0] == node.term
         ),
         None,
     )
-    how = (
-        f": it won at {row[1] / 1e6:.4f}s with votes from {text_of(row).partition(won)[2]}"
-        if row
-        else ""
-    )
+    how = ""
+    if row is not None:
+        _, granted, quorum = args_of(row)
+        how = f": it won at {row[1] / 1e6:.4f}s with votes from {granted} (quorum {quorum})"
     lines = [
         f"{leader} is the leader of term {node.term}{how}.",
         f"It has committed up to {node.commit_index}; its log ends at {node.log.last_index}.",
@@ -94,7 +92,7 @@ def _with_leader(world: World, leader: str) -> list[str]:
     return lines
 
 
-def _state(world: World, node_id: str) -> str:
+def _state(world: WorldView, node_id: str) -> str:
     node = world.nodes[node_id]
     if node.role is Role.CANDIDATE:
         return f"it campaigns for term {node.term}"
@@ -107,7 +105,7 @@ def _state(world: World, node_id: str) -> str:
     return f"its election timer fires in {ms(node.election_deadline - world.now)}"
 
 
-def _no_leader(world: World) -> list[str]:
+def _no_leader(world: WorldView) -> list[str]:
     lines = ["There is no leader now.", *fallen_leaders(world)]
     running = [n for n in world.nodes if world.running[n]]
     campaigns = [n for n in running if world.nodes[n].role is Role.CANDIDATE]
@@ -146,7 +144,7 @@ def _no_leader(world: World) -> list[str]:
     return lines
 
 
-def _tally(world: World, node_id: str) -> str:
+def _tally(world: WorldView, node_id: str) -> str:
     node = world.nodes[node_id]
     conf, votes = node.configuration, node.election.votes
     if node.role is Role.CANDIDATE:
@@ -184,21 +182,27 @@ def _tally(world: World, node_id: str) -> str:
     return f"{said}; it needs {conf.quorum_text()}."
 
 
-def _recent_refusals(world: World) -> list[str]:
+def _recent_refusals(world: WorldView) -> list[str]:
     """The latest refusal of each voter to each candidate, within the last election timeout."""
     since = world.now - world.settings.raft.election_timeout[1]
     found: dict[tuple[str, str], str] = {}
     for row in reversed(world.trace.rows):
         if row[1] < since:
             break
-        text = text_of(row) if row[4] == "vote" else ""
-        if " refuses " in text or " ignores " in text:
-            to = re.search(r" (?:to|from) (\S+) for term", text)
-            found.setdefault((row[2], to[1] if to else text), text)
+        # A refusal's arguments: (vote or pre-vote, candidate, ...); an ignored request's:
+        # (candidate, ...).
+        template = row[7]
+        if template == REFUSES:
+            candidate = args_of(row)[1]
+        elif template == IGNORES:
+            candidate = args_of(row)[0]
+        else:
+            continue
+        found.setdefault((row[2], candidate), text_of(row))
     return list(reversed(found.values()))[-REFUSALS_SHOWN:]
 
 
-def _network(world: World, running: list[str]) -> list[str]:
+def _network(world: WorldView, running: list[str]) -> list[str]:
     lines = []
     if groups := world.network.groups:
         # The voters as the most up-to-date running node sees them (a next leader's, likely).

@@ -327,12 +327,13 @@ def _messages(cluster: Cluster, seats: dict[str, _Seat]) -> list[str]:
                                    seats[src].r)  # fmt: skip
         x, y = x1 + (x2 - x1) * progress, y1 + (y2 - y1) * progress
         held = flight.lands_us < now_us
-        family = family_of(flight.text)
+        name = flight.message.name  # "PreVote", "HeartbeatResponse", ...
+        family = family_of(name)
         colour = MESSAGE_COLOURS.get(family, OTHER_COLOUR)
-        response = flight.text.split("(", 1)[0].endswith("Response")
+        response = name.endswith("Response")
         classes = ["message"] + (["response"] if response else []) + (
             ["held"] if held else [])  # fmt: skip
-        tip = f"{src} → {dst}: {flight.text}; sent at {flight.sent_us / 1e6:.4f} s, " + (
+        tip = f"{src} → {dst}: {flight.message}; sent at {flight.sent_us / 1e6:.4f} s, " + (
             "held on its link (by request)"
             if held
             else f"lands at {flight.lands_us / 1e6:.4f} s ({progress:.0%} of the way)"

@@ -16,11 +16,13 @@ depends on what broke:
   *fails* (exit 1) at that step while the problem is there, and passes once
   it is fixed.
 - a client history that is not linearizable: the file keeps every step (the
-  run went on to the end) and ends with what the culprit operation returned
-  (`expect read c17 v3`, `expect result c9 ok`), under the checker's
-  explanation as comments. Like a violation, it passes while the bug is
-  there. Client reads outside the log are `read NAME KEY mode=MODE on NODE`
-  steps, and their answers `expect read NAME VALUE`.
+  run went on to the end) and ends with `expect linearizable`, which judges
+  the story's named submits and reads as one history. Like a liveness
+  failure, it *fails* (exit 1) there while the problem is there, with the
+  checker's explanation, and passes once it is fixed. What the culprit
+  operation returned when the fuzzer found it (`expect read c17 v3`) is told
+  above that line, not expected: a fix may change the answer. Client reads
+  outside the log are `read NAME KEY mode=MODE on NODE` steps.
 """
 
 from __future__ import annotations
@@ -95,6 +97,17 @@ def _step(line: Line) -> str:
     return f"{line.text}  # {line.note}" if line.note else line.text
 
 
+def _answered(expectation: str) -> str:
+    """What the culprit returned, told from the step that would expect it
+    (`expect read c17 v3`, sim.check.fuzz.clients.Clients.expectation)."""
+    _, kind, name, value = expectation.split(maxsplit=3)
+    verb = {"read": "read", "result": "returned", "outcome": "ended"}[kind]
+    return (
+        f"When the fuzzer ran it, {name} {verb} {value}: "
+        "no order of the clients' operations fits that answer."
+    )
+
+
 def scenario_text(execution: Execution, *, original_actions: int | None = None) -> str:
     """The scenario file that replays `execution` and shows what broke."""
     schedule, result = execution.schedule, execution.result
@@ -121,8 +134,8 @@ def scenario_text(execution: Execution, *, original_actions: int | None = None) 
     }[result.verdict]
     if linearizability:
         ends = (
-            "It passes while the clients see the same answers: its last line expects what "
-            "the culprit operation returned."
+            "It fails at its last line while the problem is there: `expect linearizable` judges "
+            "the clients' operations as one history and explains why no order fits."
         )
     lost = [f"  What was lost: {execution.lost}."] if execution.lost else []
     header = [
@@ -138,9 +151,9 @@ def scenario_text(execution: Execution, *, original_actions: int | None = None) 
     before: list[Line] = _merged(execution.lines, keep_last=not linearizability)
     tail: list[str] = []
     if linearizability:
-        # The run went on to the end: every step stays, and the culprit's answer is expected.
+        # The run went on to the end: every step stays, and the whole history is judged.
         assert execution.ending is not None
-        tail = [f"> Not linearizable. {result.problem}", execution.ending]
+        tail = [f"> {_answered(execution.ending)}", "expect linearizable"]
     elif execution.ending:  # an expectation that shows what liveness found
         tail = [execution.ending]
     elif before:

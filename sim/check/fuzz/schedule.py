@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator, Sequence
 
 import attrs
 
@@ -308,12 +309,7 @@ def generate(seed: int, settings: FuzzSettings) -> Schedule:
 def _faults(rng: random.Random, profile: Profile, end_ms: int) -> list[dict]:
     """Fault drafts (before numbering); "crash_of" links a restart to its crash."""
     drafts: list[dict] = []
-    if not profile.faults:
-        return drafts
-    kinds = [kind for kind, _ in profile.faults]
-    weights = [weight for _, weight in profile.faults]
-    for at_ms in _poisson(rng, profile.fault_rate, end_ms):
-        kind = rng.choices(kinds, weights)[0]
+    for at_ms, kind in _arrivals(rng, profile.fault_rate, end_ms, profile.faults):
         draft = {"at_ms": at_ms, "kind": kind, "key": rng.randrange(1 << 30)}
         drafts.append(draft)
         if kind == "crash":
@@ -339,12 +335,7 @@ def _faults(rng: random.Random, profile: Profile, end_ms: int) -> list[dict]:
 def _triggered(rng: random.Random, profile: Profile, end_ms: int) -> list[dict]:
     """Triggered fault drafts (see `Trigger`), each armed for a while."""
     drafts: list[dict] = []
-    if not profile.triggers:
-        return drafts
-    kinds = [kind for kind, _ in profile.triggers]
-    weights = [weight for _, weight in profile.triggers]
-    for at_ms in _poisson(rng, profile.trigger_rate, end_ms):
-        kind = rng.choices(kinds, weights)[0]
+    for at_ms, kind in _arrivals(rng, profile.trigger_rate, end_ms, profile.triggers):
         events, response = TRIGGERED[kind]
         event = events[0] if len(events) == 1 else rng.choice(events)
         if event == "joint":
@@ -387,14 +378,11 @@ def _client_drafts(rng: random.Random, profile: Profile, end_ms: int) -> list[di
     A cas usually expects the value last written to its key by a set or a cas
     before it in the schedule (so that some succeed), sometimes an older one.
     """
-    kinds = [kind for kind, _ in profile.operations]
-    weights = [weight for _, weight in profile.operations]
     targets = [name for name, _ in TARGETS]
     target_weights = [weight for _, weight in TARGETS]
     written: dict[str, list[dict]] = {}  # key -> the drafts of the sets and cas on it so far
     drafts: list[dict] = []
-    for at_ms in _poisson(rng, profile.client_rate, end_ms):
-        kind = rng.choices(kinds, weights)[0]
+    for at_ms, kind in _arrivals(rng, profile.client_rate, end_ms, profile.operations):
         key = rng.choice(profile.keys)
         mode = rng.choice(profile.read_modes) if kind == "get" else "log"
         to = rng.choices(targets, target_weights)[0]
@@ -430,6 +418,19 @@ def _client_op(
     if kind == "cas":  # v0 is never written: such a cas fails
         old = "v0" if expected is None else f"v{numbers[id(expected)]}"
     return ClientOp(kind=kind, key=key, value=value, expected=old, mode=mode, to=to)
+
+
+def _arrivals(
+    rng: random.Random, rate: float, end_ms: int, weighted: Sequence[tuple[str, float]]
+) -> Iterator[tuple[int, str]]:
+    """Each time of a Poisson process (see `_poisson`) with a kind drawn for it from
+    `weighted` (kind, weight) pairs; none at all, and no draw, when there is no kind."""
+    if not weighted:
+        return
+    kinds = [kind for kind, _ in weighted]
+    weights = [weight for _, weight in weighted]
+    for at_ms in _poisson(rng, rate, end_ms):
+        yield at_ms, rng.choices(kinds, weights)[0]
 
 
 def _poisson(rng: random.Random, rate: float, end_ms: int) -> list[int]:

@@ -20,6 +20,7 @@ from xml.sax.saxutils import escape, quoteattr
 from raft import EntryKind
 from sim.show.diagram import COLOURS as MESSAGE_COLOURS
 from sim.show.diagram import OTHER_COLOUR
+from sim.show.diagram.model import family_of
 from sim.show.palette import FONT, ROLE_COLOURS, shown_role, term_colour
 
 if TYPE_CHECKING:
@@ -222,14 +223,6 @@ def _log_row(
     return out
 
 
-def _message_family(text: str) -> str:
-    name = text.split("(", 1)[0]
-    for family in MESSAGE_COLOURS:
-        if name.startswith(family) or (family == "RequestVote" and name.startswith("Vote")):
-            return family
-    return name
-
-
 def cluster_svg(
     cluster: Cluster,
     *,
@@ -309,7 +302,7 @@ def cluster_svg(
         now_us = round(cluster.now * 1_000_000)
         for flight in shown:
             y += 15
-            family = _message_family(flight.text)
+            family = family_of(flight.message.name)  # told by the message, trace or not
             colour = MESSAGE_COLOURS.get(family, OTHER_COLOUR)
             left = max(0, flight.lands_us - now_us) / 1000
             out.append(
@@ -318,7 +311,7 @@ def cluster_svg(
                 + _text(PAD + 8, y, f"{flight.message.src} → {flight.message.dst}", font_size=10,
                         font_weight="bold", fill=colour)
                 + _text(PAD + 70, y, f"lands in {left:.1f} ms", font_size=10, fill="#7f8c8d")
-                + _text(PAD + 150, y, flight.text, font_size=10, fill=colour)
+                + _text(PAD + 150, y, str(flight.message), font_size=10, fill=colour)
                 + "</g>"
             )  # fmt: skip
         if len(flights) > len(shown):
