@@ -423,15 +423,15 @@ def test_help_still_works():
 
 
 def test_diagram_into_a_missing_folder_is_refused_before_the_run(tmp_path, monkeypatch):
-    monkeypatch.setattr("sim.cli.run_scenario", lambda *a, **k: pytest.fail("it ran"))
+    monkeypatch.setattr("sim.cli.stories.run_scenario", lambda *a, **k: pytest.fail("it ran"))
     single_line(raftsim("run", "--diagram", str(tmp_path / "no" / "d.svg"), STORY))
 
 
 @pytest.mark.parametrize(
     "target, args",
     [
-        ("sim.cli.run_scenario", ["run", STORY]),
-        ("sim.cli.load", ["check", STORY]),
+        ("sim.cli.stories.run_scenario", ["run", STORY]),
+        ("sim.cli.stories.load", ["check", STORY]),
         ("sim.check.fuzz.report.fuzz", ["fuzz", "--seeds", "1"]),
     ],
 )
@@ -450,7 +450,7 @@ def test_fuzz_jobs_are_capped_at_the_cpus_and_said_so(monkeypatch):
         used.append(jobs)
         return 0
 
-    monkeypatch.setattr("sim.cli._cpus", lambda: 2)
+    monkeypatch.setattr("sim.cli.common.cpus", lambda: 2)
     monkeypatch.setattr("sim.check.fuzz.report.fuzz", campaign)
     result = raftsim("fuzz", "--seeds", "10", "--jobs", "1000")
     assert result.exit_code == 0 and used == [2]

@@ -25,6 +25,7 @@ RUNS = {
     ),
     "linearizability.py": (["--ops", "200", "--repeat", "1"], "history checked in under 1 s"),
     "views.py": (["--nodes", "3", "--repeats", "1"], "one frame"),
+    "explore.py": (["--nodes", "3", "--depth", "3"], "distinct states by depth"),
     "time_travel.py": (
         ["--seconds", "0.05", "--repeats", "1", "--watch-seconds", "1"],
         "goto(middle)",

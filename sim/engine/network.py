@@ -129,6 +129,14 @@ class Network:
             flights.append(flight)
         return flights, None
 
+    def copy(self, msg_id: int) -> Flight:
+        """A second copy of a message in flight (a duplicate), landing when the first does."""
+        flight = self.in_flight[msg_id]
+        self._next_id += 1
+        twin = flight._replace(msg_id=self._next_id)
+        self.in_flight[twin.msg_id] = twin
+        return twin
+
     def land(self, msg_id: int) -> Flight | None:
         """Take a message off the wire when its time comes (None if it was discarded)."""
         return self.in_flight.pop(msg_id, None)

@@ -1,4 +1,4 @@
-"""What the world's verb groups (faults.py, requests.py) may use of the `World` they join.
+"""What the world's verb groups (faults.py, requests.py, choices.py) may use of World.
 
 `World` inherits them and provides all of this; declaring it once here lets each
 group be read, and type-checked, on its own.

@@ -37,6 +37,7 @@ from raft import (
     Send,
     SetTimer,
 )
+from sim.engine.choices import ExactChoices
 from sim.engine.disk import Disk
 from sim.engine.events import DELIVER, FLUSH, TIMER, EventQueue
 from sim.engine.faults import NetworkControls
@@ -62,13 +63,14 @@ class WorldSettings:
     reorder: bool = False
 
 
-class World(NetworkControls, RequestDesk):
+class World(NetworkControls, RequestDesk, ExactChoices):
     """Nodes, network, disks and timers, advanced one event at a time.
 
     The verbs that inject faults live in `NetworkControls` (sim/engine/faults.py),
-    those of clients and administrators in `RequestDesk` (sim/engine/requests.py);
-    this class is the engine they share: the clock, the heap, and carrying out
-    what nodes ask for.
+    those of clients and administrators in `RequestDesk` (sim/engine/requests.py),
+    those that make one pending event happen now in `ExactChoices`
+    (sim/engine/choices.py); this class is the engine they share: the clock,
+    the heap, and carrying out what nodes ask for.
     """
 
     def __init__(

@@ -13,7 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sim.cluster import Cluster
-from sim.scenario import cluster_lines, expect_lines, explain_lines, read_lines, steps
+from sim.scenario import (
+    choice_steps,
+    cluster_lines,
+    expect_lines,
+    explain_lines,
+    read_lines,
+    steps,
+)
 from sim.scenario import conditions as cond
 from sim.scenario.model import Step
 from sim.scenario.reader import NAME, Args, Reader
@@ -253,6 +260,54 @@ def _one_message(verb: str) -> StepParser:
     return parse
 
 
+# -- exact choices (what `raftsim explore` saves) ----------------------------------
+
+TIMERS = ("election", "heartbeat", "check_quorum", "catchup", "transfer")
+
+
+def _exact_message(verb: str) -> StepParser:
+    """`deliver|drop|duplicate FROM TO [TYPE[#K]]`: `#K` picks the K-th oldest of TYPE.
+
+    Without `#K`, `deliver` and `drop` are the steps they always were (the oldest).
+    """
+    plain = _one_message(verb) if verb != "duplicate" else None
+
+    def parse(reader: Reader, words: list[str]) -> tuple[type[Step], dict]:
+        if plain is not None and not any("#" in word for word in words):
+            return plain(reader, words)
+        usage = "FROM TO [TYPE[#K]]  (the oldest in flight; #K: the K-th oldest of TYPE)"
+        src, dst, rest = _link(reader, verb, usage, words)
+        if len(rest) > 1:
+            raise reader.error(f"unexpected {quote(rest[1])}: expected '{verb} FROM TO [TYPE[#K]]'")
+        message_type, nth = rest[0] if rest else None, 1
+        if message_type is not None and "#" in message_type:
+            message_type, _, count = message_type.partition("#")
+            if not message_type or not is_whole(count) or int(count) < 1:
+                raise reader.error(
+                    f"bad message {quote(rest[0])}: expected TYPE#K with K a whole number "
+                    "from 1, e.g. RequestVote#2 (the second-oldest RequestVote on the link)"
+                )
+            nth = int(count)
+        fields = {"verb": verb, "src": src, "dst": dst, "message_type": message_type, "nth": nth}
+        return choice_steps.ExactMessage, fields
+
+    return parse
+
+
+def _fire(reader: Reader, words: list[str]) -> tuple[type[Step], dict]:
+    args = Args(reader, f"fire NODE TIMER  (TIMER: {', '.join(TIMERS)})", words)
+    node = args.node()
+    timer = args.next("TIMER")
+    if timer not in TIMERS:
+        hint = close_match(timer, TIMERS)
+        also = f" (did you mean {hint!r}?)" if hint else ""
+        raise reader.error(
+            f"unknown timer {quote(timer)}{also}: expected one of {', '.join(TIMERS)}"
+        )
+    args.end()
+    return choice_steps.FireTimer, {"node": node, "timer": timer}
+
+
 # -- clients and admin requests ----------------------------------------------------
 
 
@@ -328,8 +383,11 @@ STEPS: dict[str, StepParser] = {
     "heal": _heal,
     "hold": _hold,
     "release": _release,
-    "deliver": _one_message("deliver"),
-    "drop": _one_message("drop"),
+    "deliver": _exact_message("deliver"),
+    "drop": _exact_message("drop"),
+    "duplicate": _exact_message("duplicate"),
+    "fire": _fire,
+    "flush": _one_node(choice_steps.FlushDisk, "flush NODE"),
     "network": cluster_lines.network,
     "submit": _submit,
     "read": read_lines.read,
