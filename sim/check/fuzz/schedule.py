@@ -23,8 +23,11 @@ protocol event of their kind in it (sim.check.fuzz.tripwire), a moment later:
 "power cut 300us after a leader commits" hits the gap between the followers'
 acknowledgements and their disk writes, which a fault at a fixed time almost
 never does. The event is the protocol's (entries acknowledged, a leader
-elected, a commit, a joint configuration), so the schedule still depends on
-nothing but the seed.
+elected, a commit, a joint configuration, a TimeoutNow sent), so the schedule
+still depends on nothing but the seed. A late TimeoutNow comes with the
+transfer that sends it and with clients on both sides of it when it lands
+(`_handover_clients`): its damage, a stale read at the old leader, lasts only
+as long as that leader's lease.
 """
 
 from __future__ import annotations
@@ -66,11 +69,11 @@ RESPONSE_WORDS = {
     "deafen": "hold the TimeoutNow, then let it land while that leader hears no one",
 }
 LATENCY_SPIKES_MS = ((20, 80), (50, 200), (1, 150), (100, 300))
-BASE_LATENCY_US = (2_000, 8_000)
+BASE_LATENCY_US = (2_000, 8_000)  # Cluster's default, restored when a spike ends
 # The clients a late TimeoutNow brings (see `_handover_clients`): this many turns of
 # a write and reads, one every HANDOVER_GAP_MS.
 HANDOVER_TURNS = 16
-HANDOVER_GAP_MS = 12  # Cluster's default, restored when a spike ends
+HANDOVER_GAP_MS = 12
 SPARE_IDS = 2  # ids beyond the initial nodes that membership changes may bring in
 DESCRIPTIONS = {
     "split": "partition into a majority and a minority",
