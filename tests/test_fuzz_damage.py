@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import raftsim
-from test_bugs import conflicting_entry_kept, figure8, split_candidates
+from test_bugs import FIRST_DAMAGE, conflicting_entry_kept, figure8, split_candidates
 
 from sim.check.fuzz.damage import lost
 from sim.cluster import Cluster
@@ -75,4 +75,31 @@ def test_save_shrinks_toward_the_damage_and_the_story_says_what_was_lost(tmp_pat
     assert replay.exit_code == 0 and replay.output.startswith("PASS"), replay.output
     fixed = tmp_path / "fixed.scenario"
     fixed.write_text(text.replace(" bugs=commit_old_term", ""), encoding="utf-8")
+    assert raftsim("run", str(fixed), "--quiet").exit_code == 1
+
+
+def test_the_fuzzer_finds_a_lease_kept_after_timeout_now_and_tells_it_as_a_story(
+    tmp_path: Path,
+) -> None:
+    """The first seed that catches lease_after_transfer shrinks to the story an adversary
+    once told by hand: a held TimeoutNow lands late on a leader that hears no one, the
+    new leader acknowledges a write, and a lease read at the old one misses it."""
+    seed = str(FIRST_DAMAGE["lease_after_transfer"][0])
+    result = raftsim(
+        "fuzz", "--seeds", "1", "--first-seed", seed, "--duration", "5",
+        "--bug", "lease_after_transfer", "--checkers", "safety", "--save", str(tmp_path),
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert f"seed {seed}: linearizability violated" in result.output
+    text = (tmp_path / f"fuzz-seed-{seed}.scenario").read_text(encoding="utf-8")
+    steps = [line.split("  #")[0] for line in text.splitlines()]
+    kinds = [step.split()[0] for step in steps if step.split()[:1]]
+    for kind in ("transfer", "hold", "cut", "release", "submit", "read"):
+        assert kind in kinds, text
+    assert kinds.index("hold") < kinds.index("release") < kinds.index("read")
+    assert any(step.startswith("read ") and "mode=lease" in step for step in steps)
+    replay = raftsim("run", str(tmp_path / f"fuzz-seed-{seed}.scenario"), "--quiet")
+    assert replay.exit_code == 0 and replay.output.startswith("PASS"), replay.output
+    fixed = tmp_path / "fixed.scenario"
+    fixed.write_text(text.replace(" bugs=lease_after_transfer", ""), encoding="utf-8")
     assert raftsim("run", str(fixed), "--quiet").exit_code == 1
