@@ -22,6 +22,10 @@ BUGS: dict[str, str] = {
     "apply_before_commit": "a follower applies entries as soon as it appends them",
     "joint_new_quorum_only": "while joint, commits count only the new voters (§6)",
     "double_vote": "a node votes for a second candidate in the same term (§5.2)",
+    "lease_after_transfer": (
+        "a leader that sent TimeoutNow keeps serving lease reads once its transfer gave up "
+        "(thesis §3.10, §6.4.1)"
+    ),
 }
 
 

@@ -147,6 +147,14 @@ class ReadOnlyService:
 
     def _lease_lapsed(self, now: int) -> str | None:
         """Why the lease does not hold now, or None if it does (thesis §6.4.1)."""
+        node = self._node
+        since = now - self._lease_window
+        heard = {node.id: True}
+        for peer, replicator in node.replicators.items():
+            sent = replicator.acked_sent_at
+            heard[peer] = sent is not None and sent > since
+        if node.configuration.vote_result(heard) is not VoteResult.WON:
+            return f"no quorum answered within {ms(self._lease_window)}, the lease has lapsed"
         if self._transfer.busy:
             return "a leadership transfer is under way (its target may be elected at once)"
         if self._transfer.lease_forfeited:
@@ -154,15 +162,7 @@ class ReadOnlyService:
                 "the lease was given up when this term's TimeoutNow left "
                 "(it may still arrive and elect its target at any moment)"
             )
-        node = self._node
-        since = now - self._lease_window
-        heard = {node.id: True}
-        for peer, replicator in node.replicators.items():
-            sent = replicator.acked_sent_at
-            heard[peer] = sent is not None and sent > since
-        if node.configuration.vote_result(heard) is VoteResult.WON:
-            return None
-        return f"no quorum answered within {ms(self._lease_window)}, the lease has lapsed"
+        return None
 
     def _value(self, key: str) -> str | None:
         machine = self._node.fsm.state_machine

@@ -44,6 +44,8 @@ class LeadershipTransfer:
         gives up lease reads for the rest of its term; ReadIndex stays safe,
         since it asks a quorum.
         """
+        if "lease_after_transfer" in self._node.options.bugs:
+            return self.busy  # BUG SWITCH lease_after_transfer: forgets the TimeoutNow that left
         return self.busy or self._timeout_now_term == self._node.term
 
     def start(self, target: str, ticket: int, now: int) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import raftsim
-from test_bugs import conflicting_entry_kept, figure8, split_candidates
+from test_bugs import FIRST_DAMAGE, conflicting_entry_kept, figure8, split_candidates
 
 from sim.check.fuzz.damage import lost
 from sim.cluster import Cluster
@@ -55,24 +55,51 @@ def test_a_reworded_violation_loses_the_sentence_never_the_verdict() -> None:
 
 
 def test_save_shrinks_toward_the_damage_and_the_story_says_what_was_lost(tmp_path: Path) -> None:
-    """With every checker on, seed 86 stops at the Leader Commit Rule, which loses nothing
+    """With every checker on, seed 2 stops at the Leader Commit Rule, which loses nothing
     yet; without the rule checkers the same schedule goes on to Figure 8's damage."""
     result = raftsim(
-        "fuzz", "--seeds", "1", "--first-seed", "86", "--duration", "5",
+        "fuzz", "--seeds", "1", "--first-seed", "2", "--duration", "5",
         "--bug", "commit_old_term", "--save", str(tmp_path),
     )  # fmt: skip
     assert result.exit_code == 1, result.output
-    assert "seed 86: Leader Commit Rule violated" in result.output
+    assert "seed 2: Leader Commit Rule violated" in result.output
     assert "goes on to break Leader Completeness: minimizing that" in result.output
-    assert "lost: index 2," in result.output
-    text = (tmp_path / "fuzz-seed-86.scenario").read_text(encoding="utf-8")
-    assert "title: Fuzz seed 86: Leader Completeness violated" in text
+    assert "lost: index 1," in result.output
+    text = (tmp_path / "fuzz-seed-2.scenario").read_text(encoding="utf-8")
+    assert "title: Fuzz seed 2: Leader Completeness violated" in text
     assert "--checkers safety" in text
-    assert "  What was lost: index 2, the configuration" in text
-    assert "\n> Lost: index 2, " in text
+    assert "  What was lost: index 1, the configuration" in text
+    assert "\n> Lost: index 1, " in text
     assert text.rstrip().endswith('expect violation "Leader Completeness"')
-    replay = raftsim("run", str(tmp_path / "fuzz-seed-86.scenario"), "--quiet")
+    replay = raftsim("run", str(tmp_path / "fuzz-seed-2.scenario"), "--quiet")
     assert replay.exit_code == 0 and replay.output.startswith("PASS"), replay.output
     fixed = tmp_path / "fixed.scenario"
     fixed.write_text(text.replace(" bugs=commit_old_term", ""), encoding="utf-8")
+    assert raftsim("run", str(fixed), "--quiet").exit_code == 1
+
+
+def test_the_fuzzer_finds_a_lease_kept_after_timeout_now_and_tells_it_as_a_story(
+    tmp_path: Path,
+) -> None:
+    """The first seed that catches lease_after_transfer shrinks to the story an adversary
+    once told by hand: a held TimeoutNow lands late on a leader that hears no one, the
+    new leader acknowledges a write, and a lease read at the old one misses it."""
+    seed = str(FIRST_DAMAGE["lease_after_transfer"][0])
+    result = raftsim(
+        "fuzz", "--seeds", "1", "--first-seed", seed, "--duration", "5",
+        "--bug", "lease_after_transfer", "--checkers", "safety", "--save", str(tmp_path),
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert f"seed {seed}: linearizability violated" in result.output
+    text = (tmp_path / f"fuzz-seed-{seed}.scenario").read_text(encoding="utf-8")
+    steps = [line.split("  #")[0] for line in text.splitlines()]
+    kinds = [step.split()[0] for step in steps if step.split()[:1]]
+    for kind in ("transfer", "hold", "cut", "release", "submit", "read"):
+        assert kind in kinds, text
+    assert kinds.index("hold") < kinds.index("release") < kinds.index("read")
+    assert any(step.startswith("read ") and "mode=lease" in step for step in steps)
+    replay = raftsim("run", str(tmp_path / f"fuzz-seed-{seed}.scenario"), "--quiet")
+    assert replay.exit_code == 0 and replay.output.startswith("PASS"), replay.output
+    fixed = tmp_path / "fixed.scenario"
+    fixed.write_text(text.replace(" bugs=lease_after_transfer", ""), encoding="utf-8")
     assert raftsim("run", str(fixed), "--quiet").exit_code == 1

@@ -9,9 +9,13 @@ the run goes, and written down as plain steps that replay it.
 
 from __future__ import annotations
 
+import pytest
+
+from raft.bugs import BUGS
 from sim.check.fuzz import Action, FuzzSettings, execute, generate
 from sim.check.fuzz.run import _Executor
 from sim.check.fuzz.schedule import Trigger
+from sim.check.fuzz.swarm import draw_profile
 
 SETTINGS = FuzzSettings(duration=2, nodes=3)
 
@@ -75,3 +79,44 @@ def test_holds_still_in_force_at_the_end_are_released_by_the_healing() -> None:
     healing = [line.text for line in execution.lines if line.phase == "healing"]
     assert any(text.startswith("release ") for text in healing)
     assert not execution.result.failed
+
+
+def test_a_late_timeout_now_is_held_until_its_transfer_gave_up_then_lands_on_a_deaf_leader():
+    # Armed before the transfer it watches (the same instant, the lower number first).
+    late = Trigger(
+        event="timeout-now", response="deafen", delay_us=100, hold_us=330_000, lasts_us=400_000
+    )
+    armed = Action(number=1, at_us=500_000, kind="late-timeout-now", value=late, lasts_us=200_000)
+    transfer = Action(number=2, at_us=500_000, kind="transfer", key=1)
+    execution = execute(only(armed, transfer))
+    trace = execution.trace
+    sent = next(e for e in trace if "sends it TimeoutNow" in e.text)
+    leader, target = sent.node, sent.text.split()[2]  # "n1 sees n2 has every entry ..."
+    steps = {line.text: line for line in execution.lines if line.kind == "call"}
+    assert steps[f"hold {leader} {target}"].note.startswith("100us after it sent TimeoutNow")
+    link = f"link {leader} -> {target}"
+    held = next(e.time_us for e in trace if e.text.startswith(f"{link} held"))
+    released = next(e.time_us for e in trace if e.text.startswith(f"{link} released"))
+    gave_up = next(e.time_us for e in trace if "timed out: resumes leading" in e.text)
+    assert held == sent.time_us + 100
+    assert released == sent.time_us + 330_000 > gave_up  # the transfer began as it sent
+    # Before it lands, the leader stops hearing anyone; 400 ms later it hears them again.
+    others = [n for n in execution.schedule.pool[:3] if n != leader]
+    assert all(f"cut {other} {leader}" in steps for other in others)
+    healed = next(e.time_us for e in trace if e.text.startswith("network healed"))
+    assert healed == released + 400_000
+    assert not execution.result.failed
+
+
+@pytest.mark.parametrize("bug", sorted(BUGS))
+def test_late_timeout_nows_and_their_clients_are_the_seed_s_alone(bug: str) -> None:
+    """The late hand-overs a seed draws, with their transfers and clients, are the same
+    with any bug switch on (lease_after_transfer among them): only what they find differs."""
+    seeds = [s for s in range(40) if "late-timeout-now" in dict(draw_profile(s).triggers)]
+    drawn = 0
+    for seed in seeds:
+        clean = generate(seed, FuzzSettings(duration=5))
+        buggy = generate(seed, FuzzSettings(duration=5, bugs=(bug,), checkers="safety"))
+        assert (buggy.profile, buggy.actions) == (clean.profile, clean.actions)
+        drawn += any(a.kind == "late-timeout-now" for a in clean.actions)
+    assert drawn >= 5

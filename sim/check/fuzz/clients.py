@@ -41,6 +41,8 @@ from sim.cluster import Cluster
 from sim.engine.observer import NO_VIOLATIONS, Observer, Violation
 from sim.views import ReadHandle, SubmitHandle
 
+# Targets for clients that act only while two nodes lead: the newest leader, an older one.
+BOTH_LEADERS = ("new-leader", "old-leader")
 MAX_STATES = 300_000  # search states per key (about a second) before a key is left undecided
 
 
@@ -73,6 +75,8 @@ class Clients(Observer):
         op: ClientOp = action.value  # type: ignore[assignment]
         name = f"c{action.number}"
         to = self._target(op, action.key)
+        if to is None and op.to in BOTH_LEADERS:
+            return  # only while two nodes lead
         op_id = self.history.invoke_command(name, op.command, self.rec.now_us)
         handle: SubmitHandle | ReadHandle
         if op.reads_outside_the_log:
@@ -89,8 +93,15 @@ class Clients(Observer):
         up = [n for n, view in cluster.nodes.items() if view.running]
         if op.mode == "local" or op.to == "any":
             return up[key % len(up)] if up else None
-        if op.to == "leading":
+        if op.to in ("leading", *BOTH_LEADERS):
             leading = [n for n in up if cluster.nodes[n].role == "leader"]
+            if op.to in BOTH_LEADERS:
+                if len(leading) < 2:
+                    return None
+                if op.to == "new-leader":
+                    return cluster.leader
+                # Cut off from the newer term, the older leaders have not heard of it.
+                leading = [n for n in leading if n != cluster.leader]
             if leading:
                 return leading[key % len(leading)]
         return cluster.leader

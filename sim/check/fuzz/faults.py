@@ -50,6 +50,7 @@ DID = {
     "commit": "committed",
     "lead": "was elected or committed",
     "joint": "adopted a joint configuration",
+    "timeout-now": "sent TimeoutNow",
 }
 
 
@@ -121,7 +122,7 @@ class Faults:
             node, at_us = wire.tripped  # type: ignore[misc]
             trigger: Trigger = action.value  # type: ignore[assignment]
             when = max(at_us + trigger.delay_us, self.rec.now_us + 1)
-            self._later(when, action.number, lambda a=action, n=node: self._respond(a, n))
+            self._later(when, action.number, self._responder(action, node, wire))
         return bool(fired)
 
     def _arm(self, action: Action) -> None:
@@ -304,8 +305,15 @@ class Faults:
 
     # -- triggered faults ---------------------------------------------------------------
 
-    def _respond(self, action: Action, node: str) -> None:
-        """A tripwire went off at `node`: the fault it was armed with, now."""
+    def _responder(self, action: Action, node: str, wire: Tripwire) -> Callable[[], None]:
+        peer, began = wire.peer, wire.began
+        return lambda: self._respond(action, node, peer, began)
+
+    def _respond(
+        self, action: Action, node: str, peer: str | None = None, began: int | None = None
+    ) -> None:
+        """A tripwire went off at `node` (a TimeoutNow: to `peer`, in a transfer that
+        `began` then): the fault it was armed with, now."""
         trigger: Trigger = action.value  # type: ignore[assignment]
         rec, cluster, number = self.rec, self.cluster, action.number
         after = f"{duration_text(trigger.delay_us)} after it {DID[trigger.event]}"
@@ -331,6 +339,16 @@ class Faults:
             rec.isolate(node, after)
             if lasts:
                 self._later(rec.now_us + lasts, number, lambda: self._end_shape(number))
+        elif trigger.response == "deafen":
+            if peer is None or not cluster.nodes[node].running:
+                return
+            rec.hold(node, peer, f"{after}: the TimeoutNow to {peer} waits")
+            self.hold_owner[(node, peer)] = number
+            # It lands `hold_us` after its transfer began: the transfer gives up an
+            # election timeout after it began, whenever its TimeoutNow left.
+            since = rec.now_us if began is None else began
+            lands = max(rec.now_us + 1, since + trigger.hold_us)
+            self._later(lands, number, lambda: self._land_late(action, node, peer))
         else:  # split: the old voters from the leader and the new ones
             sides = self._joint_sides(node)
             if sides is None:
@@ -339,6 +357,28 @@ class Faults:
             rec.partition(*sides, note=f"new | old, {after}")
             if lasts:
                 self._later(rec.now_us + lasts, number, lambda: self._end_shape(number))
+
+    def _land_late(self, action: Action, leader: str, target: str) -> None:
+        """A held TimeoutNow lands, and the leader that sent it hears no one any more.
+
+        Voters grant a transfer's votes although they heard from the leader within
+        its lease (thesis §3.10), so its target may now be elected while the old
+        leader, deaf to the newer term, still leads and may still trust its lease.
+        """
+        if self.hold_owner.get((leader, target)) != action.number:
+            return  # a newer hold took the link over, or the healing released it
+        rec, number = self.rec, action.number
+        note = f"{leader} hears no one: its TimeoutNow is about to land"
+        self._new_shape(number)
+        for other in self.ids():
+            if other != leader:
+                rec.cut(other, leader, note)
+                note = ""
+        del self.hold_owner[(leader, target)]
+        rec.release(leader, target, "the TimeoutNow lands late")
+        lasts = action.value.lasts_us  # type: ignore[attr-defined]
+        if lasts:
+            self._later(rec.now_us + lasts, number, lambda: self._end_shape(number))
 
     def _restart(self, nodes: list[str]) -> None:
         for node in nodes:

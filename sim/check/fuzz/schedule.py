@@ -23,8 +23,11 @@ protocol event of their kind in it (sim.check.fuzz.tripwire), a moment later:
 "power cut 300us after a leader commits" hits the gap between the followers'
 acknowledgements and their disk writes, which a fault at a fixed time almost
 never does. The event is the protocol's (entries acknowledged, a leader
-elected, a commit, a joint configuration), so the schedule still depends on
-nothing but the seed.
+elected, a commit, a joint configuration, a TimeoutNow sent), so the schedule
+still depends on nothing but the seed. A late TimeoutNow comes with the
+transfer that sends it and with clients on both sides of it when it lands
+(`_handover_clients`): its damage, a stale read at the old leader, lasts only
+as long as that leader's lease.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ TRIGGERED: dict[str, tuple[tuple[str, ...], str]] = {
     "depose-leader": (("lead",), "isolate"),
     "power-cut": (("elected", "commit"), "power"),
     "split-joint": (("joint",), "split"),
+    "late-timeout-now": (("timeout-now",), "deafen"),
 }
 EVENT_WORDS = {
     "ack": "a follower acknowledges entries",
@@ -56,15 +60,21 @@ EVENT_WORDS = {
     "commit": "a leader commits",
     "lead": "a leader is elected or commits",
     "joint": "a leader adopts a joint configuration",
+    "timeout-now": "a leader sends TimeoutNow",
 }
 RESPONSE_WORDS = {
     "crash": "crash it",
     "isolate": "isolate it",
     "power": "crash every node (a power cut)",
     "split": "partition the leader and the new voters from the old ones",
+    "deafen": "hold the TimeoutNow, then let it land while that leader hears no one",
 }
 LATENCY_SPIKES_MS = ((20, 80), (50, 200), (1, 150), (100, 300))
 BASE_LATENCY_US = (2_000, 8_000)  # Cluster's default, restored when a spike ends
+# The clients a late TimeoutNow brings (see `_handover_clients`): this many turns of
+# a write and reads, one every HANDOVER_GAP_MS.
+HANDOVER_TURNS = 16
+HANDOVER_GAP_MS = 12
 SPARE_IDS = 2  # ids beyond the initial nodes that membership changes may bring in
 DESCRIPTIONS = {
     "split": "partition into a majority and a minority",
@@ -87,6 +97,10 @@ DESCRIPTIONS = {
 # deposed leader cut off from the others still does).
 TARGETS = (("leader", 0.7), ("any", 0.15), ("leading", 0.15))
 TARGET_WORDS = {"leader": "the leader", "any": "a random node", "leading": "a node that leads"}
+# Only the clients a late TimeoutNow brings (see `_handover_clients`) go here, and
+# only while two nodes lead: otherwise they do nothing.
+TARGET_WORDS["new-leader"] = "the newest of two leaders"
+TARGET_WORDS["old-leader"] = "the older of two leaders"
 READ_WORDS = {"log": "read", "read_index": "ReadIndex read", "lease": "lease read"}
 READ_WORDS["local"] = "local (unsafe) read"
 CHECKERS = ("all", "safety")  # what `--checkers` takes
@@ -105,7 +119,7 @@ class ClientOp:
     value: str | None = None  # set and append: the value; cas: the new value
     expected: str | None = None  # cas: the value it expects to find
     mode: str = "log"  # get: log (through the log), read_index, lease or local
-    to: str = "leader"  # "leader", "any" or "leading" (see TARGETS)
+    to: str = "leader"  # "leader", "any", "leading" (see TARGETS), "new-leader", "old-leader"
 
     @property
     def command(self) -> str:
@@ -134,15 +148,25 @@ class Trigger:
     `delay_us` runs from the event to the fault (at least 1: the fault comes
     after the step that made the event, never inside it). `lasts_us` is how
     long a crashed node stays down, or an isolation or a partition holds (0:
-    until everything heals).
+    until everything heals). `hold_us` (deafen only): the TimeoutNow waits on
+    its held link until that long after its transfer began; the leader then
+    hears no one for `lasts_us`.
     """
 
     event: str  # see sim.check.fuzz.tripwire.EVENTS
-    response: str  # crash, isolate, power or split
+    response: str  # crash, isolate, power, split or deafen
     delay_us: int
     lasts_us: int = 0
+    hold_us: int = 0
 
     def describe(self) -> str:
+        if self.response == "deafen":
+            return (
+                f"when {EVENT_WORDS[self.event]}: {_ms(self.delay_us)} later hold it until "
+                f"{_ms(self.hold_us)} after its transfer began, then let it land while that "
+                "leader hears no one"
+                + (f" for {_ms(self.lasts_us)}" if self.lasts_us else " until healing")
+            )
         text = f"when {EVENT_WORDS[self.event]}: {RESPONSE_WORDS[self.response]} "
         text += f"{_ms(self.delay_us)} later"
         if self.response in ("crash", "power"):
@@ -343,6 +367,7 @@ def _triggered(rng: random.Random, profile: Profile, end_ms: int) -> list[dict]:
             # leader stays, so that its side can hold a majority of the new voters.
             key = rng.randrange(1 << 30)
             drafts.append({"at_ms": at_ms, "kind": "swap", "key": key, "value": "keep-leader"})
+        trigger = _trigger(rng, event, response)
         drafts.append(
             {
                 "at_ms": at_ms,
@@ -350,9 +375,40 @@ def _triggered(rng: random.Random, profile: Profile, end_ms: int) -> list[dict]:
                 "key": rng.randrange(1 << 30),
                 # Armed this long (a change goes joint once its new voters caught up).
                 "lasts_ms": rng.randint(300 if event == "joint" else 100, 2000),
-                "value": _trigger(rng, event, response),
+                "value": trigger,
             }
         )
+        if event == "timeout-now":
+            # A transfer whose TimeoutNow to hold (armed first: the wire sees it leave),
+            # and clients on both sides of it when it lands.
+            drafts.append({"at_ms": at_ms, "kind": "transfer", "key": rng.randrange(1 << 30)})
+            lands_ms = at_ms + trigger.hold_us // 1000
+            drafts += _handover_clients(rng.choice(profile.keys), profile.read_modes, lands_ms)
+    return drafts
+
+
+def _handover_clients(key: str, modes: tuple[str, ...], lands_ms: int) -> list[dict]:
+    """Clients busy on both sides of a late TimeoutNow, from the moment it should land.
+
+    If the transfer's TimeoutNow left at once, the new leader is elected soon
+    after `lands_ms`, while the old one (hearing no one) still leads. Turn
+    about, while both lead, a write goes to the new leader, then reads go to
+    the old one, one in each of the seed's ReadIndex and lease modes (through
+    the log, a read only waits there): no read may miss a write the new leader
+    already acknowledged. No draw is made, so asking for unsafe reads changes
+    no fault.
+    """
+    reads = [mode for mode in modes if mode in ("read_index", "lease")] or ["log"]
+    drafts: list[dict] = []
+    for turn in range(HANDOVER_TURNS):
+        at_ms = lands_ms + HANDOVER_GAP_MS * (1 + turn)
+        write = {"kind": "set", "key": key, "mode": "log", "to": "new-leader", "expected": None}
+        drafts.append({"at_ms": at_ms, "kind": "client", "key": turn, "op": write})
+        for mode in reads:
+            read = {"kind": "get", "key": key, "mode": mode, "to": "old-leader", "expected": None}
+            drafts.append(
+                {"at_ms": at_ms + HANDOVER_GAP_MS // 2, "kind": "client", "key": turn, "op": read}
+            )
     return drafts
 
 
@@ -362,6 +418,20 @@ def _trigger(rng: random.Random, event: str, response: str) -> Trigger:
     The delay is drawn evenly on a log scale from 1us to 20ms, so that as many
     faults land within a 500us flush as between 2 and 20 ms.
     """
+    if response == "deafen":
+        # The hold must catch the TimeoutNow on the wire (a message takes 2 ms at
+        # least); it lands about when the transfer gives up (the longest election
+        # timeout after it began, 300 ms): some land before, most soon after.
+        delay_us = rng.randint(1, 1_000)
+        hold_ms = rng.randint(270, 350)
+        down_ms = rng.randint(50, 2000)
+        return Trigger(
+            event=event,
+            response=response,
+            delay_us=delay_us,
+            lasts_us=down_ms * 1000,
+            hold_us=hold_ms * 1000,
+        )
     delay_us = round(math.exp(rng.uniform(0.0, math.log(20_000))))
     if response == "crash":
         down_ms = rng.choice([rng.randint(1, 20), rng.randint(20, 1000), 0])

@@ -54,6 +54,7 @@ TRIGGER_WEIGHTS: dict[str, float] = {
     "depose-leader": 3.0,
     "power-cut": 1.2,
     "split-joint": 1.0,
+    "late-timeout-now": 2.0,
 }
 MEMBERSHIP = ("add", "add-learner", "remove", "swap", "split-joint")
 BOOSTS = (0.3, 1.0, 1.0, 3.0)  # a kind's weight is multiplied by one of these

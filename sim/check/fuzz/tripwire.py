@@ -11,7 +11,10 @@ fires at the next such protocol event, a moment later:
 - "elected": a node becomes leader;
 - "commit": a leader's commit index moves forward;
 - "lead": either of the two above;
-- "joint": a leader adopts a joint configuration (Raft §6).
+- "joint": a leader adopts a joint configuration (Raft §6);
+- "timeout-now": a leader sends TimeoutNow to hand over leadership (thesis
+  §3.10); `peer` is then its target, and `began` when the leader began that
+  transfer (the moment it gives up counts from there).
 
 A `Tripwire` watches the world through the observer hooks only while it is
 armed, and remembers the first event: which node, and when. Deciding *what*
@@ -25,10 +28,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from raft import AppendEntriesResponse, Node, Role
+from raft import AppendEntriesResponse, Node, Role, TimeoutNow
 from sim.engine.observer import NO_VIOLATIONS, Observer, Violation
 
-EVENTS = ("ack", "elected", "commit", "lead", "joint")
+EVENTS = ("ack", "elected", "commit", "lead", "joint", "timeout-now")
 LEADER = Role.LEADER
 
 
@@ -42,6 +45,9 @@ class Tripwire(Observer):
             raise ValueError(f"unknown tripwire event {event!r}")
         self.event = event
         self.tripped: tuple[str, int] | None = None
+        self.peer: str | None = None  # "timeout-now": the node told to take over
+        self.began: int | None = None  # "timeout-now": when that transfer began
+        self._transferring: dict[str, int] = {}  # leader -> when its transfer began
         self._on_trip = on_trip  # told once, when the wire trips
         # What leaders were already doing when the wire was armed: only news counts.
         self._seen: dict[str, tuple[int, int, bool]] = {
@@ -66,9 +72,20 @@ class Tripwire(Observer):
             and message.match_index > message.rejected_index
         ):
             self._trip(message.src, now)
+        elif self.event == "timeout-now" and type(message) is TimeoutNow and self.tripped is None:
+            # A transfer to a target already caught up sends at once, in the input
+            # that began it: before `after_input` could see it begin.
+            self.peer, self.began = message.dst, self._transferring.get(message.src, now)
+            self._trip(message.src, now)
         return NO_VIOLATIONS
 
     def after_input(self, node: Node, now: int) -> Sequence[Violation]:
+        if self.event == "timeout-now":
+            if node.role is LEADER and node.transfer.busy:
+                self._transferring.setdefault(node.id, now)
+            else:
+                self._transferring.pop(node.id, None)
+            return NO_VIOLATIONS
         if node.role is not LEADER or self.event == "ack":
             return NO_VIOLATIONS
         term, commit, joint = seen = (node.term, node.commit_index, node.configuration.is_joint)
