@@ -118,18 +118,18 @@ def test_a_saved_stale_read_fails_its_replay_with_the_checker_explaining_why(
     """The saved story ends with `expect linearizable`: its replay fails (exit 1) where
     the fuzzer's did, and passes once reads are safe again."""
     result = raftsim(
-        "fuzz", "--seeds", "1", "--first-seed", "2", "--duration", "3", "--unsafe-reads",
+        "fuzz", "--seeds", "1", "--first-seed", "3", "--duration", "3", "--unsafe-reads",
         "--save", str(tmp_path),
     )  # fmt: skip
     assert result.exit_code == 1, result.output
-    assert "seed 2: linearizability violated" in result.output
-    saved = tmp_path / "fuzz-seed-2.scenario"
+    assert "seed 3: linearizability violated" in result.output
+    saved = tmp_path / "fuzz-seed-3.scenario"
     replay = raftsim("run", str(saved), "--quiet")
     assert replay.exit_code == 1, replay.output
     first = replay.output.splitlines()[0]
     assert first.startswith(f"FAIL {saved}:") and ": expect linearizable: " in first
-    assert "Key 'x' is not linearizable: " in replay.output
-    assert "get x returned nothing (client c18" in replay.output
+    assert "Key 'y' is not linearizable: " in replay.output
+    assert "get y returned nothing (client c55" in replay.output
     safe = tmp_path / "safe.scenario"
     text = saved.read_text(encoding="utf-8")
     safe.write_text(text.replace(" mode=local ", " mode=read_index "), encoding="utf-8")
