@@ -373,7 +373,7 @@ class _Owed:
                 self.producers[k] += 1
 
     def place(self, i: int, value: str | None) -> bool:
-        """Count operation i placed, leaving `value`; False (nothing counted) if that is a dead end."""
+        """Count operation i placed, leaving `value`; False, counting nothing, at a dead end."""
         k = self.reader[i]
         if k >= 0:
             self.pending[k] -= 1  # a reader changes no value: no reader can be hurt
