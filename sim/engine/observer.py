@@ -71,10 +71,16 @@ class Observer:
     command was applied); and last `after_input` (the input is handled and its
     outputs carried out). `on_durable` comes with a completed disk flush,
     before the node hears of it; `on_start` when a node boots or restarts from
-    its disk, before it acts.
+    its disk, before it acts; `on_crash` when a node crashes, with the writes
+    it lost. `on_note` hears each decision a node notes (raft.outputs.Note:
+    component, kind, None, prefix, template, *args; its sentence unwritten)
+    as the trace would record it. Without the trace (campaign mode) nodes
+    make only the notes of the kinds some observer names in `note_kinds`.
     """
 
     world: WorldView
+    # The kinds of notes `on_note` needs made when there is no trace.
+    note_kinds: frozenset[str] = frozenset()
 
     def attach(self, world: WorldView) -> None:
         """The world this observer watches (for what a hook's arguments do not carry)."""
@@ -101,6 +107,12 @@ class Observer:
         return NO_VIOLATIONS
 
     def on_start(self, node: Node, now: int) -> Sequence[Violation]:
+        return NO_VIOLATIONS
+
+    def on_crash(self, node_id: str, lost: Sequence[Write], now: int) -> Sequence[Violation]:
+        return NO_VIOLATIONS
+
+    def on_note(self, node_id: str, note: tuple, now: int) -> Sequence[Violation]:
         return NO_VIOLATIONS
 
 
