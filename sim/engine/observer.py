@@ -14,6 +14,7 @@ engine and the checkers do not import each other.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
@@ -118,5 +119,11 @@ class Observer:
 
 def overriding(observers: Iterable[Observer], hook: str) -> list[Observer]:
     """The observers whose class overrides `hook` (the only ones worth calling)."""
-    base = getattr(Observer, hook)
-    return [o for o in observers if getattr(type(o), hook) is not base]
+    return [o for o in observers if _overrides(type(o), hook)]
+
+
+@functools.cache
+def _overrides(kind: type, hook: str) -> bool:
+    # Asked again each time a world's observers change (a fuzz run arms and
+    # disarms its tripwires thousands of times): once per class is enough.
+    return getattr(kind, hook) is not getattr(Observer, hook)

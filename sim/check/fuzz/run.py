@@ -46,6 +46,7 @@ from sim.check.fuzz.schedule import Action, Schedule
 from sim.check.history import Outcome
 from sim.check.linearizability import CheckResult, Verdict
 from sim.cluster import Cluster
+from sim.engine.checkpoints import Checkpoints
 from sim.engine.trace import TraceEvent
 from sim.scenario.conditions import Who
 from sim.views import SubmitHandle
@@ -149,9 +150,13 @@ class _Executor:
             trace=trace,
             **schedule.options,  # type: ignore[arg-type]
         )
+        # A fuzz run never travels in time: no journal of its steps, no checkpoints
+        # (about a tenth of a seed's time, taking them).
+        self.cluster._journal.enabled = False
+        self.cluster._checkpoints = Checkpoints(self.cluster._world, self.cluster._journal)
         # Booting made no note the coverage counts: it may start watching now.
         self.coverage = coverage.Watch()
-        world = self.cluster._world  # a fuzz run never travels in time: its one world
+        world = self.cluster._world  # so this is the run's one world
         world.observers = [*world.observers, self.coverage]
         self.rec = Recorder(self.cluster)
         self.clients = Clients(self.cluster, self.rec)
