@@ -117,13 +117,36 @@ class Observer:
         return NO_VIOLATIONS
 
 
-def overriding(observers: Iterable[Observer], hook: str) -> list[Observer]:
-    """The observers whose class overrides `hook` (the only ones worth calling)."""
-    return [o for o in observers if _overrides(type(o), hook)]
+HOOKS = (
+    "after_input",
+    "on_applied",
+    "on_send",
+    "on_deliver",
+    "on_write",
+    "on_durable",
+    "on_start",
+    "on_crash",
+    "on_note",
+)
+
+
+def by_hook(observers: Iterable[Observer]) -> dict[str, list[Observer]]:
+    """Per hook, in order, the observers whose class overrides it (the only ones worth
+    calling: an unused hook costs nothing)."""
+    found: dict[str, list[Observer]] = {hook: [] for hook in HOOKS}
+    for observer in observers:
+        for hook in _overridden(type(observer)):
+            found[hook].append(observer)
+    return found
 
 
 @functools.cache
-def _overrides(kind: type, hook: str) -> bool:
-    # Asked again each time a world's observers change (a fuzz run arms and
-    # disarms its tripwires thousands of times): once per class is enough.
-    return getattr(kind, hook) is not getattr(Observer, hook)
+def _overridden(kind: type) -> tuple[str, ...]:
+    # Asked each time a world's observers change (a fuzz run arms and disarms
+    # its tripwires thousands of times): once per class is enough.
+    return tuple(hook for hook in HOOKS if getattr(kind, hook) is not getattr(Observer, hook))
+
+
+def overriding(observers: Iterable[Observer], hook: str) -> list[Observer]:
+    """The observers whose class overrides `hook` (the only ones worth calling)."""
+    return [o for o in observers if hook in _overridden(type(o))]

@@ -41,7 +41,7 @@ from sim.engine.disk import Disk
 from sim.engine.events import DELIVER, FLUSH, TIMER, EventQueue
 from sim.engine.faults import NetworkControls
 from sim.engine.network import Network
-from sim.engine.observer import Observer, Violation, overriding
+from sim.engine.observer import Observer, Violation, by_hook
 from sim.engine.requests import RequestDesk
 from sim.engine.rng import RandomStreams
 from sim.engine.trace import Trace
@@ -131,15 +131,16 @@ class World(NetworkControls, RequestDesk):
         for observer in self._observers:
             observer.attach(self)
         # Per hook, only the observers that override it: an unused hook costs nothing.
-        self._after_input = overriding(observers, "after_input")
-        self._on_applied = overriding(observers, "on_applied")
-        self._on_send = overriding(observers, "on_send")
-        self._on_deliver = overriding(observers, "on_deliver")
-        self._on_write = overriding(observers, "on_write")
-        self._on_durable = overriding(observers, "on_durable")
-        self._on_start = overriding(observers, "on_start")
-        self._on_crash = overriding(observers, "on_crash")
-        self._on_note = overriding(observers, "on_note")
+        hooks = by_hook(self._observers)
+        self._after_input = hooks["after_input"]
+        self._on_applied = hooks["on_applied"]
+        self._on_send = hooks["on_send"]
+        self._on_deliver = hooks["on_deliver"]
+        self._on_write = hooks["on_write"]
+        self._on_durable = hooks["on_durable"]
+        self._on_start = hooks["on_start"]
+        self._on_crash = hooks["on_crash"]
+        self._on_note = hooks["on_note"]
         # Without the trace nodes make only the notes some observer wants (or none).
         kinds = frozenset().union(*(o.note_kinds for o in self._on_note))
         self._keep_notes: bool | frozenset[str] = True if self.tracing else (kinds or False)
