@@ -47,6 +47,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -207,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
     )
     floor_before = floor()
+    # Killed, it still removes its worktrees (the `finally` in `checkout`).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     with ExitStack() as stack:
         first_tree = stack.enter_context(checkout(before))
         main_tree = stack.enter_context(checkout(main_rev))
