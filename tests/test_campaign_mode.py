@@ -17,7 +17,8 @@ from test_random_faults import _inject_faults
 from sim import Cluster
 from sim.check.fuzz import Execution, FuzzSettings, generate, minimize, run_seed, scenario_text
 from sim.check.fuzz.coverage import scan
-from sim.check.fuzz.run import LINEARIZABILITY, rerun, same_run
+from sim.check.fuzz.run import LINEARIZABILITY, Rerun, rerun, same_run
+from sim.engine.observer import Observer
 
 
 def campaign(seed: int, trace: str, bugs: tuple[str, ...] = ()) -> Cluster:
@@ -155,3 +156,53 @@ def test_a_failing_seeds_report_is_the_one_the_traced_run_gives(tmp_path):
     traced = run_seed(1, FUZZ["rule broken"], trace="full")
     shrunk = minimize(traced)
     assert saved == scenario_text(shrunk.execution, original_actions=len(traced.schedule.actions))
+
+
+def test_without_the_trace_nodes_make_only_the_notes_an_observer_names():
+    class Votes(Observer):
+        note_kinds = frozenset({"vote"})
+
+        def __init__(self) -> None:
+            self.kinds: set[str] = set()
+            self.crashed: list[tuple[str, int]] = []
+
+        def on_note(self, node_id, note, now):
+            self.kinds.add(note[1])
+            return ()
+
+        def on_crash(self, node_id, lost, now):
+            self.crashed.append((node_id, len(lost)))
+            return ()
+
+    off, full = Cluster(3, seed=4, trace="off"), Cluster(3, seed=4)
+    watchers = []
+    for c in (off, full):
+        watcher = Votes()
+        c._world.observers = [*c._world.observers, watcher]
+        watchers.append(watcher)
+        c.run(1.0)
+        c.crash(c.leader)
+        c.run(0.5)
+    assert watchers[0].kinds == {"vote"}  # nothing else was made
+    assert {"vote", "leader", "campaign"} <= watchers[1].kinds  # the trace makes them all
+    assert watchers[0].crashed == watchers[1].crashed and len(watchers[0].crashed) == 1
+    assert len(off.trace) == 0 and outcome(off) == outcome(full)
+
+
+def test_a_failing_seed_that_reruns_differently_with_the_trace_is_reported(monkeypatch):
+    from rich.console import Console
+
+    from sim.check.fuzz import report
+
+    def elsewhere(schedule, result):
+        again = rerun(schedule, result).execution
+        moved = attrs.evolve(again, result=attrs.evolve(again.result, digest="f" * 32))
+        return Rerun(execution=moved, same=False)
+
+    monkeypatch.setattr(report, "rerun", elsewhere)
+    console = Console(record=True, width=300)
+    code = report.fuzz(console, range(1), FUZZ["damage"], minimize_failures=True)
+    text = console.export_text()
+    assert code == 1
+    assert "nondeterminism: seed 0 ran differently with the full trace" in text
+    assert "(digest ffffffffffff), not " in text
