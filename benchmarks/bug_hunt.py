@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import sys
 import time
 from collections import Counter
@@ -43,47 +42,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rich.console import Console  # noqa: E402
-from rich.progress import (  # noqa: E402
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table  # noqa: E402
 
+from benchmarks.campaign_timing import timed_campaign  # noqa: E402
 from benchmarks.throughput import floor  # noqa: E402
 from raft.bugs import BUGS, check_bugs  # noqa: E402
-from sim.check.fuzz import FuzzSettings, Result, run_campaign  # noqa: E402
+from sim.check.fuzz import FuzzSettings, Result  # noqa: E402
 from sim.check.fuzz.run import CONSEQUENCES, VIOLATION  # noqa: E402
 
 console = Console(width=None if sys.stdout.isatty() else 200)
-
-
-def cpu_seconds() -> float:
-    """CPU time of this process and of the worker processes it has waited for."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
-def hunt(name: str, seeds: range, settings: FuzzSettings, jobs: int) -> tuple[list[Result], float]:
-    """Run the seeds with a progress bar; returns the results and the CPU seconds."""
-    with Progress(
-        TextColumn(f"[bold]{name}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("seeds", total=len(seeds))
-        cpu = cpu_seconds()
-        results = run_campaign(
-            seeds, settings, jobs=jobs, on_result=lambda _: progress.advance(task)
-        )
-        cpu = cpu_seconds() - cpu
-    return results, cpu
 
 
 def row(name: str, results: list[Result], cpu: float) -> list[str]:
@@ -152,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = [(bug, (bug,)) for bug in bugs] + ([("(no bug)", ())] if args.clean else [])
     for name, switched in runs:
         settings = FuzzSettings(duration=args.duration, bugs=switched, checkers=args.checkers)
-        results, cpu = hunt(name, seeds, settings, args.jobs)
+        results, _, cpu = timed_campaign(console, name, seeds, settings, args.jobs)
         table.add_row(*row(name, results, cpu))
     console.print(table)
     console.print(

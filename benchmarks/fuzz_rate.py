@@ -30,45 +30,26 @@ import argparse
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 # Run as a script from anywhere: make the repository importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rich.console import Console  # noqa: E402
-from rich.progress import (  # noqa: E402
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table  # noqa: E402
 
+from benchmarks.campaign_timing import timed_campaign  # noqa: E402
 from benchmarks.throughput import floor  # noqa: E402
 from raft.bugs import check_bugs  # noqa: E402
-from sim.check.fuzz import FuzzSettings, Result, run_campaign  # noqa: E402
+from sim.check.fuzz import FuzzSettings, Result  # noqa: E402
 
 console = Console(width=None if sys.stdout.isatty() else 100)
 
 
 def campaign(seeds: range, settings: FuzzSettings, jobs: int) -> tuple[list[Result], float]:
     """Run the seeds with a progress bar; returns the results and the wall time."""
-    with Progress(
-        TextColumn(f"[bold]{jobs} job{'s' if jobs > 1 else ''}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("seeds", total=len(seeds))
-        start = time.perf_counter()
-        results = run_campaign(
-            seeds, settings, jobs=jobs, on_result=lambda _: progress.advance(task)
-        )
-        wall = time.perf_counter() - start
+    label = f"{jobs} job{'s' if jobs > 1 else ''}"
+    results, wall, _ = timed_campaign(console, label, seeds, settings, jobs)
     return results, wall
 
 

@@ -128,8 +128,9 @@ class Outbox:
         self.items: list[Output] = []
         # Numbers every write, so `persisted(seq)` can say how far the disk got.
         self.write_seq = write_seq
-        # False: notes are dropped as they are made (a caller that keeps no trace).
-        self.keep_notes = True
+        # False: notes are dropped as they are made (a caller that keeps no trace);
+        # a set of kinds: only notes of those kinds are kept.
+        self.keep_notes: bool | frozenset[str] = True
         self._prefixes = _Prefixes(node_id)
 
     def send(self, message: Message) -> None:
@@ -163,7 +164,8 @@ class Outbox:
 
         The sentence is `template` filled with `args` when it is read (see `Note`).
         """
-        if self.keep_notes:
+        keep = self.keep_notes
+        if keep is True or (keep and kind in keep):
             prefix = self._prefixes[label or component]
             self.items.append(_new(Note, (component, kind, None, prefix, template) + args))
 

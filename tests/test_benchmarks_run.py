@@ -23,6 +23,10 @@ RUNS = {
         ["--seeds", "2", "--duration", "1", "--bug", "double_vote", "--clean"],
         "seeds to first damage",
     ),
+    "fuzz_versions.py": (
+        ["--seeds", "1", "--duration", "0.5", "--rounds", "1"],
+        "seeds per CPU minute",
+    ),
     "linearizability.py": (["--ops", "200", "--repeat", "1"], "history checked in under 1 s"),
     "views.py": (["--nodes", "3", "--repeats", "1"], "one frame"),
     "explore.py": (["--nodes", "3", "--depth", "3"], "distinct states by depth"),

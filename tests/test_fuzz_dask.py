@@ -236,9 +236,9 @@ def test_every_result_records_the_raftsim_and_commit_that_made_it(
     ).stdout.strip()
     if head:  # a checkout: the commit is git's, "-dirty" while sim/ or raft/ has edits
         assert here.commit.removesuffix("-dirty") == head
-    # The trace hash of a seed is the same on a worker as here.
+    # The digest of a seed's run is the same on a worker as here.
     for seed in (0, 1):
-        assert records[seed].trace_hash == run_batch([seed], SETTINGS)[0].trace_hash
+        assert records[seed].result.digest == run_batch([seed], SETTINGS)[0].result.digest
 
 
 @needs_dask
@@ -278,7 +278,7 @@ def test_a_failing_seed_that_replays_differently_here_is_reported_as_nondetermin
     from sim.check.fuzz.report import fuzz
 
     class Tampered(DaskCampaign):
-        """Runs the batch here, then pretends the worker's trace differed for seed 3."""
+        """Runs the batch here, then pretends the worker's run ended elsewhere for seed 3."""
 
         def where(self) -> str:
             return "on a pretend cluster"
@@ -286,7 +286,8 @@ def test_a_failing_seed_that_replays_differently_here_is_reported_as_nondetermin
         def run(self, seeds, settings, *, on_result=None):
             for record in run_batch(seeds, settings):
                 if record.result.seed == 3:
-                    record = attrs.evolve(record, trace_hash="0" * 32)
+                    ended = attrs.evolve(record.result, digest="0" * 32)
+                    record = attrs.evolve(record, result=ended)
                 self.records[record.result.seed] = record
                 on_result(record.result)
             return [self.records[seed].result for seed in seeds]
@@ -297,7 +298,7 @@ def test_a_failing_seed_that_replays_differently_here_is_reported_as_nondetermin
     text = console.export_text()
     assert code == 1
     assert "nondeterminism: re-ran the 2 failing seeds here, and 1 came out differently" in text
-    assert "seed 3: on " in text and "(trace 000000000000), here " in text
+    assert "seed 3: on " in text and "(digest 000000000000), here " in text
 
 
 @needs_dask

@@ -28,7 +28,7 @@ def only(*actions: Action):
 def test_a_follower_crashes_the_given_delay_after_it_acknowledges_and_restarts_later() -> None:
     trigger = Trigger(event="ack", response="crash", delay_us=300, lasts_us=40_000)
     crash_acker = Action(number=1, at_us=1, kind="crash-acker", value=trigger, lasts_us=900_000)
-    executor = _Executor(only(crash_acker))
+    executor = _Executor(only(crash_acker), trace="full")
     executor.go()
     trace = executor.cluster.trace
     acked = next(

@@ -14,6 +14,7 @@ engine and the checkers do not import each other.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -97,10 +98,16 @@ class Observer:
     command was applied); and last `after_input` (the input is handled and its
     outputs carried out). `on_durable` comes with a completed disk flush,
     before the node hears of it; `on_start` when a node boots or restarts from
-    its disk, before it acts.
+    its disk, before it acts; `on_crash` when a node crashes, with the writes
+    it lost. `on_note` hears each decision a node notes (raft.outputs.Note:
+    component, kind, None, prefix, template, *args; its sentence unwritten)
+    as the trace would record it. Without the trace (campaign mode) nodes
+    make only the notes of the kinds some observer names in `note_kinds`.
     """
 
     world: WorldView
+    # The kinds of notes `on_note` needs made when there is no trace.
+    note_kinds: frozenset[str] = frozenset()
 
     def attach(self, world: WorldView) -> None:
         """The world this observer watches (for what a hook's arguments do not carry)."""
@@ -129,8 +136,43 @@ class Observer:
     def on_start(self, node: Node, now: int) -> Sequence[Violation]:
         return NO_VIOLATIONS
 
+    def on_crash(self, node_id: str, lost: Sequence[Write], now: int) -> Sequence[Violation]:
+        return NO_VIOLATIONS
+
+    def on_note(self, node_id: str, note: tuple, now: int) -> Sequence[Violation]:
+        return NO_VIOLATIONS
+
+
+HOOKS = (
+    "after_input",
+    "on_applied",
+    "on_send",
+    "on_deliver",
+    "on_write",
+    "on_durable",
+    "on_start",
+    "on_crash",
+    "on_note",
+)
+
+
+def by_hook(observers: Iterable[Observer]) -> dict[str, list[Observer]]:
+    """Per hook, in order, the observers whose class overrides it (the only ones worth
+    calling: an unused hook costs nothing)."""
+    found: dict[str, list[Observer]] = {hook: [] for hook in HOOKS}
+    for observer in observers:
+        for hook in _overridden(type(observer)):
+            found[hook].append(observer)
+    return found
+
+
+@functools.cache
+def _overridden(kind: type) -> tuple[str, ...]:
+    # Asked each time a world's observers change (a fuzz run arms and disarms
+    # its tripwires thousands of times): once per class is enough.
+    return tuple(hook for hook in HOOKS if getattr(kind, hook) is not getattr(Observer, hook))
+
 
 def overriding(observers: Iterable[Observer], hook: str) -> list[Observer]:
     """The observers whose class overrides `hook` (the only ones worth calling)."""
-    base = getattr(Observer, hook)
-    return [o for o in observers if getattr(type(o), hook) is not base]
+    return [o for o in observers if hook in _overridden(type(o))]

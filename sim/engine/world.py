@@ -42,7 +42,7 @@ from sim.engine.disk import Disk
 from sim.engine.events import DELIVER, FLUSH, TIMER, EventQueue
 from sim.engine.faults import NetworkControls
 from sim.engine.network import Network
-from sim.engine.observer import Observer, Violation, overriding
+from sim.engine.observer import Observer, Violation, by_hook
 from sim.engine.requests import RequestDesk
 from sim.engine.rng import RandomStreams
 from sim.engine.trace import Trace
@@ -133,13 +133,21 @@ class World(NetworkControls, RequestDesk, ExactChoices):
         for observer in self._observers:
             observer.attach(self)
         # Per hook, only the observers that override it: an unused hook costs nothing.
-        self._after_input = overriding(observers, "after_input")
-        self._on_applied = overriding(observers, "on_applied")
-        self._on_send = overriding(observers, "on_send")
-        self._on_deliver = overriding(observers, "on_deliver")
-        self._on_write = overriding(observers, "on_write")
-        self._on_durable = overriding(observers, "on_durable")
-        self._on_start = overriding(observers, "on_start")
+        hooks = by_hook(self._observers)
+        self._after_input = hooks["after_input"]
+        self._on_applied = hooks["on_applied"]
+        self._on_send = hooks["on_send"]
+        self._on_deliver = hooks["on_deliver"]
+        self._on_write = hooks["on_write"]
+        self._on_durable = hooks["on_durable"]
+        self._on_start = hooks["on_start"]
+        self._on_crash = hooks["on_crash"]
+        self._on_note = hooks["on_note"]
+        # Without the trace nodes make only the notes some observer wants (or none).
+        kinds = frozenset().union(*(o.note_kinds for o in self._on_note))
+        self._keep_notes: bool | frozenset[str] = True if self.tracing else (kinds or False)
+        for node in self.nodes.values():
+            node.outbox.keep_notes = self._keep_notes
 
     # -- the engine -------------------------------------------------------
 
@@ -266,12 +274,18 @@ class World(NetworkControls, RequestDesk, ExactChoices):
     def _carry_out(self, node_id: str, node: Node) -> None:
         """Carry out a node's outputs, in the order it produced them."""
         rows = self.trace.rows
+        tracing, on_note = self.tracing, self._on_note
         for out in node.take_outputs():
             kind = type(out)
             # Commonest first: notes, then messages.
             if kind is Note:
                 # A note is the tail of its trace row (sim/engine/trace.py), sentence unwritten.
-                rows.append((self.trace_offset + len(rows), self.now, node_id) + out)
+                if tracing:
+                    rows.append((self.trace_offset + len(rows), self.now, node_id) + out)
+                for observer in on_note:
+                    found = observer.on_note(node_id, out, self.now)
+                    if found:
+                        self._alarm(found)
             elif kind is Send:
                 self._send(out.message)
             elif kind is Persist:
@@ -392,7 +406,7 @@ class World(NetworkControls, RequestDesk, ExactChoices):
             durable=self.disks[node_id].durable.copy(),
             state_machine=KVStateMachine(),
         )
-        node.outbox.keep_notes = self.tracing
+        node.outbox.keep_notes = self._keep_notes
         self.nodes[node_id] = node
         self.running[node_id] = True
         node.start(self.now)
@@ -421,6 +435,10 @@ class World(NetworkControls, RequestDesk, ExactChoices):
                 "{} message(s) in flight to it lost",
                 (node_id, "; ".join(map(str, lost_writes)) or "none", len(lost_messages)),
             )
+        for observer in self._on_crash:
+            found = observer.on_crash(node_id, lost_writes, self.now)
+            if found:
+                self._alarm(found)
         self._settle(node_id)
         for (owner, ticket), request in list(self._tickets.items()):
             if owner == node_id:

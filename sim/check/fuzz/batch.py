@@ -3,9 +3,10 @@
 A campaign on other machines (sim.check.fuzz.distributed) can trust what
 comes back only as far as it can check it. So every result travels with the
 raftsim that produced it (`Provenance`: version, git commit, a fingerprint of
-the source) and with the hash of the seed's full trace (`trace_hash`): a
-failing seed re-run here must give the same trace, event for event, or the
-campaign was not deterministic and says so.
+the source), and its result with the digest of where the run ended
+(sim.check.fuzz.digest; the worker keeps no trace): a failing seed re-run
+here, with the full trace, must give the same result and the same digest,
+or the campaign was not deterministic and says so.
 
 Nothing here imports Dask: the worker's side of a campaign is plain Python,
 `run_batch(seeds, settings)`, and works (and is tested) without it.
@@ -21,13 +22,13 @@ import os
 import platform
 import socket
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
 
 from sim.check.fuzz.campaign import run_seed
-from sim.check.fuzz.run import Execution, Result
+from sim.check.fuzz.run import Result
 from sim.check.fuzz.schedule import FuzzSettings
 
 UNKNOWN = "unknown"
@@ -71,10 +72,9 @@ class Provenance:
 
 @attrs.frozen(kw_only=True)
 class Record:
-    """One seed's result as a worker sent it: with its trace hash and its maker."""
+    """One seed's result as a worker sent it (its digest in it), and its maker."""
 
     result: Result
-    trace_hash: str
     made_by: Provenance
 
 
@@ -90,29 +90,13 @@ def made_by() -> Provenance:
     )
 
 
-def trace_hash(execution: Execution) -> str:
-    """A hash of every event of the run, every field of it (the sentences included)."""
-    trace = execution.trace
-    if trace is None:
-        raise ValueError("this execution kept no trace")
-    rows: Iterable[tuple] = getattr(trace, "rows", None) or map(tuple, trace)
-    text = "\n".join(map(repr, rows))
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
-
-
 def run_batch(seeds: Sequence[int], settings: FuzzSettings) -> tuple[Record, ...]:
-    """The worker's task: run each seed, keep its result, its trace hash and its maker.
+    """The worker's task: run each seed without the trace, keep its result and its maker.
 
-    The traces stay here; only the small records travel back.
+    Only the small records travel back.
     """
     maker = made_by()
-    records = []
-    for seed in seeds:
-        execution = run_seed(seed, settings)
-        records.append(
-            Record(result=execution.result, trace_hash=trace_hash(execution), made_by=maker)
-        )
-    return tuple(records)
+    return tuple(Record(result=run_seed(seed, settings).result, made_by=maker) for seed in seeds)
 
 
 def _version() -> str:

@@ -17,9 +17,9 @@ from sim.check.fuzz.run import Execution, Result, execute
 from sim.check.fuzz.schedule import FuzzSettings, generate
 
 
-def run_seed(seed: int, settings: FuzzSettings) -> Execution:
-    """Generate the seed's schedule and run it."""
-    return execute(generate(seed, settings))
+def run_seed(seed: int, settings: FuzzSettings, *, trace: str = "off") -> Execution:
+    """Generate the seed's schedule and run it (without the trace unless asked)."""
+    return execute(generate(seed, settings), trace=trace)
 
 
 def seed_result(seed: int, settings: FuzzSettings) -> Result:

@@ -6,13 +6,16 @@ vote, a follower's log truncated, a leader removed by the change it commits),
 so each seed counts the ones it reached, and the campaign shows them all in a
 table: one that no seed reached is a blind spot, printed as such.
 
-The counts come from the trace, after the run: raft's `Note` outputs name
-their decisions with a kind ("truncate", "stale", "decline", ...) and say
-the rest in their sentence. A row is first looked up by its kind (one
-dictionary lookup for the many network rows that matter not), and only the
-few that may matter are read further. A situation that takes more than one
-row (a split vote: two candidates in a term nobody won) keeps a little state
-while the rows go by.
+The counts come from raft's `Note` outputs, which name their decisions
+with a kind ("truncate", "stale", "decline", ...) and say the rest in their
+sentence. A fuzz run keeps no trace (campaign mode): a `Counter` watches the
+world and hears the notes as they are made, only those of the kinds it names
+(the nodes make no others), and the crashes. `scan` reads the same from a
+trace's rows after a run. A note is first looked up by its kind, and only the
+few that may matter are read further, their sentence written out then (a
+commit's only when its node leads a term whose first entry it knows). A
+situation that takes more than one note (a split vote: two candidates in a
+term nobody won) keeps a little state while the notes go by.
 
 `SITUATIONS` lists them all, in the order the table shows them, with the
 words the table uses.
@@ -22,8 +25,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from raft.outputs import sentence
+from sim.engine.observer import NO_VIOLATIONS, Observer, Violation
 from sim.engine.trace import text_of
 
 SITUATIONS: dict[str, str] = {
@@ -70,8 +75,24 @@ class _Scan:
         self.told_to_take_over: set[str] = set()  # nodes sent TimeoutNow, not yet campaigning
         self.transfer_term: dict[str, int] = {}  # node -> term it campaigns in as a target
 
-    def row(self, node: str, kind: str, text: str) -> None:
+    def row(self, node: str, kind: str, told: Callable[[], str]) -> None:
+        """One note of a kind in `_READ`; `told()` writes its sentence."""
         count = self.counts
+        if kind in _PLAIN:  # kinds counted as they come
+            count[_PLAIN[kind]] += 1
+            return
+        if kind == "commit":
+            first = self.first_entry.get(node)
+            match = _SPAN.search(told()) if first and node in self.leaders else None
+            if match:
+                low, high = int(match.group(1)), int(match.group(2) or match.group(1))
+                if low < first <= high:  # type: ignore[operator]
+                    count["old-term-committed-beneath"] += 1
+            return
+        if kind == "crash":
+            self.crash(node, "unflushed writes lost: none" not in told())
+            return
+        text = told()
         if kind == "campaign":
             term = int(_TERM.search(text).group(1))  # type: ignore[union-attr]
             self.candidates.setdefault(term, set()).add(node)
@@ -92,13 +113,6 @@ class _Scan:
         elif kind == "term":
             if node in self.leaders and "sees term" in text:
                 count["step-down-higher-term"] += 1
-        elif kind == "commit":
-            first = self.first_entry.get(node)
-            match = _SPAN.search(text) if first and node in self.leaders else None
-            if match:
-                low, high = int(match.group(1)), int(match.group(2) or match.group(1))
-                if low < first <= high:  # type: ignore[operator]
-                    count["old-term-committed-beneath"] += 1
         elif kind == "vote":
             if "§5.4.1" in text and "refuses" in text:
                 count["vote-refused-log"] += 1
@@ -132,12 +146,11 @@ class _Scan:
                 count["read-index-confirmed"] += 1
             elif "pending read" in text:
                 count["reads-failed"] += 1
-        elif kind == "crash":
-            self.leaders.discard(node)
-            if "unflushed writes lost: none" not in text:
-                count["crash-lost-writes"] += 1
-        else:  # kinds counted as they come
-            count[_PLAIN[kind]] += 1
+
+    def crash(self, node: str, lost_writes: bool) -> None:
+        self.leaders.discard(node)
+        if lost_writes:
+            self.counts["crash-lost-writes"] += 1
 
     def finish(self) -> Counter[str]:
         splits = sum(
@@ -169,8 +182,37 @@ def scan(rows: Iterable[Sequence]) -> dict[str, int]:
     for row in rows:
         kind = row[4]
         if kind in wanted and row[3] != "Replicator":
-            state.row(row[2], kind, text_of(row))
+            state.row(row[2], kind, lambda row=row: text_of(row))
     return dict(state.finish())
+
+
+class Watch(Observer):
+    """Counts the situations of one run as it goes, from the notes the nodes make.
+
+    It needs no trace: the world makes the nodes keep the notes of the kinds in
+    `note_kinds` for it. `counts()` gives what `scan` gives for the same run's
+    trace: the crash the trace records as a row of its own comes through
+    `on_crash`.
+    """
+
+    note_kinds = _READ - {"crash"}
+
+    def __init__(self) -> None:
+        self._scan = _Scan()
+
+    def on_note(self, node_id: str, note: tuple, now: int) -> Sequence[Violation]:
+        kind = note[1]
+        if kind in _READ and note[0] != "Replicator":
+            self._scan.row(node_id, kind, lambda: sentence(note[3], note[4], note[5:]))
+        return NO_VIOLATIONS
+
+    def on_crash(self, node_id: str, lost: Sequence[object], now: int) -> Sequence[Violation]:
+        self._scan.crash(node_id, bool(lost))
+        return NO_VIOLATIONS
+
+    def counts(self) -> dict[str, int]:
+        """The situations reached so far, with counts (call once, at the end)."""
+        return dict(self._scan.finish())
 
 
 def merge(per_seed: Iterable[Mapping[str, int]]) -> dict[str, tuple[int, int]]:

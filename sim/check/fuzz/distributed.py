@@ -17,9 +17,10 @@ What is trusted, and why:
 - A worker that dies takes its running batch with it; the scheduler gives
   the batch to another worker (up to its `allowed-failures`, 3 by default),
   and a batch that raised is retried RETRIES times: no seed is lost.
-- Failing seeds are re-run here (the first REPRODUCE_AT_MOST) and must give
-  the same result and the same trace hash, or the campaign reports
-  nondeterminism. Minimizing and `--save` run here too, on those re-runs.
+- Failing seeds are re-run here (the first REPRODUCE_AT_MOST), with the full
+  trace, and must give the same result and the same digest of where the run
+  ended (the workers keep no trace), or the campaign reports nondeterminism.
+  Minimizing and `--save` run here too.
 
 This module is imported only for `--scheduler`: it is the one that imports Dask.
 """
@@ -34,10 +35,9 @@ from collections.abc import Callable, Sequence
 import attrs
 from dask.distributed import Client, Future, LocalCluster, as_completed
 
-from sim.check.fuzz.batch import Provenance, Record, made_by, run_batch, trace_hash
-from sim.check.fuzz.campaign import run_seed
-from sim.check.fuzz.run import Result
-from sim.check.fuzz.schedule import FuzzSettings
+from sim.check.fuzz.batch import Provenance, Record, made_by, run_batch
+from sim.check.fuzz.run import Result, rerun
+from sim.check.fuzz.schedule import FuzzSettings, generate
 
 CONNECT_TIMEOUT = 10.0  # seconds to reach a scheduler, and for a first worker to be there
 MAX_BATCH = 200  # seeds per task at most
@@ -66,14 +66,13 @@ class Mismatch:
 
     record: Record  # what the worker sent
     result: Result  # what the re-run here gave
-    trace_hash: str  # the re-run's trace hash
 
     def describe(self) -> str:
         theirs, ours = self.record, self.result
         return (
             f"seed {ours.seed}: on {theirs.made_by.host} {theirs.result.headline()} "
-            f"(trace {theirs.trace_hash[:12]}), here {ours.headline()} "
-            f"(trace {self.trace_hash[:12]})"
+            f"(digest {theirs.result.digest[:12]}), here {ours.headline()} "
+            f"(digest {ours.digest[:12]})"
         )
 
 
@@ -84,11 +83,6 @@ class Reproduction:
     failing: int
     rerun: int
     mismatches: tuple[Mismatch, ...]
-
-
-def same_run(a: Result, b: Result) -> bool:
-    """The same seed run twice came to the same thing (wall time aside)."""
-    return attrs.evolve(a, wall=0.0) == attrs.evolve(b, wall=0.0)
 
 
 class DaskCampaign:
@@ -255,16 +249,16 @@ class DaskCampaign:
     def reproduce(
         self, failed: Sequence[Result], settings: FuzzSettings, *, at_most: int = REPRODUCE_AT_MOST
     ) -> Reproduction:
-        """Re-run failing seeds here: each must give the worker's result and trace hash."""
+        """Re-run failing seeds here, with the full trace: each must give the worker's result
+        (its digest included)."""
         mismatches = []
-        rerun = failed[:at_most]
-        for result in rerun:
+        again = failed[:at_most]
+        for result in again:
             record = self.records[result.seed]
-            execution = run_seed(result.seed, settings)
-            here = trace_hash(execution)
-            if here != record.trace_hash or not same_run(execution.result, record.result):
-                mismatches.append(Mismatch(record=record, result=execution.result, trace_hash=here))
-        return Reproduction(failing=len(failed), rerun=len(rerun), mismatches=tuple(mismatches))
+            here = rerun(generate(result.seed, settings), record.result)
+            if not here.same:
+                mismatches.append(Mismatch(record=record, result=here.execution.result))
+        return Reproduction(failing=len(failed), rerun=len(again), mismatches=tuple(mismatches))
 
 
 def _said(error: BaseException) -> str:

@@ -27,7 +27,7 @@ from rich.text import Text
 
 from sim.check.fuzz import coverage
 from sim.check.fuzz.campaign import run_campaign, run_seed
-from sim.check.fuzz.run import ERROR, LIVENESS, VIOLATION, Execution, Result
+from sim.check.fuzz.run import ERROR, LIVENESS, VIOLATION, Execution, Result, rerun
 from sim.check.fuzz.save import replay_command, scenario_text
 from sim.check.fuzz.schedule import FuzzSettings, generate
 from sim.check.fuzz.shrink import minimize
@@ -149,7 +149,7 @@ def _warn(console: Console, warnings: Sequence[str]) -> None:
 def _reproduce(
     console: Console, dask: DaskCampaign, failed: Sequence[Result], settings: FuzzSettings
 ) -> None:
-    """Re-run failing seeds here; say whether they gave the workers' results and traces."""
+    """Re-run failing seeds here; say whether they gave the workers' results."""
     done = dask.reproduce(failed, settings)
     seeds = f"failing seed{'s' * (done.failing != 1)}"
     if done.rerun == done.failing:
@@ -158,7 +158,7 @@ def _reproduce(
         said = f"re-ran the first {done.rerun} of {done.failing} {seeds} here"
     if not done.mismatches:
         console.print(
-            Text(f"{said}: each gave the same result and the same trace hash", style="dim"),
+            Text(f"{said}: each gave the same result and the same digest", style="dim"),
             soft_wrap=True,
         )
         return
@@ -302,7 +302,19 @@ def _minimize_one(
     seed = result.seed
     failing = damaged
     if damaged is None:
-        failing = run_seed(seed, settings)
+        # Run again with the full trace, to be read: the campaign's run kept none.
+        again = rerun(generate(seed, settings), result)
+        failing = again.execution
+        if not again.same:
+            console.print(
+                Text(
+                    f"nondeterminism: seed {seed} ran differently with the full trace: "
+                    f"{failing.result.headline()} (digest {failing.result.digest[:12]}), "
+                    f"not {result.headline()} (digest {result.digest[:12]})",
+                    style="bold red",
+                ),
+                soft_wrap=True,
+            )
     else:
         console.print(
             Text(

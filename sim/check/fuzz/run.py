@@ -19,8 +19,12 @@ violation. Last, the clients' history must be linearizable (property
 raise, and reported before a liveness failure, since what it shows happened
 earlier.
 
-Along the way nothing is counted but the run; at the end the trace tells which
-protocol situations the seed reached (sim.check.fuzz.coverage).
+The run keeps no trace (campaign mode, `trace="off"`): the protocol
+situations it reaches are counted as they happen by an observer
+(sim.check.fuzz.coverage), and the result carries a digest of where the run
+ended (sim.check.fuzz.digest), so that a re-run can be compared with it. A
+failing seed is run again with the full trace when it is to be read or
+shrunk (`rerun`): determinism makes that the same run, and the digest checks it.
 """
 
 from __future__ import annotations
@@ -35,12 +39,14 @@ import attrs
 from sim.check.checkers import CHECKERS
 from sim.check.fuzz import coverage, damage
 from sim.check.fuzz.clients import Clients
+from sim.check.fuzz.digest import digest
 from sim.check.fuzz.faults import Faults
 from sim.check.fuzz.recorder import Line, Recorder, Stop, duration_text
 from sim.check.fuzz.schedule import Action, Schedule
 from sim.check.history import Outcome
 from sim.check.linearizability import CheckResult, Verdict
 from sim.cluster import Cluster
+from sim.engine.checkpoints import Checkpoints
 from sim.engine.trace import TraceEvent
 from sim.scenario.conditions import Who
 from sim.views import SubmitHandle
@@ -83,6 +89,8 @@ class Result:
     history: str | None = None
     # Protocol situations reached (sim.check.fuzz.coverage): (name, times) pairs.
     coverage: tuple[tuple[str, int], ...] = ()
+    # Where the run ended (sim.check.fuzz.digest): a re-run must end there too.
+    digest: str = ""
 
     @property
     def failed(self) -> bool:
@@ -120,8 +128,8 @@ class Execution:
     # history that is not linearizable, the step that shows what the culprit
     # operation returned.
     ending: str | None = None
-    # The run's full trace (None for an execution made by hand): its hash tells a
-    # re-run that gave the same events from one that only gave the same verdict.
+    # The run's full trace; None for a run without it (campaign mode, the default)
+    # and for an execution made by hand.
     trace: Sequence[TraceEvent] | None = None
     # For a broken Figure 3 property, what it lost, in one sentence (sim.check.fuzz.damage).
     lost: str | None = None
@@ -130,7 +138,7 @@ class Execution:
 class _Executor:
     """Carries out one schedule on one cluster."""
 
-    def __init__(self, schedule: Schedule) -> None:
+    def __init__(self, schedule: Schedule, trace: str = "off") -> None:
         settings = schedule.settings
         self.schedule = schedule
         checkers = SAFETY_CHECKERS if settings.checkers == "safety" else "all"
@@ -139,8 +147,17 @@ class _Executor:
             seed=schedule.seed,
             bugs=settings.bugs,
             checkers=checkers,
+            trace=trace,
             **schedule.options,  # type: ignore[arg-type]
         )
+        # A fuzz run never travels in time: no journal of its steps, no checkpoints
+        # (about a tenth of a seed's time, taking them).
+        self.cluster._journal.enabled = False
+        self.cluster._checkpoints = Checkpoints(self.cluster._world, self.cluster._journal)
+        # Booting made no note the coverage counts: it may start watching now.
+        self.coverage = coverage.Watch()
+        world = self.cluster._world  # so this is the run's one world
+        world.observers = [*world.observers, self.coverage]
         self.rec = Recorder(self.cluster)
         self.clients = Clients(self.cluster, self.rec)
         self.faults = Faults(schedule, self.cluster, self.rec)
@@ -276,10 +293,14 @@ def _where(error: Exception) -> str:
     return f"{error or 'no message'} ({where}:{frame.lineno}, in {frame.name})"
 
 
-def execute(schedule: Schedule) -> Execution:
-    """Run `schedule` on a fresh cluster; stops at the first violation."""
+def execute(schedule: Schedule, *, trace: str = "off") -> Execution:
+    """Run `schedule` on a fresh cluster; stops at the first violation.
+
+    Without the trace by default (campaign mode); `trace="full"` keeps it, and
+    changes nothing else (see `rerun`).
+    """
     started = time.perf_counter()
-    executor = _Executor(schedule)
+    executor = _Executor(schedule, trace)
     error: Exception | None = None
     try:
         executor.go()
@@ -292,7 +313,7 @@ def execute(schedule: Schedule) -> Execution:
     checked: CheckResult | None = None
     if not cluster.violations and error is None:
         checked = clients.check(history)
-    reached = coverage.scan(cluster.trace.rows)  # type: ignore[attr-defined]
+    reached = executor.coverage.counts()
     unknown = sum(op.outcome is Outcome.UNKNOWN for op in history)
     if unknown:
         reached["client-unknown"] = unknown
@@ -305,6 +326,7 @@ def execute(schedule: Schedule) -> Execution:
         "answered": sum(op.outcome is Outcome.OK for op in history),
         "history": None if checked is None else checked.verdict.value,
         "coverage": tuple(sorted(reached.items())),
+        "digest": digest(cluster),
     }
     ending = lost = None
     if cluster.violations:
@@ -340,6 +362,25 @@ def execute(schedule: Schedule) -> Execution:
         result=result,
         lines=tuple(executor.rec.lines),
         ending=ending,
-        trace=cluster.trace,
+        trace=cluster.trace if trace == "full" else None,
         lost=lost,
     )
+
+
+def same_run(a: Result, b: Result) -> bool:
+    """The same seed run twice came to the same thing, digest included (wall time aside)."""
+    return attrs.evolve(a, wall=0.0) == attrs.evolve(b, wall=0.0)
+
+
+@attrs.frozen(kw_only=True)
+class Rerun:
+    """A failing run made again with the full trace, to be read: the same run, or not."""
+
+    execution: Execution
+    same: bool  # it came to the same result and ended in the same state (digest)
+
+
+def rerun(schedule: Schedule, result: Result) -> Rerun:
+    """Run `schedule` again with the full trace and say whether it came out as `result` did."""
+    again = execute(schedule, trace="full")
+    return Rerun(execution=again, same=same_run(again.result, result))

@@ -13,11 +13,17 @@ from sim.check.linearizability.model import (
     APPEND,
     BLIND,
     CAS_FAILED,
+    CAS_OK,
+    DEL,
     DEL_FOUND,
     DEL_MISSING,
     EXACT,
+    GET,
     REJECT,
+    SET,
     U_CAS,
+    U_DEL,
+    U_SET,
     WRITES,
     apply,
     compile_operation,
@@ -50,9 +56,18 @@ class Search:
     - A state that placed the same known operations and left the same value
       as an earlier one, with a superset of its unknown operations, can reach
       nothing new (see `_undominated`).
+
+    And one rule prunes states with no future at all (`prune`, see `_Owed`):
+    a write is not placed if it leaves a value from which some get still to
+    be placed can no longer read what it returned. Appends only extend a
+    value, so once no write that resets the key (a set, a del, a cas that
+    applied) is left to place, a get that returned v needs the value to be a
+    prefix of v now. Without this rule, a get that returned the empty key
+    while a dozen appends overlapped it had the search try every order of the
+    appends before placing the get first.
     """
 
-    def __init__(self, operations: list[Operation], max_states: int) -> None:
+    def __init__(self, operations: list[Operation], max_states: int, prune: bool = True) -> None:
         known = sorted(
             (op for op in operations if op.outcome is Outcome.OK), key=lambda o: o.invoked
         )
@@ -63,6 +78,7 @@ class Search:
         self.ops: list[Operation] = known + unknown
         self.known = len(known)
         self.max_states = max_states
+        self.prune = prune
         self.verdict = Verdict.GAVE_UP
         self.states = 0
         self.order: list[int] = []  # the linearization found
@@ -114,6 +130,9 @@ class Search:
 
         seen, frontier = self.seen, self.frontier
         max_states = self.max_states
+        owed = _Owed(compiled, nd) if self.prune else None
+        if owed is not None and not owed.expected:
+            owed = None  # no get to keep satisfiable: nothing to prune
         # The known operations placed, as `low` (every operation before it is
         # placed, it is not) and the bitset `rel` of those placed after it (bit
         # j for operation low + j). Operations are placed roughly in order, so
@@ -154,8 +173,10 @@ class Search:
                             else:
                                 new_low, new_rel = low, rel | (1 << (i - low))
                             memo = (new_low, new_rel, new, extra)
-                            if memo not in seen and (
-                                not extra or _undominated(frontier.get(memo[:3]), extra)
+                            if (
+                                memo not in seen
+                                and (not extra or _undominated(frontier.get(memo[:3]), extra))
+                                and (owed is None or owed.place(i, new))
                             ):
                                 states += 1
                                 if states > max_states:
@@ -194,7 +215,11 @@ class Search:
                             wanted is _ANY or new is None or _useful(new, wanted)
                         ):
                             memo = (low, rel, new, extra | unknown_bit[u])
-                            if memo not in seen and _undominated(frontier.get(memo[:3]), memo[3]):
+                            if (
+                                memo not in seen
+                                and _undominated(frontier.get(memo[:3]), memo[3])
+                                and (owed is None or owed.place(u, new))
+                            ):
                                 states += 1
                                 if states > max_states:
                                     break
@@ -216,6 +241,8 @@ class Search:
                     self.verdict = Verdict.VIOLATION
                     break
                 i, value, writer, path, low, rel, extra, blocker = stack.pop()
+                if owed is not None:
+                    owed.unplace(i)
                 after_unknown = bool(stack) and stack[-1][0] >= nd
                 if i < nd:
                     remaining += 1
@@ -295,6 +322,92 @@ class Search:
     def ever_placed(self, i: int) -> bool:
         """Whether some order the search explored placed known operation i."""
         return any(i < low or rel >> (i - low) & 1 for low, rel, _, _ in self.seen)
+
+
+class _Owed:
+    """The gets still to be placed, and the writes that could still give them their value.
+
+    A get (or a del that found nothing) that returned v is an exact reader of
+    v: when it is placed, the key must hold v. A reset (a set, a del, a cas
+    that applied, known or unknown) leaves a value of its own; an append
+    extends the value it finds. So from value w, v can still be read if w
+    extends to v by appends (w absent, or a prefix of v), or if some reset
+    still to be placed leaves a value that does. `place` refuses a write
+    that leaves no way to some reader's value; it counts, per value
+    expected, the readers and the resets that could give it still unplaced.
+    (A cas that applied is a reader too, but its own reset would count for
+    it: left out, which only prunes less.)
+    """
+
+    def __init__(self, compiled: list[tuple], known: int) -> None:
+        self.expected: list[str | None] = []  # the distinct values readers returned
+        self.reader: list[int] = []  # per operation: its value's number, or -1
+        index: dict[str | None, int] = {}
+        for i, (code, a, _) in enumerate(compiled):
+            k = -1
+            if i < known and code in (GET, DEL_MISSING):
+                wanted = a if code == GET else None
+                if wanted not in index:
+                    index[wanted] = len(self.expected)
+                    self.expected.append(wanted)
+                k = index[wanted]
+            self.reader.append(k)
+        self.pending = [0] * len(self.expected)
+        for k in self.reader:
+            if k >= 0:
+                self.pending[k] += 1
+        # Per operation: the expected values its reset could lead to.
+        self.gives: list[tuple[int, ...]] = []
+        for code, a, b in compiled:
+            if code in _RESETS:
+                left = b if code in (CAS_OK, U_CAS) else a if code in (SET, U_SET) else None
+                self.gives.append(
+                    tuple(k for k, v in enumerate(self.expected) if _extends(left, v))
+                )
+            else:
+                self.gives.append(())
+        self.writes = [code in WRITES for code, _, _ in compiled]
+        self.producers = [0] * len(self.expected)
+        for ks in self.gives:
+            for k in ks:
+                self.producers[k] += 1
+
+    def place(self, i: int, value: str | None) -> bool:
+        """Count operation i placed, leaving `value`; False, counting nothing, at a dead end."""
+        k = self.reader[i]
+        if k >= 0:
+            self.pending[k] -= 1  # a reader changes no value: no reader can be hurt
+            return True
+        if not self.writes[i]:
+            return True  # a failed cas leaves the value as it was
+        gives, producers = self.gives[i], self.producers
+        for k in gives:
+            producers[k] -= 1
+        pending, expected = self.pending, self.expected
+        for k in range(len(expected)):
+            if pending[k] and not producers[k] and not _extends(value, expected[k]):
+                for g in gives:
+                    producers[g] += 1
+                return False
+        return True
+
+    def unplace(self, i: int) -> None:
+        """Undo `place(i, ...)` (backtracking)."""
+        k = self.reader[i]
+        if k >= 0:
+            self.pending[k] += 1
+        for k in self.gives[i]:
+            self.producers[k] += 1
+
+
+_RESETS = frozenset({SET, DEL, DEL_FOUND, CAS_OK, U_SET, U_DEL, U_CAS})
+
+
+def _extends(value: str | None, wanted: str | None) -> bool:
+    """Whether appends (none or more) to `value` could give `wanted`."""
+    if wanted is None:
+        return value is None
+    return value is None or wanted.startswith(value)
 
 
 def _unwind(path) -> list[int]:
