@@ -88,7 +88,7 @@ def test_a_late_timeout_now_is_held_until_its_transfer_gave_up_then_lands_on_a_d
     )
     armed = Action(number=1, at_us=500_000, kind="late-timeout-now", value=late, lasts_us=200_000)
     transfer = Action(number=2, at_us=500_000, kind="transfer", key=1)
-    execution = execute(only(armed, transfer))
+    execution = execute(only(armed, transfer), trace="full")  # the test reads the sentences
     trace = execution.trace
     sent = next(e for e in trace if "sends it TimeoutNow" in e.text)
     leader, target = sent.node, sent.text.split()[2]  # "n1 sees n2 has every entry ..."
