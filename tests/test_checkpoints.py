@@ -273,6 +273,56 @@ def test_checkpoints_change_nothing_in_the_run(monkeypatch):
     assert inner_state(with_checkpoints) == inner_state(without)
 
 
+@pytest.mark.usefixtures("spacing")
+def test_back_again_and_again_then_forward_is_exactly_a_fresh_run():
+    # As `b`, `b`, `b` in watch: the first back() replays from a checkpoint and
+    # takes travel checkpoints on its way, which the next ones restore.
+    c = played()
+
+    def fresh() -> Cluster:  # a fresh run to where `c` is (all but the last run(), then steps)
+        twin = played(upto=len(script()) - 1)
+        while len(twin.trace) < len(c.trace):
+            twin.step()
+        return twin
+
+    for _ in range(6):
+        c.back()
+        assert inner_state(c) == inner_state(fresh())
+    for _ in range(3):  # forward again: the recorded future, replayed
+        c.step()
+    assert inner_state(c) == inner_state(fresh())
+    c.back()
+    c.back()
+    twin = fresh()
+    for cluster in (c, twin):
+        cluster.crash("n2")  # history forks after the travel checkpoints
+        cluster.submit("set fork 2")
+        cluster.run(0.3)
+    assert inner_state(c) == inner_state(twin)
+
+
+def test_a_replay_takes_travel_checkpoints_so_the_next_back_replays_little():
+    c = played()
+    c.back()
+    stats, cursor = c.time_travel_stats(), c._journal.cursor
+    assert stats["travel"] >= 1
+    base = max(p for p in stats["positions"] if p <= cursor)
+    travel = max(checkpoints.MIN_SPACING, checkpoints.TRAVEL * stats["spacing"] // checkpoints.SPACING)
+    assert cursor - base < 2 * travel < stats["spacing"]  # the next back() replays little
+
+
+def test_travel_checkpoints_stay_few_however_much_one_travels(marks):
+    c = played()
+    most = 0
+    for i in range(1, 40):  # back and forth across the whole history
+        c.goto(marks[i * 97 % len(marks)])
+        c.back()
+        most = max(most, c.time_travel_stats()["travel"])
+    assert most == checkpoints.TRAVEL_KEPT  # reached, never passed: the others were dropped
+    stats = c.time_travel_stats()
+    assert stats["taken"] > stats["checkpoints"]
+
+
 # -- the policy ------------------------------------------------------------------
 
 

@@ -19,6 +19,13 @@ what it copied.
   actions, and the number of checkpoints grows with the logarithm of the
   history's length (dense near the present, sparse far back).
 - The first checkpoint, the world as built, is always kept.
+- Travelling. A user who goes back once usually goes on going back
+  (`b`, `b`, `b` in `raftsim watch`), and each of those presses would replay
+  from the same checkpoint again. So a replay towards a destination takes
+  checkpoints of its own, halving the way left each time until it is shorter
+  than TRAVEL copies' cost: the next `back()` replays little. These travel
+  checkpoints are not thinned with the others; the TRAVEL_KEPT nearest the
+  cursor are kept.
 
 Checkpoints are taken wherever the world is when one is due: in `run`'s hot
 loop, which pauses for it, and while replaying. Those in the recorded future
@@ -43,6 +50,8 @@ from sim.engine.world import World
 SPACING = 40  # actions between checkpoints per action a copy costs: ~2/40 of a run
 THINNING = 4  # far back, a gap may be a quarter of its distance from the end
 MIN_SPACING = 64  # actions: tiny worlds are cheap to copy, but not free
+TRAVEL = 2  # a replay stops halving its way when less than this many copies' cost is left
+TRAVEL_KEPT = 8  # travel checkpoints kept, those nearest the cursor
 # A copy's cost in actions (a step or a call under load), as measured: about 600
 # references copied, or 3 objects rebuilt one by one, cost as much as an action.
 # The garbage collector later walks the copy, about as much work again.
@@ -91,6 +100,8 @@ class Checkpoints:
         self._rows: list[tuple] = []
         self._rows_start = 0
         self._base = 0  # the newest checkpoint at or before the cursor
+        self._travel: set[int] = set()  # positions of checkpoints taken while travelling
+        self._destination = 0  # where the last restore was going
         self._taken = 0
         self.due = sys.maxsize
         if journal.enabled:
@@ -102,6 +113,8 @@ class Checkpoints:
         position = self._journal.cursor
         if position not in self._worlds:
             self._take(position, world)
+            if position < self._destination:
+                self._travel.add(position)
             self._thin()
         self._base = position
         self._plan()
@@ -111,11 +124,14 @@ class Checkpoints:
         there is shorter than from the cursor; None otherwise.
 
         Moves the journal's cursor and cuts (or extends) the trace to that checkpoint.
+        The replay to `position` that follows takes travel checkpoints as they fall due.
         """
         journal = self._journal
+        self._destination = position
         base = self._positions[bisect_right(self._positions, position) - 1]
         cursor = journal.cursor
         if base <= cursor <= position:
+            self._plan()
             return None
         here, there = journal.mark(cursor), journal.mark(base)
         rows = trace.rows
@@ -147,6 +163,7 @@ class Checkpoints:
             "taken": self._taken,
             "positions": list(self._positions),
             "spacing": self._spacing[self._positions[-1]] if self._positions else 0,
+            "travel": len(self._travel),
             "bytes": sum(self._bytes.values()) + shared + sys.getsizeof(self._rows),
             "future_rows": len(self._rows),
         }
@@ -168,6 +185,7 @@ class Checkpoints:
         del self._worlds[position], self._spacing[position], self._bytes[position]
         del self._chunks[position]
         self._positions.remove(position)
+        self._travel.discard(position)
 
     def _allowed(self, older: int, newer: int) -> bool:
         """May checkpoints `older` and `newer` be neighbours?"""
@@ -175,13 +193,17 @@ class Checkpoints:
         return newer - older <= max(self._spacing[older], (end - newer) // THINNING)
 
     def _thin(self) -> None:
-        """Drop each checkpoint whose neighbours may be neighbours (the first stays)."""
-        positions = self._positions
+        """Drop each checkpoint whose neighbours may be neighbours (the first stays), and
+        the travel checkpoints furthest from the cursor beyond TRAVEL_KEPT."""
+        positions, travel = self._positions, self._travel
         kept = positions[:1]
         for i in range(1, len(positions) - 1):
-            if not self._allowed(kept[-1], positions[i + 1]):
+            if positions[i] in travel or not self._allowed(kept[-1], positions[i + 1]):
                 kept.append(positions[i])
         for position in set(positions[:-1]) - set(kept):
+            self._drop(position)
+        cursor = self._journal.cursor
+        for position in sorted(travel, key=lambda p: abs(cursor - p))[TRAVEL_KEPT:]:
             self._drop(position)
 
     def _plan(self) -> None:
@@ -197,6 +219,10 @@ class Checkpoints:
         after = bisect_right(positions, base)
         newer = positions[after] if after < len(positions) else sys.maxsize
         self.due = min(base + max(1, gap), newer)
+        # Travelling: halve the way left, down to TRAVEL copies' cost.
+        left = self._destination - base
+        if left >= 2 * max(MIN_SPACING, TRAVEL * self._spacing[base] // max(1, SPACING)):
+            self.due = min(self.due, base + left // 2)
 
     def _keep_rows(self, rows: list[tuple], there: int, here: int) -> None:
         """Going back from trace length `here` to `there`: keep the rows undone."""
