@@ -307,7 +307,8 @@ def test_a_replay_takes_travel_checkpoints_so_the_next_back_replays_little():
     stats, cursor = c.time_travel_stats(), c._journal.cursor
     assert stats["travel"] >= 1
     base = max(p for p in stats["positions"] if p <= cursor)
-    travel = max(checkpoints.MIN_SPACING, checkpoints.TRAVEL * stats["spacing"] // checkpoints.SPACING)
+    cost = stats["spacing"] // checkpoints.SPACING  # of the newest copy, in actions
+    travel = max(checkpoints.MIN_SPACING, checkpoints.TRAVEL * cost)
     assert cursor - base < 2 * travel < stats["spacing"]  # the next back() replays little
 
 
