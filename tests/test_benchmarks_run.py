@@ -25,7 +25,7 @@ RUNS = {
     "linearizability.py": (["--ops", "200", "--repeat", "1"], "history checked in under 1 s"),
     "views.py": (["--nodes", "3", "--repeats", "1"], "one frame"),
     "time_travel.py": (
-        ["--seconds", "0.05", "--repeats", "1", "--watch-seconds", "1"],
+        ["--seconds", "0.05", "--repeats", "1", "--watch-seconds", "1", "--moments", "2"],
         "goto(middle)",
     ),
     "long_run.py": (

@@ -161,8 +161,10 @@ def script() -> list[Step]:
     return steps
 
 
-def played(upto: int | None = None) -> Cluster:
+def played(upto: int | None = None, spacing: int | None = None) -> Cluster:
     c = Cluster(5, seed=7)
+    if spacing is not None:
+        c.checkpoint_spacing = spacing
     for step in script()[:upto]:
         step(c)
     return c
@@ -322,6 +324,25 @@ def test_travel_checkpoints_stay_few_however_much_one_travels(marks):
     assert most == checkpoints.TRAVEL_KEPT  # reached, never passed: the others were dropped
     stats = c.time_travel_stats()
     assert stats["taken"] > stats["checkpoints"]
+
+
+def test_denser_checkpoints_change_nothing_but_how_far_back_replays():
+    plain, dense = played(), played(spacing=10)  # as `raftsim watch` sets it
+    assert dense.time_travel_stats()["spacing"] * 3 < plain.time_travel_stats()["spacing"]
+    assert dense.time_travel_stats()["taken"] > plain.time_travel_stats()["taken"]
+    assert inner_state(dense) == inner_state(plain)
+    for _ in range(3):
+        for cluster in (plain, dense):
+            cluster.back()
+        assert inner_state(dense) == inner_state(plain)
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.5, "10", True, None])
+def test_checkpoint_spacing_is_a_positive_count(value):
+    c = Cluster(3)
+    with pytest.raises(ValueError, match="checkpoint_spacing"):
+        c.checkpoint_spacing = value
+    assert c.checkpoint_spacing == checkpoints.SPACING
 
 
 # -- the policy ------------------------------------------------------------------

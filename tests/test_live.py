@@ -21,7 +21,7 @@ from sim.cli import main
 from sim.scenario import load
 from sim.scenario.player import ScenarioPlayer
 from sim.show.controls import NUMBER_PAUSE, SHIFT_TAB, TAB, Controls
-from sim.show.driver import MAX_CATCH_UP, TICK, Driver
+from sim.show.driver import CHECKPOINT_SPACING, MAX_CATCH_UP, TICK, Driver
 from sim.show.live import FRAME, _watch, keys_from, run_live
 
 STORY = "scenarios/leader-crash.scenario"
@@ -424,6 +424,12 @@ def test_ctrl_c_inside_the_live_view_is_one_plain_keyboard_interrupt(when):
     assert out.getvalue().endswith(RESTORED)
     if when == "after a few keys":
         assert controls.selected == "n10" and controls.driver.paused
+
+
+def test_watch_takes_denser_checkpoints_than_a_plain_run():
+    # Its simulation is paced by the clock, so it has time for them: `b` replays less.
+    controls, cluster = make_controls()
+    assert cluster.checkpoint_spacing == CHECKPOINT_SPACING < Cluster(3).checkpoint_spacing
 
 
 def test_what_a_key_did_is_drawn_at_once_not_a_frame_later():

@@ -83,10 +83,12 @@ class Checkpoints:
 
     `due` is the journal position at which the owner should call `reached`
     (never, when the journal is off: no time travel, no checkpoints).
+    `spacing` is SPACING unless the owner sets another (from the next checkpoint on).
     """
 
     def __init__(self, world: World, journal: Journal, shared: Sequence[object] = ()) -> None:
         self._journal = journal
+        self.spacing = SPACING
         # Never part of a world's state, though an observer may hold them (the Cluster
         # a client driver sends through): copies point to the originals.
         self._shared = tuple(shared)
@@ -176,7 +178,7 @@ class Checkpoints:
         self._taken += 1
         cost = copier.items / REFERENCES_PER_ACTION + copier.objects / OBJECTS_PER_ACTION
         self._worlds[position] = copy
-        self._spacing[position] = max(MIN_SPACING, round(SPACING * cost))
+        self._spacing[position] = max(MIN_SPACING, round(self.spacing * cost))
         self._bytes[position] = copier.size
         self._chunks[position] = copier.chunks
         insort(self._positions, position)
@@ -221,7 +223,7 @@ class Checkpoints:
         self.due = min(base + max(1, gap), newer)
         # Travelling: halve the way left, down to TRAVEL copies' cost.
         left = self._destination - base
-        if left >= 2 * max(MIN_SPACING, TRAVEL * self._spacing[base] // max(1, SPACING)):
+        if left >= 2 * max(MIN_SPACING, TRAVEL * self._spacing[base] // max(1, self.spacing)):
             self.due = min(self.due, base + left // 2)
 
     def _keep_rows(self, rows: list[tuple], there: int, here: int) -> None:
