@@ -303,6 +303,17 @@ def test_back_again_and_again_then_forward_is_exactly_a_fresh_run():
     assert inner_state(c) == inner_state(twin)
 
 
+def test_a_checkpoint_after_a_restore_shares_the_runs_of_the_one_restored():
+    c = played()
+    c.back()  # restores a checkpoint, then takes travel checkpoints while replaying
+    kept = c._checkpoints
+    first = min(kept._travel)
+    restored = max(p for p in kept._positions if p < first)
+    runs = {id(run) for chunks in kept._chunks[restored] for run in chunks.parts}
+    shared = [chunks for chunks in kept._chunks[first] if id(chunks.parts[0]) in runs]
+    assert len(shared) >= 2 * len(c.nodes)  # the logs and the disks at least
+
+
 def test_a_replay_takes_travel_checkpoints_so_the_next_back_replays_little():
     c = played()
     c.back()

@@ -146,7 +146,11 @@ class Checkpoints:
             rows += self._rows[here - start : there - start]
         journal.cursor = self._base = base
         self._plan()
-        return copy_world(self._worlds[base], shared=self._shared)[0]
+        world, copier = copy_world(self._worlds[base], shared=self._shared)
+        # The next checkpoint shares the runs of this one's lists, as one taken from
+        # the world it replaces would have shared the runs of the one before.
+        self._chunker.adopt(copier)
+        return world
 
     def forget_future(self) -> None:
         """History forked at the cursor: the recorded future, and its checkpoints, are gone."""
