@@ -315,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{statistics.median(key for _, key in times):,.0f} ms)"
                 + (
                     f"; {watch['events']:,} trace events, {stats['checkpoints']} "
-                    f"checkpoints, spacing {stats['spacing']:,} actions"
+                    f"checkpoints (~{stats['bytes'] / 2**20:,.1f} MiB by time_travel_stats()), "
+                    f"spacing {stats['spacing']:,} actions"
                     if label == "b"
                     else "; the 2nd and 3rd press in a row"
                 ),
