@@ -21,9 +21,9 @@ what it copied.
 - The first checkpoint, the world as built, is always kept.
 - Travelling. A user who goes back once usually goes on going back
   (`b`, `b`, `b` in `raftsim watch`), and each of those presses would replay
-  from the same checkpoint again. So a replay towards a destination takes
-  checkpoints of its own, halving the way left each time until it is shorter
-  than TRAVEL copies' cost: the next `back()` replays little. These travel
+  from the same checkpoint again. So a long replay takes one checkpoint of
+  its own, TRAVEL copies' cost before its destination: the next `back()`s
+  (a step each) replay at most that much, for one copy. These travel
   checkpoints are not thinned with the others; the TRAVEL_KEPT nearest the
   cursor are kept.
 
@@ -50,7 +50,7 @@ from sim.engine.world import World
 SPACING = 40  # actions between checkpoints per action a copy costs: ~2/40 of a run
 THINNING = 4  # far back, a gap may be a quarter of its distance from the end
 MIN_SPACING = 64  # actions: tiny worlds are cheap to copy, but not free
-TRAVEL = 2  # a replay stops halving its way when less than this many copies' cost is left
+TRAVEL = 2  # copies' cost in actions: where a long replay takes a checkpoint, before its end
 TRAVEL_KEPT = 8  # travel checkpoints kept, those nearest the cursor
 # A copy's cost in actions (a step or a call under load), as measured: about 600
 # references copied, or 3 objects rebuilt one by one, cost as much as an action.
@@ -126,7 +126,7 @@ class Checkpoints:
         there is shorter than from the cursor; None otherwise.
 
         Moves the journal's cursor and cuts (or extends) the trace to that checkpoint.
-        The replay to `position` that follows takes travel checkpoints as they fall due.
+        The replay to `position` that follows takes a travel checkpoint when one is due.
         """
         journal = self._journal
         self._destination = position
@@ -225,10 +225,11 @@ class Checkpoints:
         after = bisect_right(positions, base)
         newer = positions[after] if after < len(positions) else sys.maxsize
         self.due = min(base + max(1, gap), newer)
-        # Travelling: halve the way left, down to TRAVEL copies' cost.
-        left = self._destination - base
-        if left >= 2 * max(MIN_SPACING, TRAVEL * self._spacing[base] // max(1, self.spacing)):
-            self.due = min(self.due, base + left // 2)
+        # Travelling: a checkpoint TRAVEL copies' cost before the destination, if that
+        # saves the next back() at least as much again.
+        before = max(MIN_SPACING, TRAVEL * self._spacing[base] // max(1, self.spacing))
+        if self._destination - base >= 2 * before:
+            self.due = min(self.due, self._destination - before)
 
     def _keep_rows(self, rows: list[tuple], there: int, here: int) -> None:
         """Going back from trace length `here` to `there`: keep the rows undone."""
