@@ -83,6 +83,13 @@ def count(value: object, what: str, minimum: int = 0, maximum: int | None = None
     return value
 
 
+def choice(value: object, what: str, choices: tuple[str, ...]) -> str:
+    """One of `choices`."""
+    if value not in choices:
+        raise ValueError(f"{what} must be {' or '.join(map(repr, choices))}, got {value!r}")
+    return value  # type: ignore[return-value]
+
+
 def word(value: object, what: str) -> str:
     """A non-empty string with no whitespace (a node id, a key)."""
     if not isinstance(value, str) or not value or any(c.isspace() for c in value):

@@ -23,18 +23,6 @@ from sim.views import AdminHandle, NodeView, ReadHandle, SubmitHandle
 KEEP_RECENT = 10_000
 
 
-def _membership_mode(mode: str) -> bool:
-    if mode not in ("joint", "single"):
-        raise ValueError(f"membership must be 'joint' or 'single', got {mode!r}")
-    return mode == "single"
-
-
-def _trace_mode(mode: str) -> bool:
-    if mode not in ("full", "off"):
-        raise ValueError(f"trace must be 'full' or 'off', got {mode!r}")
-    return mode == "full"
-
-
 class Cluster:
     """A simulated Raft cluster, deterministic for a given seed and sequence of calls.
 
@@ -104,7 +92,8 @@ class Cluster:
                 max_entries_per_request, "max_entries_per_request", minimum=1
             ),
             check_quorum=arg.flag(check_quorum, "check_quorum"),
-            single_server_changes=_membership_mode(membership),
+            single_server_changes=arg.choice(membership, "membership", ("joint", "single"))
+            == "single",
             catchup_margin=arg.count(catchup_margin, "catchup_margin"),
             catchup_timeout=arg.seconds(catchup_timeout, "catchup_timeout"),
             snapshot_interval=arg.count(snapshot_interval, "snapshot_interval"),
@@ -126,7 +115,7 @@ class Cluster:
         )
         self._trace = Trace()
         self._strict = arg.flag(strict, "strict")
-        self._tracing = _trace_mode(trace)
+        self._tracing = arg.choice(trace, "trace", ("full", "off")) == "full"
         self._world = World(
             self._ids,
             seed,
@@ -506,6 +495,17 @@ class Cluster:
         they hold beyond what they share with the present, and how many `future_rows`
         of trace are kept for jumps forward (see sim/engine/checkpoints.py)."""
         return self._checkpoints.stats()
+
+    @property
+    def checkpoint_spacing(self) -> int:
+        """Actions between time travel's checkpoints per action a copy costs (40). Lower:
+        `back()` replays less, and runs spend about 2/spacing of their time on checkpoints
+        (`raftsim watch`, paced by the clock, has time to spare: it sets 10)."""
+        return self._checkpoints.spacing
+
+    @checkpoint_spacing.setter
+    def checkpoint_spacing(self, value: int) -> None:
+        self._checkpoints.spacing = arg.count(value, "checkpoint_spacing", minimum=1)
 
     # -- internals ----------------------------------------------------------
 

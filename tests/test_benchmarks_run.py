@@ -31,7 +31,7 @@ RUNS = {
     "views.py": (["--nodes", "3", "--repeats", "1"], "one frame"),
     "explore.py": (["--nodes", "3", "--depth", "3"], "distinct states by depth"),
     "time_travel.py": (
-        ["--seconds", "0.05", "--repeats", "1", "--watch-seconds", "1"],
+        ["--seconds", "0.05", "--repeats", "1", "--watch-seconds", "1", "--moments", "2"],
         "goto(middle)",
     ),
     # HEAD is in every clone, shallow ones too: the older revision the README

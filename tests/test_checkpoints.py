@@ -161,8 +161,10 @@ def script() -> list[Step]:
     return steps
 
 
-def played(upto: int | None = None) -> Cluster:
+def played(upto: int | None = None, spacing: int | None = None) -> Cluster:
     c = Cluster(5, seed=7)
+    if spacing is not None:
+        c.checkpoint_spacing = spacing
     for step in script()[:upto]:
         step(c)
     return c
@@ -271,6 +273,88 @@ def test_checkpoints_change_nothing_in_the_run(monkeypatch):
     without = played()
     assert without.time_travel_stats()["checkpoints"] == 1  # the world as built
     assert inner_state(with_checkpoints) == inner_state(without)
+
+
+@pytest.mark.usefixtures("spacing")
+def test_back_again_and_again_then_forward_is_exactly_a_fresh_run():
+    # As `b`, `b`, `b` in watch: the first back() replays from a checkpoint and
+    # takes travel checkpoints on its way, which the next ones restore.
+    c = played()
+
+    def fresh() -> Cluster:  # a fresh run to where `c` is (all but the last run(), then steps)
+        twin = played(upto=len(script()) - 1)
+        while len(twin.trace) < len(c.trace):
+            twin.step()
+        return twin
+
+    for presses in range(1, 7):
+        c.back()
+        if presses in (1, 2, 6):
+            assert inner_state(c) == inner_state(fresh())
+    for _ in range(3):  # forward again: the recorded future, replayed
+        c.step()
+    assert inner_state(c) == inner_state(fresh())
+    c.back()
+    c.back()
+    twin = fresh()
+    for cluster in (c, twin):
+        cluster.crash("n2")  # history forks after the travel checkpoints
+        cluster.submit("set fork 2")
+        cluster.run(0.3)
+    assert inner_state(c) == inner_state(twin)
+
+
+def test_a_checkpoint_after_a_restore_shares_the_runs_of_the_one_restored():
+    c = played()
+    c.back()  # restores a checkpoint, then takes travel checkpoints while replaying
+    kept = c._checkpoints
+    first = min(kept._travel)
+    restored = max(p for p in kept._positions if p < first)
+    runs = {id(run) for chunks in kept._chunks[restored] for run in chunks.parts}
+    shared = [chunks for chunks in kept._chunks[first] if id(chunks.parts[0]) in runs]
+    assert len(shared) >= 2 * len(c.nodes)  # the logs and the disks at least
+
+
+def test_a_replay_takes_travel_checkpoints_so_the_next_back_replays_little():
+    c = played()
+    c.back()
+    stats, cursor = c.time_travel_stats(), c._journal.cursor
+    assert stats["travel"] >= 1
+    base = max(p for p in stats["positions"] if p <= cursor)
+    cost = stats["spacing"] // checkpoints.SPACING  # of the newest copy, in actions
+    travel = max(checkpoints.MIN_SPACING, checkpoints.TRAVEL * cost)
+    assert cursor - base < 2 * travel < stats["spacing"]  # the next back() replays little
+
+
+def test_travel_checkpoints_stay_few_however_much_one_travels(marks):
+    c = played()
+    most = 0
+    for i in range(1, 80):  # back and forth across the whole history
+        c.goto(marks[i * 97 % len(marks)])
+        c.back()
+        most = max(most, c.time_travel_stats()["travel"])
+    assert most == checkpoints.TRAVEL_KEPT  # reached, never passed: the others were dropped
+    stats = c.time_travel_stats()
+    assert stats["taken"] > stats["checkpoints"]
+
+
+def test_denser_checkpoints_change_nothing_but_how_far_back_replays():
+    plain, dense = played(), played(spacing=10)  # as `raftsim watch` sets it
+    assert dense.time_travel_stats()["spacing"] * 3 < plain.time_travel_stats()["spacing"]
+    assert dense.time_travel_stats()["taken"] > plain.time_travel_stats()["taken"]
+    assert inner_state(dense) == inner_state(plain)
+    for _ in range(3):
+        for cluster in (plain, dense):
+            cluster.back()
+        assert inner_state(dense) == inner_state(plain)
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.5, "10", True, None])
+def test_checkpoint_spacing_is_a_positive_count(value):
+    c = Cluster(3)
+    with pytest.raises(ValueError, match="checkpoint_spacing"):
+        c.checkpoint_spacing = value
+    assert c.checkpoint_spacing == checkpoints.SPACING
 
 
 # -- the policy ------------------------------------------------------------------

@@ -12,6 +12,7 @@ import signal
 
 import pytest
 import trio
+import trio.testing
 from click.testing import CliRunner
 from rich.console import Console
 
@@ -20,8 +21,8 @@ from sim.cli import main
 from sim.scenario import load
 from sim.scenario.player import ScenarioPlayer
 from sim.show.controls import NUMBER_PAUSE, SHIFT_TAB, TAB, Controls
-from sim.show.driver import MAX_CATCH_UP, TICK, Driver
-from sim.show.live import keys_from, run_live
+from sim.show.driver import CHECKPOINT_SPACING, MAX_CATCH_UP, TICK, Driver
+from sim.show.live import FRAME, _watch, keys_from, run_live
 
 STORY = "scenarios/leader-crash.scenario"
 # One driver tick of simulated time at `speed`: how far pacing may lag the clock.
@@ -423,6 +424,40 @@ def test_ctrl_c_inside_the_live_view_is_one_plain_keyboard_interrupt(when):
     assert out.getvalue().endswith(RESTORED)
     if when == "after a few keys":
         assert controls.selected == "n10" and controls.driver.paused
+
+
+def test_watch_takes_denser_checkpoints_than_a_plain_run():
+    # Its simulation is paced by the clock, so it has time for them: `b` replays less.
+    controls, cluster = make_controls()
+    assert cluster.checkpoint_spacing == CHECKPOINT_SPACING < Cluster(3).checkpoint_spacing
+
+
+def test_what_a_key_did_is_drawn_at_once_not_a_frame_later():
+    # Trio's mock clock: the times below are the program's own clock, not wall time.
+    controls, cluster = make_controls()
+    console, _ = fake_terminal()
+    frames: list[tuple[float, int]] = []  # (when, trace length drawn)
+    typed = [["b"], ["q"]]
+
+    async def keyboard() -> list[str] | None:
+        await trio.sleep(FRAME / 4)
+        return typed.pop(0)
+
+    def on_frame(c: Controls) -> None:
+        frames.append((trio.current_time(), len(c.cluster.trace)))
+
+    start = len(cluster.trace)
+    trio.run(
+        _watch,
+        controls,
+        console,
+        keyboard,
+        on_frame,
+        clock=trio.testing.MockClock(autojump_threshold=0),
+    )
+    assert frames[0] == (0.0, start)
+    # `b` went back at FRAME / 4, and that frame was drawn right then.
+    assert (FRAME / 4, len(cluster.trace)) in frames and len(cluster.trace) < start
 
 
 # -- the command ---------------------------------------------------------------------

@@ -19,6 +19,13 @@ what it copied.
   actions, and the number of checkpoints grows with the logarithm of the
   history's length (dense near the present, sparse far back).
 - The first checkpoint, the world as built, is always kept.
+- Travelling. A user who goes back once usually goes on going back
+  (`b`, `b`, `b` in `raftsim watch`), and each of those presses would replay
+  from the same checkpoint again. So a long replay takes one checkpoint of
+  its own, TRAVEL copies' cost before its destination: the next `back()`s
+  (a step each) replay at most that much, for one copy. These travel
+  checkpoints are not thinned with the others; the TRAVEL_KEPT nearest the
+  cursor are kept.
 
 Checkpoints are taken wherever the world is when one is due: in `run`'s hot
 loop, which pauses for it, and while replaying. Those in the recorded future
@@ -43,6 +50,8 @@ from sim.engine.world import World
 SPACING = 40  # actions between checkpoints per action a copy costs: ~2/40 of a run
 THINNING = 4  # far back, a gap may be a quarter of its distance from the end
 MIN_SPACING = 64  # actions: tiny worlds are cheap to copy, but not free
+TRAVEL = 2  # copies' cost in actions: where a long replay takes a checkpoint, before its end
+TRAVEL_KEPT = 8  # travel checkpoints kept, those nearest the cursor
 # A copy's cost in actions (a step or a call under load), as measured: about 600
 # references copied, or 3 objects rebuilt one by one, cost as much as an action.
 # The garbage collector later walks the copy, about as much work again.
@@ -74,10 +83,12 @@ class Checkpoints:
 
     `due` is the journal position at which the owner should call `reached`
     (never, when the journal is off: no time travel, no checkpoints).
+    `spacing` is SPACING unless the owner sets another (from the next checkpoint on).
     """
 
     def __init__(self, world: World, journal: Journal, shared: Sequence[object] = ()) -> None:
         self._journal = journal
+        self.spacing = SPACING
         # Never part of a world's state, though an observer may hold them (the Cluster
         # a client driver sends through): copies point to the originals.
         self._shared = tuple(shared)
@@ -91,6 +102,8 @@ class Checkpoints:
         self._rows: list[tuple] = []
         self._rows_start = 0
         self._base = 0  # the newest checkpoint at or before the cursor
+        self._travel: set[int] = set()  # positions of checkpoints taken while travelling
+        self._destination = 0  # where the last restore was going
         self._taken = 0
         self.due = sys.maxsize
         if journal.enabled:
@@ -102,6 +115,8 @@ class Checkpoints:
         position = self._journal.cursor
         if position not in self._worlds:
             self._take(position, world)
+            if position < self._destination:
+                self._travel.add(position)
             self._thin()
         self._base = position
         self._plan()
@@ -111,11 +126,14 @@ class Checkpoints:
         there is shorter than from the cursor; None otherwise.
 
         Moves the journal's cursor and cuts (or extends) the trace to that checkpoint.
+        The replay to `position` that follows takes a travel checkpoint when one is due.
         """
         journal = self._journal
+        self._destination = position
         base = self._positions[bisect_right(self._positions, position) - 1]
         cursor = journal.cursor
         if base <= cursor <= position:
+            self._plan()
             return None
         here, there = journal.mark(cursor), journal.mark(base)
         rows = trace.rows
@@ -128,7 +146,11 @@ class Checkpoints:
             rows += self._rows[here - start : there - start]
         journal.cursor = self._base = base
         self._plan()
-        return copy_world(self._worlds[base], shared=self._shared)[0]
+        world, copier = copy_world(self._worlds[base], shared=self._shared)
+        # The next checkpoint shares the runs of this one's lists, as one taken from
+        # the world it replaces would have shared the runs of the one before.
+        self._chunker.adopt(copier)
+        return world
 
     def forget_future(self) -> None:
         """History forked at the cursor: the recorded future, and its checkpoints, are gone."""
@@ -147,6 +169,7 @@ class Checkpoints:
             "taken": self._taken,
             "positions": list(self._positions),
             "spacing": self._spacing[self._positions[-1]] if self._positions else 0,
+            "travel": len(self._travel),
             "bytes": sum(self._bytes.values()) + shared + sys.getsizeof(self._rows),
             "future_rows": len(self._rows),
         }
@@ -159,7 +182,7 @@ class Checkpoints:
         self._taken += 1
         cost = copier.items / REFERENCES_PER_ACTION + copier.objects / OBJECTS_PER_ACTION
         self._worlds[position] = copy
-        self._spacing[position] = max(MIN_SPACING, round(SPACING * cost))
+        self._spacing[position] = max(MIN_SPACING, round(self.spacing * cost))
         self._bytes[position] = copier.size
         self._chunks[position] = copier.chunks
         insort(self._positions, position)
@@ -168,6 +191,7 @@ class Checkpoints:
         del self._worlds[position], self._spacing[position], self._bytes[position]
         del self._chunks[position]
         self._positions.remove(position)
+        self._travel.discard(position)
 
     def _allowed(self, older: int, newer: int) -> bool:
         """May checkpoints `older` and `newer` be neighbours?"""
@@ -175,13 +199,17 @@ class Checkpoints:
         return newer - older <= max(self._spacing[older], (end - newer) // THINNING)
 
     def _thin(self) -> None:
-        """Drop each checkpoint whose neighbours may be neighbours (the first stays)."""
-        positions = self._positions
+        """Drop each checkpoint whose neighbours may be neighbours (the first stays), and
+        the travel checkpoints furthest from the cursor beyond TRAVEL_KEPT."""
+        positions, travel = self._positions, self._travel
         kept = positions[:1]
         for i in range(1, len(positions) - 1):
-            if not self._allowed(kept[-1], positions[i + 1]):
+            if positions[i] in travel or not self._allowed(kept[-1], positions[i + 1]):
                 kept.append(positions[i])
         for position in set(positions[:-1]) - set(kept):
+            self._drop(position)
+        cursor = self._journal.cursor
+        for position in sorted(travel, key=lambda p: abs(cursor - p))[TRAVEL_KEPT:]:
             self._drop(position)
 
     def _plan(self) -> None:
@@ -197,6 +225,11 @@ class Checkpoints:
         after = bisect_right(positions, base)
         newer = positions[after] if after < len(positions) else sys.maxsize
         self.due = min(base + max(1, gap), newer)
+        # Travelling: a checkpoint TRAVEL copies' cost before the destination, if that
+        # saves the next back() at least as much again.
+        before = max(MIN_SPACING, TRAVEL * self._spacing[base] // max(1, self.spacing))
+        if self._destination - base >= 2 * before:
+            self.due = min(self.due, self._destination - before)
 
     def _keep_rows(self, rows: list[tuple], there: int, here: int) -> None:
         """Going back from trace length `here` to `there`: keep the rows undone."""

@@ -179,6 +179,15 @@ class Chunker:
         """A copy is over: the next one shares with it."""
         self._last, self._this = self._this, {}
 
+    def adopt(self, restored: Copier) -> None:
+        """A world was rebuilt from a copy (`restored` made it): the next copy shares the
+        runs of that copy's `Chunks`, which the rebuilt lists start as."""
+        self._last = {
+            id(y): (y.copy(), x.parts)
+            for x in restored.copied()
+            if type(x) is Chunks and type(y := restored.memo[id(x)]) is list
+        }
+
     @property
     def size(self) -> int:
         """Bytes of the copies it keeps to compare the next time with."""
@@ -236,6 +245,10 @@ class Copier:
         """Record `y` as the copy of `x`."""
         self.memo[id(x)] = y
         self._alive.append(x)
+
+    def copied(self) -> list:
+        """The objects copied (and those shared as they are)."""
+        return self._alive
 
     def shallow(self, x: list | dict | set | deque):
         """A copy of a container of immutable values (the caller vouches for them)."""

@@ -141,14 +141,17 @@ def role_text(view: NodeView) -> Text:
     return text
 
 
-def _recent(trace: Sequence[TraceEvent], want: int, keep) -> list[TraceEvent]:
-    """The last `want` events for which keep(event) holds, oldest first."""
+def _recent(trace: Sequence[TraceEvent], want: int, keep, since: float = -1.0) -> list[TraceEvent]:
+    """The last `want` events for which keep(event) holds, oldest first, none before
+    simulated time `since` (the trace is in time order: the scan stops there)."""
     found: list[TraceEvent] = []
     stop = max(0, len(trace) - SCAN_LIMIT)
     for i in range(len(trace) - 1, stop - 1, -1):
         if len(found) >= want:
             break
         event = trace[i]
+        if event.time < since:
+            break
         if keep(event):
             found.append(event)
     found.reverse()
@@ -486,7 +489,7 @@ def dashboard(cluster: Cluster, state: ViewState, width: int = 80, height: int =
     flights = sorted(cluster.in_flight, key=lambda f: (f.lands_us, f.msg_id))
     # Drops seen in the last few real seconds (at the current speed).
     since = cluster.now - max(0.3, 5 * state.speed)
-    drops = [e for e in _recent(cluster.trace, 3, lambda e: e.kind == "drop") if e.time >= since]
+    drops = _recent(cluster.trace, 3, lambda e: e.kind == "drop", since)
 
     # Height budget: status + hint lines, then sections in order of importance.
     fixed = 2

@@ -5,7 +5,8 @@ Theory of operation: three tasks share one nursery:
 - the driver (`Driver.run`, sim/show/driver.py) keeps the simulation in step
   with real time at the chosen speed;
 - the renderer redraws the dashboard about ten times a second from one task
-  (rich `Live` with `auto_refresh=False`);
+  (rich `Live` with `auto_refresh=False`), and at once after keys, so that
+  what a key did shows as soon as it is done (not up to a frame later);
 - the keyboard task reads keys in cbreak mode and hands them to `Controls`
   (sim/show/controls.py).
 
@@ -95,13 +96,32 @@ def terminal_keys(fd: int) -> KeyReader:
     return read
 
 
-async def _keyboard(read_keys: KeyReader, controls: Controls, done: trio.CancelScope) -> None:
+class Redraw:
+    """Between the keyboard and the renderer: keys were pressed, draw now."""
+
+    def __init__(self) -> None:
+        self._event = trio.Event()
+
+    def now(self) -> None:
+        self._event.set()
+
+    async def wait(self, timeout: float) -> None:
+        """Until a redraw is asked for, or `timeout` seconds at most."""
+        with trio.move_on_after(timeout):
+            await self._event.wait()
+        self._event = trio.Event()
+
+
+async def _keyboard(
+    read_keys: KeyReader, controls: Controls, done: trio.CancelScope, redraw: Redraw
+) -> None:
     while not controls.quit:
         keys = await read_keys()
         if keys is None:
             break
         for key in keys:
             controls.press(key)
+        redraw.now()
     done.cancel()
 
 
@@ -110,14 +130,14 @@ OnFrame = Callable[[Controls], None]
 
 
 async def _renderer(
-    live: Live, console: Console, controls: Controls, on_frame: OnFrame | None
+    live: Live, console: Console, controls: Controls, on_frame: OnFrame | None, redraw: Redraw
 ) -> None:
     while True:
         width, height = console.size
         live.update(dashboard(controls.cluster, controls.view_state(), width, height), refresh=True)
         if on_frame is not None:
             on_frame(controls)
-        await trio.sleep(FRAME)
+        await redraw.wait(FRAME)
 
 
 async def _watch(
@@ -130,10 +150,11 @@ async def _watch(
         redirect_stdout=False,
         redirect_stderr=False,
     ) as live:
+        redraw = Redraw()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(controls.driver.run)
-            nursery.start_soon(_renderer, live, console, controls, on_frame)
-            nursery.start_soon(_keyboard, read_keys, controls, nursery.cancel_scope)
+            nursery.start_soon(_renderer, live, console, controls, on_frame, redraw)
+            nursery.start_soon(_keyboard, read_keys, controls, nursery.cancel_scope, redraw)
 
 
 def run_live(
