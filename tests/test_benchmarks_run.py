@@ -113,3 +113,27 @@ def test_compare_fuzz_runs_the_after_code_also_with_the_first_rounds_checks_only
     assert labels[3:] == ["after / before", "after, first round's checks / before"]
     assert "seeds per CPU minute" in done.stdout
     assert "after gave the same verdicts as before, seed for seed" in done.stdout
+
+
+def test_compare_in_a_shallow_clone_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", BENCHMARKS.parent.as_uri(), str(clone)],
+        check=True,
+        capture_output=True,
+    )
+    # This checkout's compare.py, in a clone that has only its newest commit.
+    script = clone / "benchmarks" / "compare.py"
+    script.write_text((BENCHMARKS / "compare.py").read_text())
+    done = subprocess.run(
+        [sys.executable, str(script), "--before", "HEAD~1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        "compare.py: revision HEAD~1 is not in this clone, which is shallow "
+        "(git fetch --unshallow brings the history)\n"
+    )
+    assert done.stdout == ""
