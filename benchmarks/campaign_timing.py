@@ -1,7 +1,7 @@
 """What the fuzz benchmarks share: a campaign run under a progress bar, timed in CPU seconds.
 
-The machine is shared and noisy, so the fuzz benchmarks (fuzz_rate.py, bug_hunt.py,
-fuzz_versions.py) count the CPU time of this process and of the worker processes it
+The machine is shared and noisy, so the fuzz benchmarks (fuzz_rate.py, bug_hunt.py)
+count the CPU time of this process and of the worker processes it
 waited for, besides the wall time: seeds per CPU minute survive other load better than
 seeds per wall minute.
 """

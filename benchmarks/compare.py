@@ -5,7 +5,9 @@ Run from the repository root:
     python benchmarks/compare.py                      # the first round against this checkout
     python benchmarks/compare.py --before HEAD~3      # any revision git knows
     python benchmarks/compare.py --before v1 --after v2 --repeats 5
-    python benchmarks/compare.py --fuzz               # also a fuzz campaign on each
+    python benchmarks/compare.py --fuzz               # also fuzz campaigns on each
+    python benchmarks/compare.py --before HEAD --fuzz --repeats 1   # this change alone
+    python benchmarks/compare.py --fuzz --fuzz-nodes 0   # fuzzers draw their own sizes
     python benchmarks/compare.py --checkers none      # the throughput runs without checkers
 
 What it does:
@@ -28,10 +30,21 @@ What it does:
    empty loop of the run; and after / before. CPU time is the steadier figure
    on a shared machine: it does not count the time other processes had the
    core.
-4. With `--fuzz`: the same for a fuzz campaign, each revision's own fuzzer
-   as it ships (`run_campaign` in one process): seeds per CPU minute, and
-   Raft events per CPU second against the empty loop. The two fuzzers need
-   not check the same things: the table says how many checkers each has.
+4. With `--fuzz`: the same for fuzz campaigns (`run_campaign` in one
+   process, as `raftsim fuzz -j 1`), three of them: the before revision's
+   own fuzzer as it ships; the after code's, as it ships; and the after
+   code's doing only the first round's checks (its 13 checkers, the clients'
+   actions taken out of every schedule, so no linearizability check; the
+   schedules still draw the after code's faults). That last row is left out,
+   with the reason, when the after code cannot be restricted so. Reported:
+   seeds per CPU minute, and Raft events per CPU second against the empty
+   loop (the fairer figure when the seeds differ in size); each row says how
+   many checkers it ran and whether it had clients; the seeds that failed,
+   the histories left undecided, and whether after and before gave the same
+   verdicts seed for seed (they should when both check the same things).
+   The fuzz clusters have `--nodes` nodes unless `--fuzz-nodes` says
+   otherwise (0: each fuzzer's own sizes, 3 to 7 drawn per seed since the
+   swarm; the first round's checks keep 5).
 
 A benchmark, not a test: it exits 0 unless it cannot run. A revision git
 does not have (a shallow clone has little history; `git fetch --unshallow`)
@@ -59,11 +72,28 @@ from rich.table import Table
 
 # The state of the code before this round's speed work: what "the first round" means.
 FIRST_ROUND = "9b5506f26e249809579847f6d87b00cfb62900fc"
+# What the first round checked: these 13 checkers (the rest came later), no clients
+# (so no linearizability). `--fuzz` also runs the after code with these only.
+FIRST_ROUND_CHECKERS = [
+    "election_safety",
+    "leader_append_only",
+    "log_matching",
+    "leader_completeness",
+    "state_machine_safety",
+    "terms_never_decrease",
+    "persist_before_responding",
+    "one_vote_per_term",
+    "up_to_date_vote",
+    "follower_acknowledgements",
+    "leader_commit_rule",
+    "index_order",
+    "persisted_state",
+]
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 EMPTY_LOOP_EVENTS = 500_000
 
-console = Console(width=None if sys.stdout.isatty() else 120)
+console = Console(width=None if sys.stdout.isatty() else 160)
 
 
 class CannotRun(Exception):
@@ -86,10 +116,10 @@ def child(root: str, workload: str, settings: dict) -> dict:
     where = Path(sim.__file__).resolve()
     if not where.is_relative_to(Path(root).resolve()):
         raise SystemExit(f"compare.py: imported sim from {where}, not from the revision")
-    checkers = _checker_count() if settings.get("checkers", "all") == "all" else 0
     if workload == "throughput":
+        checkers = _checker_count() if settings.get("checkers", "all") == "all" else 0
         return {"checkers": checkers, **_throughput(sim.Cluster, **settings)}
-    return {"checkers": checkers, **_fuzz(**settings)}
+    return _fuzz(**settings)
 
 
 def _checker_count() -> int:
@@ -142,22 +172,67 @@ def _throughput(
     }
 
 
-def _fuzz(*, seeds: int, duration: float, nodes: int) -> dict:
-    """A campaign in this process with the revision's own fuzzer, as it ships."""
+def _fuzz(*, seeds: int, duration: float, nodes: int | None, checks: str = "shipped") -> dict:
+    """A campaign in this process with the revision's own fuzzer: as it ships, or
+    restricted to the first round's checks (`checks="first round"`)."""
     try:
         from sim.check.fuzz import FuzzSettings, run_campaign
     except ImportError:  # the first round's fuzzer was sim.fuzz
         from sim.fuzz import FuzzSettings, run_campaign
-    settings = FuzzSettings(duration=duration, nodes=nodes)
+    checkers = _checker_count()
+    if checks == "first round":
+        why_not = _first_round_checks_only()
+        if why_not:
+            return {"unsupported": why_not}
+        checkers = len(FIRST_ROUND_CHECKERS)
+        nodes = nodes or 5  # the first round's fuzzer always ran 5
+    # No `nodes`: the fuzzer's own sizes (the first round's fixed 5, later a draw per seed).
+    settings = FuzzSettings(duration=duration, **({"nodes": nodes} if nodes else {}))
     cpu0, wall0 = time.process_time(), time.perf_counter()
     results = run_campaign(range(seeds), settings, jobs=1)
     return {
         "cpu": time.process_time() - cpu0,
         "wall": time.perf_counter() - wall0,
+        "checkers": checkers,
         "seeds": len(results),
         "events": sum(r.events for r in results),
         "failed": sum(1 for r in results if r.failed),
+        # Older fuzzers had no clients: no operations, no history to decide.
+        "operations": sum(getattr(r, "operations", 0) for r in results),
+        "undecided": sum(getattr(r, "history", None) == "gave up" for r in results),
+        "verdicts": sorted([r.seed, r.verdict, r.kind] for r in results),
     }
+
+
+def _first_round_checks_only() -> str | None:
+    """Make this revision's fuzzer check what the first round's did; why not, if it cannot.
+
+    The first round's checkers on every cluster the fuzzer builds, and the
+    clients' actions taken out of every schedule (so no history and no
+    linearizability check). The schedules still draw this revision's faults.
+    """
+    try:
+        import sim.check.fuzz.campaign as campaign
+        import sim.check.fuzz.run as run
+        from sim.check.checkers import CHECKERS
+    except ImportError:
+        return "its fuzzer has no run and campaign modules to restrict"
+    if not (hasattr(run, "Cluster") and hasattr(campaign, "generate")):
+        return "its fuzzer does not build its clusters the way this script restricts"
+    missing = [name for name in FIRST_ROUND_CHECKERS if name not in CHECKERS]
+    if missing:
+        return f"it has no checker {missing[0]}"
+    cluster, generate = run.Cluster, campaign.generate
+
+    def first_round_cluster(*args, **kwargs):
+        return cluster(*args, **{**kwargs, "checkers": FIRST_ROUND_CHECKERS})
+
+    def without_clients(seed, settings):
+        schedule = generate(seed, settings)
+        return schedule.with_actions(tuple(a for a in schedule.actions if a.kind != "client"))
+
+    run.Cluster, campaign.generate = first_round_cluster, without_clients
+    return None
 
 
 # -- the parent: checkouts, interleaving, the figures -------------------------------
@@ -202,16 +277,26 @@ def check_out(full: str, into: Path) -> None:
 
 @dataclass
 class Side:
-    """One revision and what its runs measured."""
+    """One revision (run one way) and what its runs measured."""
 
     label: str
     root: Path
     title: str
+    settings: dict = field(default_factory=dict)  # added to the workload's settings
     runs: list[dict] = field(default_factory=list)
+    unsupported: str | None = None  # why this revision cannot run this way
 
     def best(self, key: str, per: str) -> float:
         """The best run's rate of `key` per `per` (CPU or wall seconds)."""
         return max(run[key] / run[per] for run in self.runs)
+
+    def checks(self) -> str:
+        """What its runs checked, as they reported it."""
+        run = self.runs[0]
+        if "operations" not in run:
+            return f"{run['checkers']} checkers"
+        clients = "clients, linearizability" if run["operations"] else "no clients"
+        return f"{run['checkers']} checkers, {clients}"
 
 
 def run_child(side: Side, workload: str, settings: dict) -> dict:
@@ -223,7 +308,7 @@ def run_child(side: Side, workload: str, settings: dict) -> dict:
             "--child",
             str(side.root),
             workload,
-            json.dumps(settings),
+            json.dumps({**settings, **side.settings}),
         ],
         capture_output=True,
         text=True,
@@ -246,13 +331,23 @@ def empty_loop() -> tuple[float, float]:
 
 
 def interleave(sides: list[Side], workload: str, settings: dict, repeats: int, floors: list):
-    """`repeats` rounds, the order flipping each round, the empty loop before every run."""
+    """`repeats` rounds, the order flipping each round, the empty loop before every run.
+
+    A side whose revision cannot run that way says so on its first run and is
+    left out of the rounds after.
+    """
     with console.status("") as status:
         for round_ in range(repeats):
             for side in sides if round_ % 2 == 0 else sides[::-1]:
+                if side.unsupported:
+                    continue
                 floors.append(empty_loop())
                 status.update(f"{workload}: {side.label}, run {round_ + 1} of {repeats}")
-                side.runs.append(run_child(side, workload, settings))
+                got = run_child(side, workload, settings)
+                if "unsupported" in got:
+                    side.unsupported = got["unsupported"]
+                else:
+                    side.runs.append(got)
         floors.append(empty_loop())
 
 
@@ -273,41 +368,56 @@ def machine() -> str:
     )
 
 
-def report(title: str, sides: list[Side], floors: list, key: str, unit: str) -> None:
-    """Best rates of each side against the best empty loop, and after / before."""
+def report(title: str, sides: list[Side], floors: list, key: str) -> None:
+    """Best rates of each side against the best empty loop, and each one / the first."""
     floor_cpu = max(f[0] for f in floors)
     floor_wall = max(f[1] for f in floors)
+    seeds = key == "seeds"
     table = Table(title=title, title_justify="left")
-    table.add_column("")
+    table.add_column("", no_wrap=True)
+    if seeds:
+        table.add_column("seeds per CPU minute", justify="right", style="bold")
     table.add_column("Raft events per CPU s ÷ empty loop", justify="right", style="bold")
     table.add_column("per wall s ÷ empty loop", justify="right")
-    if key != "events":
-        table.add_column(f"{unit} per CPU minute", justify="right", style="bold")
     table.add_column("each run, per CPU s ÷ empty loop", justify="right")
-    for side in sides:
-        row = [
-            f"{side.label} ({side.runs[0]['checkers']} checkers)",
+    measured = [side for side in sides if not side.unsupported]
+    for side in measured:
+        row = [f"{side.label} ({side.checks()})"]
+        if seeds:
+            row.append(f"{60 * side.best('seeds', 'cpu'):,.0f}")
+        row += [
             f"{side.best('events', 'cpu') / floor_cpu:.4f}",
             f"{side.best('events', 'wall') / floor_wall:.4f}",
+            ", ".join(f"{r['events'] / r['cpu'] / floor_cpu:.4f}" for r in side.runs),
         ]
-        if key != "events":
-            row.append(f"{60 * side.best(key, 'cpu'):,.0f}")
-        row.append(", ".join(f"{r['events'] / r['cpu'] / floor_cpu:.4f}" for r in side.runs))
         table.add_row(*row)
-    before, after = sides
-    row = [
-        "after / before",
-        f"{after.best('events', 'cpu') / before.best('events', 'cpu'):.2f}x",
-        f"{after.best('events', 'wall') / before.best('events', 'wall'):.2f}x",
-    ]
-    if key != "events":
-        row.append(f"{after.best(key, 'cpu') / before.best(key, 'cpu'):.2f}x")
-    table.add_row(*row, "")
+    before = measured[0]
+    for side in measured[1:]:
+        row = [f"{side.label} / {before.label}"]
+        if seeds:
+            row.append(f"{side.best('seeds', 'cpu') / before.best('seeds', 'cpu'):.2f}x")
+        for per in ("cpu", "wall"):
+            row.append(f"{side.best('events', per) / before.best('events', per):.2f}x")
+        table.add_row(*row, "")
     console.print(table)
-    bad = "failed" if key != "events" else "violations"
-    counts = ", ".join(f"{s.label} {sum(r[bad] for r in s.runs)}" for s in sides)
-    what = "failing seeds" if key != "events" else "safety violations"
-    console.print(f"[dim]{what} over all runs: {counts}[/dim]")
+    for side in sides:
+        if side.unsupported:
+            console.print(f"[dim]no row for {side.label}: {side.unsupported}[/dim]")
+    if seeds:
+        tally = ", ".join(
+            f"{s.label} {sum(r['failed'] for r in s.runs)} failing, "
+            f"{sum(r['undecided'] for r in s.runs)} undecided"
+            for s in measured
+        )
+        console.print(f"[dim]seeds over all runs: {tally}[/dim]")
+        same = before.runs[0]["verdicts"] == measured[1].runs[0]["verdicts"]
+        verdicts = "the same verdicts as" if same else "other verdicts than"
+        console.print(
+            f"[dim]{measured[1].label} gave {verdicts} {before.label}, seed for seed[/dim]"
+        )
+    else:
+        counts = ", ".join(f"{s.label} {sum(r['violations'] for r in s.runs)}" for s in measured)
+        console.print(f"[dim]safety violations over all runs: {counts}[/dim]")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -337,11 +447,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fuzz", action="store_true", help="also compare a fuzz campaign")
     parser.add_argument("--fuzz-seeds", type=int, default=100, help="seeds per campaign (100)")
     parser.add_argument("--fuzz-duration", type=float, default=10.0, help="simulated s per seed")
+    parser.add_argument(
+        "--fuzz-nodes",
+        type=int,
+        help="the fuzz clusters' size (default: --nodes; 0: each fuzzer's own sizes)",
+    )
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.seconds <= 0 or args.rate <= 0 or args.nodes < 1:
         parser.error("--repeats and --nodes must be at least 1, --seconds and --rate positive")
-    if args.fuzz_seeds < 1 or args.fuzz_duration <= 0:
-        parser.error("--fuzz-seeds must be at least 1 and --fuzz-duration positive")
+    if args.fuzz_seeds < 1 or args.fuzz_duration <= 0 or (args.fuzz_nodes or 0) < 0:
+        parser.error("--fuzz-seeds must be at least 1, --fuzz-duration positive, --fuzz-nodes 0+")
     sys.path.insert(0, str(REPOSITORY))
     try:
         with tempfile.TemporaryDirectory(prefix="raftsim-compare-") as scratch:
@@ -390,18 +505,29 @@ def compare(args: argparse.Namespace, sides: list[Side]) -> None:
         sides,
         floors,
         "events",
-        "",
     )
     if args.fuzz:
-        fuzz_sides = [Side(s.label, s.root, s.title) for s in sides]
-        fuzz = dict(seeds=args.fuzz_seeds, duration=args.fuzz_duration, nodes=args.nodes)
+        before, after = sides
+        fuzz_sides = [
+            Side(before.label, before.root, before.title),
+            Side(after.label, after.root, after.title),
+            Side(
+                "after, first round's checks",
+                after.root,
+                after.title,
+                settings={"checks": "first round"},
+            ),
+        ]
+        nodes = args.nodes if args.fuzz_nodes is None else args.fuzz_nodes
+        fuzz = dict(seeds=args.fuzz_seeds, duration=args.fuzz_duration, nodes=nodes or None)
         interleave(fuzz_sides, "fuzz", fuzz, args.repeats, floors)
         report(
             f"fuzz: {args.fuzz_seeds} seeds of {args.fuzz_duration:g} simulated s, "
-            f"{args.nodes} nodes, each revision's fuzzer as shipped; best of {args.repeats}",
+            + (f"{nodes} nodes" if nodes else "each fuzzer's own sizes (first round's checks: 5)")
+            + f", one process; each revision's fuzzer as it ships, and the "
+            f"after code with only the first round's checks; best of {args.repeats}",
             fuzz_sides,
             floors,
-            "seeds",
             "seeds",
         )
     floor_cpu = max(f[0] for f in floors)

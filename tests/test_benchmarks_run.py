@@ -23,10 +23,6 @@ RUNS = {
         ["--seeds", "2", "--duration", "1", "--bug", "double_vote", "--clean"],
         "seeds to first damage",
     ),
-    "fuzz_versions.py": (
-        ["--seeds", "1", "--duration", "0.5", "--rounds", "1"],
-        "seeds per CPU minute",
-    ),
     "linearizability.py": (["--ops", "200", "--repeat", "1"], "history checked in under 1 s"),
     "views.py": (["--nodes", "3", "--repeats", "1"], "one frame"),
     "explore.py": (["--nodes", "3", "--depth", "3"], "distinct states by depth"),
@@ -35,7 +31,7 @@ RUNS = {
         "goto(middle)",
     ),
     # HEAD is in every clone, shallow ones too: the older revision the README
-    # compares with may not be.
+    # compares with may not be. The working tree is "after".
     "compare.py": (
         ["--before", "HEAD", "--seconds", "0.05", "--repeats", "1", "--fuzz", "--fuzz-seeds", "1"]
         + ["--fuzz-duration", "0.5"],
@@ -88,3 +84,56 @@ def test_compare_without_git_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert done.stderr.strip() == (
         "compare.py: git is not installed, so no revision can be checked out"
     )
+
+
+def test_compare_fuzz_runs_the_after_code_also_with_the_first_rounds_checks_only() -> None:
+    done = compare(
+        "--before",
+        "HEAD",
+        "--seconds",
+        "0.05",
+        "--repeats",
+        "1",
+        "--fuzz",
+        "--fuzz-seeds",
+        "2",
+        "--fuzz-duration",
+        "0.5",
+        COLUMNS="200",
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    fuzz = lines[next(i for i, line in enumerate(lines) if line.startswith("fuzz: ")) :]
+    rows = [line for line in fuzz if line.startswith("│")]
+    labels = [row.split("│")[1].strip() for row in rows]
+    # Each row says what it checked: HEAD and the working tree ship the same checkers.
+    assert labels[0].startswith("before (") and "clients, linearizability" in labels[0]
+    assert labels[1] == labels[0].replace("before", "after", 1)
+    assert labels[2] == "after, first round's checks (13 checkers, no clients)"
+    assert labels[3:] == ["after / before", "after, first round's checks / before"]
+    assert "seeds per CPU minute" in done.stdout
+    assert "after gave the same verdicts as before, seed for seed" in done.stdout
+
+
+def test_compare_in_a_shallow_clone_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", BENCHMARKS.parent.as_uri(), str(clone)],
+        check=True,
+        capture_output=True,
+    )
+    # This checkout's compare.py, in a clone that has only its newest commit.
+    script = clone / "benchmarks" / "compare.py"
+    script.write_text((BENCHMARKS / "compare.py").read_text())
+    done = subprocess.run(
+        [sys.executable, str(script), "--before", "HEAD~1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        "compare.py: revision HEAD~1 is not in this clone, which is shallow "
+        "(git fetch --unshallow brings the history)\n"
+    )
+    assert done.stdout == ""
