@@ -36,11 +36,16 @@ from raft.outputs import ms
 from raft.quorum import VoteResult
 
 ELECTION_TIMER = "election"
-# Notes a reader of the trace picks out by template (sim/show/explain_leader.py): a
+# Notes a reader of the trace picks out by template (sim/show/explain_leader.py, and
+# coverage): a
 # refusal's arguments are (vote or pre-vote, candidate, term, why), an ignored
 # request's (candidate, term, why).
 REFUSES = "refuses {} to {} for term {}: {}"
 IGNORES = "ignores RequestVote from {} for term {}: {} (thesis §4.2.3)"
+# A transfer's target told to campaign (the leader).
+TOLD_TO_TAKE_OVER = (
+    "told by leader {} to take over: campaigns at once, without PreVote (thesis §3.10)"
+)
 
 
 class RandomSource(Protocol):
@@ -171,7 +176,7 @@ class Election:
             return
         node.note(
             "transfer",
-            "told by leader {} to take over: campaigns at once, without PreVote (thesis §3.10)",
+            TOLD_TO_TAKE_OVER,
             (msg.src,),
         )
         node.become_candidate(now, transfer=True)

@@ -35,6 +35,20 @@ from raft.transfer import LeadershipTransfer
 READ_MODES = ("read_index", "lease", "local")
 LEASE_FRACTION = 0.9  # a lease lasts this fraction of the minimum election timeout
 
+# Notes a reader of the trace picks out by template (sim/check/fuzz/coverage.py):
+# a lease read served (key, window in ms, read index), refused for a lapsed lease or a
+# transfer under way (key, why), a ReadIndex round confirmed (round, who, key, read
+# index), and the pending reads failed (how many, why).
+LEASE_READ = (
+    "lease read of {}: a quorum answered within {:g} ms, so no other leader can exist "
+    "yet: read index {} (commit index), no heartbeat round"
+)
+LEASE_FALLS_BACK = "lease read of {}: {}: falls back to ReadIndex"
+ROUND_ANSWERED = (
+    "heartbeat round {} answered by {}: still leader; read of {} waits for apply index {}"
+)
+FAILS_READS = "fails {} pending read(s): {}"
+
 
 @attrs.define
 class PendingRead:
@@ -77,13 +91,12 @@ class ReadOnlyService:
             read.confirmed = True
             node.note(
                 "read",
-                "lease read of {}: a quorum answered within {:g} ms, so no other leader can exist "
-                "yet: read index {} (commit index), no heartbeat round",
+                LEASE_READ,
                 (key, self._lease_window / 1000, read.read_index),
             )
         else:
             if mode == "lease":
-                node.note("read", "lease read of {}: {}: falls back to ReadIndex", (key, lapsed))
+                node.note("read", LEASE_FALLS_BACK, (key, lapsed))
             self.round += 1
             read.round = self.round
             node.note(
@@ -115,8 +128,7 @@ class ReadOnlyService:
                 who = ", ".join(v for v in conf.all_voters if acks.get(v))
                 node.note(
                     "read",
-                    "heartbeat round {} answered by {}: still leader; read of {} waits for apply "
-                    "index {}",
+                    ROUND_ANSWERED,
                     (read.round, who, read.key, read.read_index),
                 )
         waiting = []
@@ -138,7 +150,7 @@ class ReadOnlyService:
         for read in self._reads:
             self._outbox.read_done(read.ticket, False, None, reason)
         if self._reads:
-            self._node.note("read", "fails {} pending read(s): {}", (len(self._reads), reason))
+            self._node.note("read", FAILS_READS, (len(self._reads), reason))
         self._reads = []
 
     @property

@@ -1,31 +1,37 @@
 """Coverage of a fuzz campaign (sim/check/fuzz/coverage.py): which protocol situations
-the seeds reached, read from the trace, merged over seeds and printed as a table in
-which a situation never reached says so."""
+the seeds reached, read from the notes' templates and arguments, merged over seeds and
+printed as a table in which a situation never reached says so."""
 
 from __future__ import annotations
 
 from conftest import raftsim
 
+from raft.ballot_box import COMMITTED_MANY, COMMITTED_ONE
+from raft.election import REFUSES
+from raft.leadership import FIRST_OF_TERM
+from raft.node import CAMPAIGNS, SEES_TERM, WON
+from raft.read_only import LEASE_FALLS_BACK
 from sim.check.fuzz import FuzzSettings, run_campaign
 from sim.check.fuzz.coverage import SITUATIONS, merge, scan
 from sim.engine.trace import TraceEvent, row_of
+from sim.engine.world import CRASHES
 
 
-def rows(*notes: tuple[str, str, str]) -> list[tuple]:
-    """Trace rows from (node, kind, text) notes."""
+def rows(*notes: tuple) -> list[tuple]:
+    """Trace rows (sim/engine/trace.py) from (node, template, *args) notes."""
     return [
-        row_of(TraceEvent(i, i, node, "Node", kind, text))
-        for i, (node, kind, text) in enumerate(notes)
+        (i, i, node, "Node", "note", None, f"{node} ", template, *args)
+        for i, (node, template, *args) in enumerate(notes)
     ]
 
 
 def test_two_candidates_in_a_term_nobody_won_is_a_split_vote() -> None:
     split = rows(
-        ("n1", "campaign", "n1 becomes candidate for term 4, votes for itself"),
-        ("n2", "campaign", "n2 becomes candidate for term 4, votes for itself"),
-        ("n1", "campaign", "n1 becomes candidate for term 5, votes for itself"),
-        ("n2", "campaign", "n2 becomes candidate for term 5, votes for itself"),
-        ("n2", "leader", "n2 becomes leader of term 5 with votes from n2, n3"),
+        ("n1", CAMPAIGNS, 4),
+        ("n2", CAMPAIGNS, 4),
+        ("n1", CAMPAIGNS, 5),
+        ("n2", CAMPAIGNS, 5),
+        ("n2", WON, 5, "n2, n3", "2 of 3"),
     )
     assert scan(split)["split-vote"] == 1  # term 4; term 5 had a winner
 
@@ -33,35 +39,55 @@ def test_two_candidates_in_a_term_nobody_won_is_a_split_vote() -> None:
 def test_a_leader_that_sees_a_higher_term_steps_down_on_it() -> None:
     found = scan(
         rows(
-            ("n1", "leader", "n1 becomes leader of term 2 with votes from n1, n2"),
-            ("n1", "term", "n1 sees term 3 > 2 in RequestVote from n3 -> follower of term 3"),
-            ("n2", "term", "n2 sees term 3 > 2 in RequestVote from n3 -> follower of term 3"),
+            ("n1", WON, 2, "n1, n2", "2 of 3"),
+            ("n1", SEES_TERM, 3, 2, "RequestVote", "n3"),
+            ("n2", SEES_TERM, 3, 2, "RequestVote", "n3"),
         )
     )
     assert found["step-down-higher-term"] == 1  # n2 was no leader
 
 
 def test_entries_of_earlier_terms_committed_beneath_the_leaders_first_entry() -> None:
+    acks = ("n1, n2", 2, 3, "2 of 3")
     found = scan(
         rows(
-            ("n1", "leader", "n1 becomes leader of term 3 with votes from n1, n2"),
-            ("n1", "leader", "n1 appends configuration n1,n2,n3 as entry 6, the first of term 3"),
-            ("n1", "commit", "n1 BallotBox: indexes 4..6 acknowledged by n1, n2 -> committed"),
-            ("n1", "commit", "n1 BallotBox: index 7 acknowledged by n1, n2 -> committed"),
+            ("n1", WON, 3, "n1, n2", "2 of 3"),
+            ("n1", FIRST_OF_TERM, "n1,n2,n3", 6, 3),
+            ("n1", COMMITTED_MANY, 4, 6, *acks),
+            ("n1", COMMITTED_ONE, 7, 7, *acks),
         )
     )
     assert found["old-term-committed-beneath"] == 1
 
 
 def test_a_crash_counts_only_when_it_lost_unflushed_writes() -> None:
-    crash = "{} crashes: volatile state gone; unflushed writes lost: {}; 0 message(s) lost"
+    found = scan(rows(("n1", CRASHES, "n1", "none", 0), ("n2", CRASHES, "n2", "entry 4@2", 1)))
+    assert found["crash-lost-writes"] == 1
+
+
+def test_refusals_are_told_apart_by_their_reasons_read_as_arguments() -> None:
+    lapsed = "no quorum answered within 135 ms, the lease has lapsed"
     found = scan(
         rows(
-            ("n1", "crash", crash.format("n1", "none")),
-            ("n2", "crash", crash.format("n2", "entry 4@2")),
+            ("n1", REFUSES, "vote", "n2", 3, "candidate's log ends at 4 < 5 (Raft §5.4.1)"),
+            ("n1", REFUSES, "pre-vote", "n2", 3, "leader n3 was heard 12 ms ago"),
+            ("n1", REFUSES, "pre-vote", "n2", 3, "its term 3 < our term 4"),
+            (
+                "n1",
+                LEASE_FALLS_BACK,
+                "k1",
+                "no quorum answered within 135 ms, the lease has lapsed",
+            ),
+            ("n1", LEASE_FALLS_BACK, "k1", "a leadership transfer is under way"),
         )
     )
-    assert found["crash-lost-writes"] == 1
+    assert found == {"vote-refused-log": 1, "prevote-refused": 1, "lease-lapsed": 1}
+
+
+def test_a_row_kept_as_text_matches_no_template() -> None:
+    """A trace read back from JSON holds sentences, not templates: coverage reads none."""
+    text = "n1 becomes leader of term 2 with votes from n1, n2 (quorum 2 of 3)"
+    assert scan([row_of(TraceEvent(0, 0, "n1", "Node", "leader", text))]) == {}
 
 
 def test_merging_counts_times_and_seeds_and_lists_every_situation() -> None:
