@@ -72,12 +72,7 @@ def test_refusals_are_told_apart_by_their_reasons_read_as_arguments() -> None:
             ("n1", REFUSES, "vote", "n2", 3, "candidate's log ends at 4 < 5 (Raft §5.4.1)"),
             ("n1", REFUSES, "pre-vote", "n2", 3, "leader n3 was heard 12 ms ago"),
             ("n1", REFUSES, "pre-vote", "n2", 3, "its term 3 < our term 4"),
-            (
-                "n1",
-                LEASE_FALLS_BACK,
-                "k1",
-                "no quorum answered within 135 ms, the lease has lapsed",
-            ),
+            ("n1", LEASE_FALLS_BACK, "k1", lapsed),
             ("n1", LEASE_FALLS_BACK, "k1", "a leadership transfer is under way"),
         )
     )
