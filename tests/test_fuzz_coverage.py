@@ -4,14 +4,19 @@ printed as a table in which a situation never reached says so."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
+
+import pytest
 from conftest import raftsim
 
+from raft import outputs
 from raft.ballot_box import COMMITTED_MANY, COMMITTED_ONE
 from raft.election import REFUSES
 from raft.leadership import FIRST_OF_TERM
 from raft.node import CAMPAIGNS, SEES_TERM, WON
 from raft.read_only import LEASE_FALLS_BACK
-from sim.check.fuzz import FuzzSettings, run_campaign
+from sim.check.fuzz import FuzzSettings, run_campaign, run_seed
 from sim.check.fuzz.coverage import SITUATIONS, merge, scan
 from sim.engine.trace import TraceEvent, row_of
 from sim.engine.world import CRASHES
@@ -112,3 +117,90 @@ def test_the_campaign_prints_a_coverage_table_with_every_situation() -> None:
     flat = " ".join(table.split())
     for words in SITUATIONS.values():
         assert words.split("(")[0].strip() in flat
+
+
+# -- counted as the notes are made, equal to a scan of the full trace ----------------------
+
+CLEAN = FuzzSettings(duration=3)
+# Per setting, the seeds run both ways. The last seeds are among the few that commit a
+# joint configuration or remove the leader (a few in a hundred).
+WIDE: dict[str, tuple[FuzzSettings, Sequence[int]]] = {
+    "clean": (CLEAN, range(12)),
+    "old-term commit": (FuzzSettings(duration=3, bugs=("commit_old_term",)), range(12)),
+    "no truncate": (
+        FuzzSettings(duration=3, bugs=("no_truncate",), checkers="safety"),
+        range(12),
+    ),
+    "stale reads": (FuzzSettings(duration=3, unsafe_reads=True), range(12)),
+    "lease after transfer": (FuzzSettings(duration=3, bugs=("lease_after_transfer",)), range(12)),
+    "three nodes": (FuzzSettings(duration=3, nodes=3), range(12)),
+    "membership": (CLEAN, (41, 66, 116, 209)),
+}
+
+
+@pytest.fixture(scope="module")
+def watched_and_scanned() -> dict[str, list[tuple[int, dict[str, int], dict[str, int]]]]:
+    """Per setting and seed: the coverage a campaign-mode run counted, and a scan of the
+    same seed's full trace (plus the client outcomes, which come from the history)."""
+    found = {}
+    for name, (settings, seeds) in WIDE.items():
+        runs = []
+        for seed in seeds:
+            off, full = run_seed(seed, settings), run_seed(seed, settings, trace="full")
+            assert off.trace is None and full.trace is not None
+            shown = scan(full.trace.rows)  # type: ignore[attr-defined]
+            unknown = dict(off.result.coverage).get("client-unknown")
+            if unknown:
+                shown["client-unknown"] = unknown
+            runs.append((seed, dict(off.result.coverage), shown))
+        found[name] = runs
+    return found
+
+
+@pytest.mark.parametrize("name", WIDE)
+def test_coverage_counted_without_the_trace_is_a_scan_of_the_full_trace(
+    name, watched_and_scanned
+) -> None:
+    for seed, counted, shown in watched_and_scanned[name]:
+        assert counted == shown, (name, seed)
+
+
+def test_the_wide_comparison_reaches_every_situation(watched_and_scanned) -> None:
+    """So that the equality above covers every rule: membership changes (joint, failed,
+    the leader removed), transfers (done, timed out), reads, crashes, snapshots."""
+    reached = {
+        situation
+        for runs in watched_and_scanned.values()
+        for _, counted, _ in runs
+        for situation in counted
+    }
+    assert reached == set(SITUATIONS)
+
+
+def test_a_campaign_mode_seed_writes_no_sentence_out(monkeypatch) -> None:
+    """Campaign mode makes the notes coverage reads but never writes one out: every
+    module's `sentence` (the one function that fills a template) is made to raise."""
+
+    def refuse(prefix: str, template: str, args: tuple) -> str:
+        raise AssertionError(f"a sentence was written out: {template!r}")
+
+    patched = [
+        module
+        for module in list(sys.modules.values())
+        if getattr(module, "sentence", None) is outputs.sentence
+    ]
+    assert {"raft.outputs", "sim.engine.trace"} <= {m.__name__ for m in patched}
+    for module in patched:
+        monkeypatch.setattr(module, "sentence", refuse)
+    verdicts = set()
+    for name, (settings, seeds) in WIDE.items():
+        for seed in seeds[:3]:
+            result = run_seed(seed, settings).result
+            assert result.verdict != "error", result.problem  # the patch raised in the run
+            assert dict(result.coverage), name
+            verdicts.add(result.verdict)
+    assert {"ok", "violation"} <= verdicts  # failing seeds too, up to the verdict
+    traced = run_seed(0, CLEAN, trace="full").trace
+    assert traced is not None
+    with pytest.raises(AssertionError, match="a sentence was written out"):
+        list(traced)  # the patch holds: reading a trace writes its sentences out
