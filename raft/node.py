@@ -79,7 +79,8 @@ from raft.transfer import TRANSFER_TIMER, LeadershipTransfer
 # The note of an election won, its arguments (term, voters granted, quorum): a reader
 # of the trace (sim/show/explain_leader.py) picks it out by this template.
 WON = "becomes leader of term {} with votes from {} (quorum {})"
-# A campaign begun (term), and a higher term seen (its term, ours, message, sender).
+# A campaign begun (term), and a higher term seen (its term, ours, message, sender):
+# coverage (sim/check/fuzz/coverage.py) picks them out.
 CAMPAIGNS = (
     "becomes candidate for term {}, votes for itself; asks for votes once term and vote are on disk"
 )

@@ -36,9 +36,9 @@ READ_MODES = ("read_index", "lease", "local")
 LEASE_FRACTION = 0.9  # a lease lasts this fraction of the minimum election timeout
 
 # Notes a reader of the trace picks out by template (sim/check/fuzz/coverage.py):
-# a lease read served (key, window in ms, read index), refused for a lapsed lease or a
-# transfer under way (key, why), a ReadIndex round confirmed (round, who, key, read
-# index), and the pending reads failed (how many, why).
+# a lease read served (key, window in ms, read index), refused for a lapsed lease (key,
+# why, ending with LAPSED) or a transfer under way, a ReadIndex round confirmed (round,
+# who, key, read index), and the pending reads failed (how many, why).
 LEASE_READ = (
     "lease read of {}: a quorum answered within {:g} ms, so no other leader can exist "
     "yet: read index {} (commit index), no heartbeat round"
@@ -48,6 +48,7 @@ ROUND_ANSWERED = (
     "heartbeat round {} answered by {}: still leader; read of {} waits for apply index {}"
 )
 FAILS_READS = "fails {} pending read(s): {}"
+LAPSED = "the lease has lapsed"
 
 
 @attrs.define
@@ -166,7 +167,7 @@ class ReadOnlyService:
             sent = replicator.acked_sent_at
             heard[peer] = sent is not None and sent > since
         if node.configuration.vote_result(heard) is not VoteResult.WON:
-            return f"no quorum answered within {ms(self._lease_window)}, the lease has lapsed"
+            return f"no quorum answered within {ms(self._lease_window)}, {LAPSED}"
         if self._transfer.busy:
             return "a leadership transfer is under way (its target may be elected at once)"
         if self._transfer.lease_forfeited:

@@ -28,12 +28,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from raft.ballot_box import COMMITTED_MANY, COMMITTED_ONE, DECLINES
-from raft.election import IGNORES, REFUSES, TOLD_TO_TAKE_OVER
+from raft.election import IGNORES, LOG_BEHIND, REFUSES, TOLD_TO_TAKE_OVER
 from raft.follower import LOG_ENDS_BEFORE, STALE, TERMS_DIFFER, TRUNCATES
 from raft.leadership import FIRST_OF_TERM, NO_QUORUM_HEARD, NOT_A_VOTER, STOPS_LEADING
 from raft.membership import CHANGE_ENDS, JOINT_COMMITTED
 from raft.node import CAMPAIGNS, SEES_TERM, WON
-from raft.read_only import FAILS_READS, LEASE_FALLS_BACK, LEASE_READ, ROUND_ANSWERED
+from raft.read_only import FAILS_READS, LAPSED, LEASE_FALLS_BACK, LEASE_READ, ROUND_ANSWERED
 from raft.snapshot_executor import INSTALLS, SAVES
 from raft.transfer import TIMED_OUT
 from sim.engine.observer import NO_VIOLATIONS, Observer, Violation
@@ -124,8 +124,10 @@ class _Scan:
 
     def refuses(self, node: str, args: tuple) -> None:
         kind, why = args[0], args[3]  # (vote or pre-vote, candidate, term, why)
-        if why.endswith(_LOG_BEHIND):
+        if why.endswith(LOG_BEHIND):
             self.counts["vote-refused-log"] += 1
+        # A pre-vote refused for a leader alive: "we are the leader and alive", or "leader
+        # n1 was heard 20 ms ago" (raft/election.py).
         elif kind == "pre-vote" and ("was heard" in why or "alive" in why):
             self.counts["prevote-refused"] += 1
 
@@ -137,7 +139,7 @@ class _Scan:
         self.told_to_take_over.add(node)
 
     def lease_falls_back(self, node: str, args: tuple) -> None:
-        if "lapsed" in args[1]:  # (key, why): the lease lapsed, or a transfer is under way
+        if args[1].endswith(LAPSED):  # (key, why): the lease lapsed, or a transfer is under way
             self.counts["lease-lapsed"] += 1
 
     def crash(self, node: str, lost_writes: bool) -> None:
@@ -153,9 +155,6 @@ class _Scan:
             self.counts["split-vote"] += splits
         return self.counts
 
-
-# How a vote refused for a log behind ours ends its reason (raft/election.py).
-_LOG_BEHIND = "(Raft §5.4.1)"
 
 # Templates whose every note is one situation.
 _PLAIN = {
