@@ -99,9 +99,10 @@ def test_merging_counts_times_and_seeds_and_lists_every_situation() -> None:
 
 
 def test_a_campaign_reaches_nearly_every_situation_and_each_seed_carries_its_counts() -> None:
-    """Also guards the sentences raft's notes use: a reworded note makes its situation
-    'never' here. One, a leader removed from the configuration, is rare enough to need a
-    longer campaign (a few in 200 seeds)."""
+    """Also guards the templates coverage looks up: a note that stopped using its named
+    template (or a reason that lost its named ending) makes its situation 'never' here.
+    One, a leader removed from the configuration, is rare enough to need a longer
+    campaign (a few in 200 seeds)."""
     results = run_campaign(range(60), FuzzSettings(duration=4))
     merged = merge(dict(r.coverage) for r in results)
     never = {name for name, (times, _) in merged.items() if not times}
