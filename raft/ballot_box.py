@@ -28,6 +28,11 @@ from raft.outputs import Outbox
 # (sim/show/explain.py) finds what was committed without parsing the sentence.
 COMMITTED_ONE = "index {1} acknowledged by {2} ({3} of {4}, quorum {5}) -> committed"
 COMMITTED_MANY = "indexes {0}..{1} acknowledged by {2} ({3} of {4}, quorum {5}) -> committed"
+# An entry of an earlier term held back (index, voters holding it, the leader's first).
+DECLINES = (
+    "index {} is on a quorum ({}) but comes before this leader's first entry {}: "
+    "not committed by counting replicas (Raft §5.4.2); it will commit beneath that entry"
+)
 
 
 class BallotBox:
@@ -101,9 +106,7 @@ class BallotBox:
                 self._outbox.note(
                     "BallotBox",
                     "decline",
-                    "index {} is on a quorum ({}) but comes before this leader's first entry {}: "
-                    "not committed by counting replicas (Raft §5.4.2); it will commit beneath "
-                    "that entry",
+                    DECLINES,
                     (candidate, ", ".join(voters), self.pending_index),
                 )
             return

@@ -36,11 +36,17 @@ from raft.outputs import ms
 from raft.quorum import VoteResult
 
 ELECTION_TIMER = "election"
-# Notes a reader of the trace picks out by template (sim/show/explain_leader.py): a
-# refusal's arguments are (vote or pre-vote, candidate, term, why), an ignored
-# request's (candidate, term, why).
+# Notes a reader of the trace picks out by template (sim/show/explain_leader.py,
+# sim/check/fuzz/coverage.py): a refusal's arguments are (vote or pre-vote, candidate,
+# term, why), an ignored request's (candidate, term, why). A refusal for a log behind
+# ours ends its why with LOG_BEHIND.
 REFUSES = "refuses {} to {} for term {}: {}"
 IGNORES = "ignores RequestVote from {} for term {}: {} (thesis §4.2.3)"
+LOG_BEHIND = "(Raft §5.4.1)"
+# A transfer's target told to campaign (the leader).
+TOLD_TO_TAKE_OVER = (
+    "told by leader {} to take over: campaigns at once, without PreVote (thesis §3.10)"
+)
 
 
 class RandomSource(Protocol):
@@ -171,7 +177,7 @@ class Election:
             return
         node.note(
             "transfer",
-            "told by leader {} to take over: campaigns at once, without PreVote (thesis §3.10)",
+            TOLD_TO_TAKE_OVER,
             (msg.src,),
         )
         node.become_candidate(now, transfer=True)
@@ -320,7 +326,7 @@ class Election:
                 why = f"candidate's last log term {theirs[0]} < {ours[0]}"
             else:
                 why = f"candidate's log ends at {theirs[1]} < {ours[1]} (same last term)"
-            return f"{why} (Raft §5.4.1)"
+            return f"{why} {LOG_BEHIND}"
         if msg.pre_vote:
             if node.role is Role.LEADER:
                 return "we are the leader and alive"

@@ -30,6 +30,20 @@ from raft.log_entry import LogEntry
 from raft.messages import AppendEntries, AppendEntriesResponse
 from raft.node_view import FollowingNode
 
+# Notes a reader of the trace picks out by template (sim/check/fuzz/coverage.py):
+# a stale message refused (name, sender, its term, ours; InstallSnapshot's too), the
+# consistency check failed (index, leader, our last index / our term, the leader's),
+# and a conflicting suffix deleted (first index, our term, the leader's, last index).
+STALE = "rejects {} from {}: term {} < {}"
+LOG_ENDS_BEFORE = (
+    "rejects entries after {} from {}: our log ends at {} (Raft §5.3 consistency check)"
+)
+TERMS_DIFFER = (
+    "rejects entries after {0} from {1}: our entry {0} has term {2}, leader's has {3} "
+    "(Raft §5.3 consistency check)"
+)
+TRUNCATES = "entry {0} has term {1}, leader's has {2}: deletes entries {0}..{3} (Raft §5.3)"
+
 
 class Follower:
     """Takes the leader's AppendEntries into one node's log."""
@@ -47,7 +61,7 @@ class Follower:
         if msg.term < node.term and "accept_stale_term" not in self._bugs:
             node.note(
                 "stale",
-                "rejects {} from {}: term {} < {}",
+                STALE,
                 (msg.name, msg.src, msg.term, node.term),
             )
             self._reply(msg, success=False)
@@ -83,8 +97,7 @@ class Follower:
         if prev_term is None:
             node.note(
                 "reject",
-                "rejects entries after {} from {}: our log ends at {} "
-                "(Raft §5.3 consistency check)",
+                LOG_ENDS_BEFORE,
                 (index, msg.src, log.last_index),
             )
             self._reply(msg, success=False, conflict_index=log.last_index + 1)
@@ -92,8 +105,7 @@ class Follower:
         first = log.first_index_of_term(index)
         node.note(
             "reject",
-            "rejects entries after {0} from {1}: our entry {0} has term {2}, leader's has {3} "
-            "(Raft §5.3 consistency check)",
+            TERMS_DIFFER,
             (index, msg.src, prev_term, msg.prev_log_term),
         )
         self._reply(msg, success=False, conflict_index=first, conflict_term=prev_term)
@@ -119,8 +131,7 @@ class Follower:
                 assert entry.index > node.commit_index or self._bugs, "conflict below commit"
                 node.note(
                     "truncate",
-                    "entry {0} has term {1}, leader's has {2}: "
-                    "deletes entries {0}..{3} (Raft §5.3)",
+                    TRUNCATES,
                     (entry.index, ours, entry.term, log.last_index),
                     component="LogManager",
                 )

@@ -42,6 +42,18 @@ from raft.transfer import LeadershipTransfer
 HEARTBEAT_TIMER = "heartbeat"
 CHECK_QUORUM_TIMER = "check_quorum"
 
+# Notes a reader of the trace picks out by template (sim/check/fuzz/coverage.py):
+# a new leader's first entry (configuration, index, term), a leader stepping down (its
+# term), removed from the configuration (the configuration), or deaf to a quorum (who
+# answered, the window in ms, the quorum).
+FIRST_OF_TERM = (
+    "appends configuration {} as entry {}, the first of term {}: older entries commit "
+    "only beneath an entry of the leader's term"
+)
+STOPS_LEADING = "stops leading term {}"
+NOT_A_VOTER = "is not a voter in {}: steps down"
+NO_QUORUM_HEARD = "CheckQuorum: only {} answered within {:g} ms (needs {}): steps down"
+
 
 class Leadership:
     """One node's replicators and leader-only bookkeeping; idle while it does not lead."""
@@ -85,8 +97,7 @@ class Leadership:
         )
         node.note(
             "leader",
-            "appends configuration {} as entry {}, the first of term {}: older entries commit "
-            "only beneath an entry of the leader's term",
+            FIRST_OF_TERM,
             (str(conf), entry.index, node.term),
         )
         self.sync_replicators(conf.members, now)
@@ -100,7 +111,7 @@ class Leadership:
     def step_down(self, old_term: int, now: int) -> None:
         """The node stopped leading `old_term` (its term may already be newer)."""
         node = self._node
-        node.note("leader", "stops leading term {}", (old_term,))
+        node.note("leader", STOPS_LEADING, (old_term,))
         self._read_only.fail_all(f"{node.id} stopped leading term {old_term}")
         if self._membership.busy:
             self._membership.finish(False, "the leader stepped down", now, still_leading=False)
@@ -217,7 +228,7 @@ class Leadership:
             key=lambda p: self.replicators[p].match_index,
             default=None,
         )
-        node.note("membership", "is not a voter in {}: steps down", (str(conf),))
+        node.note("membership", NOT_A_VOTER, (str(conf),))
         if successor is not None:
             node.send(TimeoutNow(src=node.id, dst=successor, term=node.term))
             node.note("membership", "wakes {} with TimeoutNow to lead next", (successor,))
@@ -245,7 +256,7 @@ class Leadership:
         answered = [v for v in conf.all_voters if heard.get(v)]
         node.note(
             "check-quorum",
-            "CheckQuorum: only {} answered within {:g} ms (needs {}): steps down",
+            NO_QUORUM_HEARD,
             (", ".join(answered), window / 1000, conf.quorum_text()),
         )
         node.become_follower(node.term, None, now)

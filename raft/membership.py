@@ -32,6 +32,11 @@ from raft.node_view import ChangingNode
 from raft.replicator import ReplicatorState
 
 CATCHUP_TIMER = "catchup"
+# Notes a reader of the trace picks out by template (sim/check/fuzz/coverage.py):
+# the joint configuration committed (the new one), and a change ended ("done" or
+# "failed", why).
+JOINT_COMMITTED = "joint configuration committed: appends the new configuration {}"
+CHANGE_ENDS = "membership change {}: {}"
 
 
 class Stage(enum.Enum):
@@ -132,7 +137,7 @@ class ConfigurationCtx:
             self.stage = Stage.STABLE
             self._node.note(
                 "membership",
-                "joint configuration committed: appends the new configuration {}",
+                JOINT_COMMITTED,
                 (str(self.new),),
             )
             self._wait_index = self._node.log.last_index + 1
@@ -146,7 +151,7 @@ class ConfigurationCtx:
         if self.stage is Stage.CATCHING_UP:
             node.outbox.cancel_timer(CATCHUP_TIMER)
         self.stage = Stage.NONE
-        node.note("membership", "membership change {}: {}", ("done" if ok else "failed", reason))
+        node.note("membership", CHANGE_ENDS, ("done" if ok else "failed", reason))
         node.finished(self._ticket, ok, reason)
         if still_leading:
             node.sync_replicators(node.configuration.members, now)

@@ -79,6 +79,12 @@ from raft.transfer import TRANSFER_TIMER, LeadershipTransfer
 # The note of an election won, its arguments (term, voters granted, quorum): a reader
 # of the trace (sim/show/explain_leader.py) picks it out by this template.
 WON = "becomes leader of term {} with votes from {} (quorum {})"
+# A campaign begun (term), and a higher term seen (its term, ours, message, sender):
+# coverage (sim/check/fuzz/coverage.py) picks them out.
+CAMPAIGNS = (
+    "becomes candidate for term {}, votes for itself; asks for votes once term and vote are on disk"
+)
+SEES_TERM = "sees term {0} > {1} in {2} from {3} -> follower of term {0} (Raft §5.1)"
 
 
 @attrs.frozen
@@ -235,7 +241,7 @@ class Node:
             leader = msg.src if isinstance(msg, (AppendEntries, InstallSnapshot)) else None
             self.note(
                 "term",
-                "sees term {0} > {1} in {2} from {3} -> follower of term {0} (Raft §5.1)",
+                SEES_TERM,
                 (msg.term, self.term, msg.name, msg.src),
             )
             self.become_follower(msg.term, leader, now)
@@ -451,8 +457,7 @@ class Node:
         self.election.begin_campaign(self.save_hard_state(), transfer=transfer)
         self.note(
             "campaign",
-            "becomes candidate for term {}, votes for itself; asks for votes once term and vote "
-            "are on disk",
+            CAMPAIGNS,
             (self.term,),
         )
         self.election.arm_timer(now)

@@ -35,6 +35,21 @@ from raft.transfer import LeadershipTransfer
 READ_MODES = ("read_index", "lease", "local")
 LEASE_FRACTION = 0.9  # a lease lasts this fraction of the minimum election timeout
 
+# Notes a reader of the trace picks out by template (sim/check/fuzz/coverage.py):
+# a lease read served (key, window in ms, read index), refused for a lapsed lease (key,
+# why, ending with LAPSED) or a transfer under way, a ReadIndex round confirmed (round,
+# who, key, read index), and the pending reads failed (how many, why).
+LEASE_READ = (
+    "lease read of {}: a quorum answered within {:g} ms, so no other leader can exist "
+    "yet: read index {} (commit index), no heartbeat round"
+)
+LEASE_FALLS_BACK = "lease read of {}: {}: falls back to ReadIndex"
+ROUND_ANSWERED = (
+    "heartbeat round {} answered by {}: still leader; read of {} waits for apply index {}"
+)
+FAILS_READS = "fails {} pending read(s): {}"
+LAPSED = "the lease has lapsed"
+
 
 @attrs.define
 class PendingRead:
@@ -77,13 +92,12 @@ class ReadOnlyService:
             read.confirmed = True
             node.note(
                 "read",
-                "lease read of {}: a quorum answered within {:g} ms, so no other leader can exist "
-                "yet: read index {} (commit index), no heartbeat round",
+                LEASE_READ,
                 (key, self._lease_window / 1000, read.read_index),
             )
         else:
             if mode == "lease":
-                node.note("read", "lease read of {}: {}: falls back to ReadIndex", (key, lapsed))
+                node.note("read", LEASE_FALLS_BACK, (key, lapsed))
             self.round += 1
             read.round = self.round
             node.note(
@@ -115,8 +129,7 @@ class ReadOnlyService:
                 who = ", ".join(v for v in conf.all_voters if acks.get(v))
                 node.note(
                     "read",
-                    "heartbeat round {} answered by {}: still leader; read of {} waits for apply "
-                    "index {}",
+                    ROUND_ANSWERED,
                     (read.round, who, read.key, read.read_index),
                 )
         waiting = []
@@ -138,7 +151,7 @@ class ReadOnlyService:
         for read in self._reads:
             self._outbox.read_done(read.ticket, False, None, reason)
         if self._reads:
-            self._node.note("read", "fails {} pending read(s): {}", (len(self._reads), reason))
+            self._node.note("read", FAILS_READS, (len(self._reads), reason))
         self._reads = []
 
     @property
@@ -154,7 +167,7 @@ class ReadOnlyService:
             sent = replicator.acked_sent_at
             heard[peer] = sent is not None and sent > since
         if node.configuration.vote_result(heard) is not VoteResult.WON:
-            return f"no quorum answered within {ms(self._lease_window)}, the lease has lapsed"
+            return f"no quorum answered within {ms(self._lease_window)}, {LAPSED}"
         if self._transfer.busy:
             return "a leadership transfer is under way (its target may be elected at once)"
         if self._transfer.lease_forfeited:

@@ -17,6 +17,14 @@ from raft.outputs import Outbox
 from raft.snapshot import Snapshot
 from raft.state_machine import FSMCaller
 
+# Notes a reader of the trace picks out by template (sim/check/fuzz/coverage.py):
+# a snapshot taken (snapshot, configuration, entries dropped, new first index) and
+# one installed from the leader.
+SAVES = "saves {} (configuration {}); drops {} log entries, the log now starts at {} (Raft §7)"
+INSTALLS = (
+    "installs {} from {}: state machine replaced, {} (Raft Figure 13); acknowledges once on disk"
+)
+
 
 class SnapshotExecutor:
     """Snapshot bookkeeping for one node."""
@@ -53,7 +61,7 @@ class SnapshotExecutor:
         self._outbox.note(
             "SnapshotExecutor",
             "snapshot",
-            "saves {} (configuration {}); drops {} log entries, the log now starts at {} (Raft §7)",
+            SAVES,
             (str(snapshot), str(conf), dropped, log.first_index),
         )
         return None
@@ -80,8 +88,7 @@ class SnapshotExecutor:
         self._outbox.note(
             "SnapshotExecutor",
             "snapshot",
-            "installs {} from {}: state machine replaced, {} (Raft Figure 13); "
-            "acknowledges once on disk",
+            INSTALLS,
             (str(snapshot), leader, log_fate),
         )
         return seq

@@ -23,6 +23,7 @@ never installed.
 
 from __future__ import annotations
 
+from raft.follower import STALE
 from raft.messages import InstallSnapshot, InstallSnapshotResponse
 from raft.node_view import FollowingNode
 
@@ -38,7 +39,7 @@ class SnapshotInstaller:
         if msg.term < node.term:
             node.note(
                 "stale",
-                "rejects {} from {}: term {} < {}",
+                STALE,
                 (msg.name, msg.src, msg.term, node.term),
             )
             node.send(self._response(msg, False))

@@ -15,6 +15,8 @@ from raft.messages import TimeoutNow
 from raft.node_view import ChangingNode
 
 TRANSFER_TIMER = "transfer"
+# A transfer given up (target, the term the leader resumes): coverage picks it out.
+TIMED_OUT = "transfer to {} timed out: resumes leading term {}"
 
 
 class LeadershipTransfer:
@@ -79,9 +81,7 @@ class LeadershipTransfer:
         node = self._node
         target = self.target
         self._end(False, f"{target} did not take over within an election timeout")
-        node.note(
-            "transfer", "transfer to {} timed out: resumes leading term {}", (target, node.term)
-        )
+        node.note("transfer", TIMED_OUT, (target, node.term))
         node.fsm.state_machine.on_leader_start(node.term)
 
     def on_step_down(self, new_term: int, old_term: int) -> None:

@@ -49,6 +49,11 @@ from sim.engine.trace import Trace
 
 _SENDS = "{} -> {} {}{}, lands in {:g} ms"
 _RECEIVES = "{} receives {} from {}"
+# A crash's row (node, the unflushed writes lost or "none", messages lost): coverage
+# (sim/check/fuzz/coverage.py) reads its arguments.
+CRASHES = (
+    "{} crashes: volatile state gone; unflushed writes lost: {}; {} message(s) in flight to it lost"
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -431,8 +436,7 @@ class World(NetworkControls, RequestDesk, ExactChoices):
                 node_id,
                 "Cluster",
                 "crash",
-                "{} crashes: volatile state gone; unflushed writes lost: {}; "
-                "{} message(s) in flight to it lost",
+                CRASHES,
                 (node_id, "; ".join(map(str, lost_writes)) or "none", len(lost_messages)),
             )
         for observer in self._on_crash:

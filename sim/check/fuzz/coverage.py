@@ -6,16 +6,17 @@ vote, a follower's log truncated, a leader removed by the change it commits),
 so each seed counts the ones it reached, and the campaign shows them all in a
 table: one that no seed reached is a blind spot, printed as such.
 
-The counts come from raft's `Note` outputs, which name their decisions
-with a kind ("truncate", "stale", "decline", ...) and say the rest in their
-sentence. A fuzz run keeps no trace (campaign mode): a `Counter` watches the
-world and hears the notes as they are made, only those of the kinds it names
-(the nodes make no others), and the crashes. `scan` reads the same from a
-trace's rows after a run. A note is first looked up by its kind, and only the
-few that may matter are read further, their sentence written out then (a
-commit's only when its node leads a term whose first entry it knows). A
-situation that takes more than one note (a split vote: two candidates in a
-term nobody won) keeps a little state while the notes go by.
+The counts come from raft's `Note` outputs. A note keeps its sentence as a
+template and the template's arguments (raft/outputs.py), and the raft modules
+name the templates a reader picks out (raft.TRUNCATES, ...). So a
+note is looked up by its template, and the few that matter are read through
+their arguments (a term, an index, a reason): no sentence is ever written
+out, and a note reworded in raft is still found. A fuzz run keeps no trace
+(campaign mode): a `Watch` hears the notes as they are made, only those of
+the kinds it names (the nodes make no others), and the crashes. `scan` reads
+the same from a trace's rows after a run. A situation that takes more than
+one note (a split vote: two candidates in a term nobody won) keeps a little
+state while the notes go by.
 
 `SITUATIONS` lists them all, in the order the table shows them, with the
 words the table uses.
@@ -23,13 +24,20 @@ words the table uses.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from raft.outputs import sentence
+from raft.ballot_box import COMMITTED_MANY, COMMITTED_ONE, DECLINES
+from raft.election import IGNORES, LOG_BEHIND, REFUSES, TOLD_TO_TAKE_OVER
+from raft.follower import LOG_ENDS_BEFORE, STALE, TERMS_DIFFER, TRUNCATES
+from raft.leadership import FIRST_OF_TERM, NO_QUORUM_HEARD, NOT_A_VOTER, STOPS_LEADING
+from raft.membership import CHANGE_ENDS, JOINT_COMMITTED
+from raft.node import CAMPAIGNS, SEES_TERM, WON
+from raft.read_only import FAILS_READS, LAPSED, LEASE_FALLS_BACK, LEASE_READ, ROUND_ANSWERED
+from raft.snapshot_executor import INSTALLS, SAVES
+from raft.transfer import TIMED_OUT
 from sim.engine.observer import NO_VIOLATIONS, Observer, Violation
-from sim.engine.trace import text_of
+from sim.engine.world import CRASHES
 
 SITUATIONS: dict[str, str] = {
     "split-vote": "split vote (two or more candidates, no leader in the term)",
@@ -58,13 +66,9 @@ SITUATIONS: dict[str, str] = {
     "client-unknown": "client operation left with an unknown outcome",
 }
 
-_TERM = re.compile(r"term (\d+)")
-_FIRST_ENTRY = re.compile(r"as entry (\d+), the first of term")
-_SPAN = re.compile(r"index(?:es)? (\d+)(?:\.\.(\d+))? acknowledged")
-
 
 class _Scan:
-    """One pass over one run's trace rows."""
+    """One pass over one run's notes (or trace rows), looked up by template."""
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
@@ -75,77 +79,68 @@ class _Scan:
         self.told_to_take_over: set[str] = set()  # nodes sent TimeoutNow, not yet campaigning
         self.transfer_term: dict[str, int] = {}  # node -> term it campaigns in as a target
 
-    def row(self, node: str, kind: str, told: Callable[[], str]) -> None:
-        """One note of a kind in `_READ`; `told()` writes its sentence."""
-        count = self.counts
-        if kind in _PLAIN:  # kinds counted as they come
-            count[_PLAIN[kind]] += 1
+    def note(self, node: str, template: str, args: tuple) -> None:
+        """One note, or trace row, of `node`: its template and its arguments."""
+        situation = _PLAIN.get(template)
+        if situation is not None:
+            self.counts[situation] += 1
             return
-        if kind == "commit":
-            first = self.first_entry.get(node)
-            match = _SPAN.search(told()) if first and node in self.leaders else None
-            if match:
-                low, high = int(match.group(1)), int(match.group(2) or match.group(1))
-                if low < first <= high:  # type: ignore[operator]
-                    count["old-term-committed-beneath"] += 1
-            return
-        if kind == "crash":
-            self.crash(node, "unflushed writes lost: none" not in told())
-            return
-        text = told()
-        if kind == "campaign":
-            term = int(_TERM.search(text).group(1))  # type: ignore[union-attr]
-            self.candidates.setdefault(term, set()).add(node)
-            if node in self.told_to_take_over:
-                self.told_to_take_over.discard(node)
-                self.transfer_term[node] = term
-        elif kind == "leader":
-            if "becomes leader" in text:
-                term = int(_TERM.search(text).group(1))  # type: ignore[union-attr]
-                self.won.add(term)
-                self.leaders.add(node)
-                if self.transfer_term.pop(node, None) == term:
-                    count["transfer-done"] += 1
-            elif "the first of term" in text:
-                self.first_entry[node] = int(_FIRST_ENTRY.search(text).group(1))  # type: ignore[union-attr]
-            elif "stops leading" in text:
-                self.leaders.discard(node)
-        elif kind == "term":
-            if node in self.leaders and "sees term" in text:
-                count["step-down-higher-term"] += 1
-        elif kind == "vote":
-            if "§5.4.1" in text and "refuses" in text:
-                count["vote-refused-log"] += 1
-            elif "ignores RequestVote" in text:
-                count["vote-ignored-leader-alive"] += 1
-            elif "refuses pre-vote" in text and ("was heard" in text or "alive" in text):
-                count["prevote-refused"] += 1
-        elif kind == "membership":
-            if "joint configuration committed" in text:
-                count["joint-committed"] += 1
-            elif "is not a voter" in text and "steps down" in text:
-                count["leader-removed"] += 1
-            elif "membership change failed" in text:
-                count["change-failed"] += 1
-        elif kind == "transfer":
-            if "told by leader" in text:
-                self.told_to_take_over.add(node)
-            elif "timed out" in text:
-                count["transfer-timed-out"] += 1
-        elif kind == "snapshot":
-            if " installs " in text:
-                count["install-snapshot"] += 1
-            elif " saves " in text:
-                count["snapshot-taken"] += 1
-        elif kind == "read":
-            if "lapsed" in text:
-                count["lease-lapsed"] += 1
-            elif "no heartbeat round" in text:
-                count["lease-read"] += 1
-            elif "answered by" in text and "still leader" in text:
-                count["read-index-confirmed"] += 1
-            elif "pending read" in text:
-                count["reads-failed"] += 1
+        rule = _RULES.get(template)
+        if rule is not None:
+            rule(self, node, args)
+
+    def committed(self, node: str, args: tuple) -> None:
+        # (first, last, ...): a leader's commit of a span across its term's first entry.
+        first = self.first_entry.get(node)
+        if first and node in self.leaders and args[0] < first <= args[1]:
+            self.counts["old-term-committed-beneath"] += 1
+
+    def crashed(self, node: str, args: tuple) -> None:
+        self.crash(node, args[1] != "none")  # (node, the writes lost or "none", messages)
+
+    def campaigns(self, node: str, args: tuple) -> None:
+        term = args[0]
+        self.candidates.setdefault(term, set()).add(node)
+        if node in self.told_to_take_over:
+            self.told_to_take_over.discard(node)
+            self.transfer_term[node] = term
+
+    def wins(self, node: str, args: tuple) -> None:
+        term = args[0]
+        self.won.add(term)
+        self.leaders.add(node)
+        if self.transfer_term.pop(node, None) == term:
+            self.counts["transfer-done"] += 1
+
+    def first_of_term(self, node: str, args: tuple) -> None:
+        self.first_entry[node] = args[1]  # (configuration, index, term)
+
+    def stops_leading(self, node: str, args: tuple) -> None:
+        self.leaders.discard(node)
+
+    def sees_term(self, node: str, args: tuple) -> None:
+        if node in self.leaders:
+            self.counts["step-down-higher-term"] += 1
+
+    def refuses(self, node: str, args: tuple) -> None:
+        kind, why = args[0], args[3]  # (vote or pre-vote, candidate, term, why)
+        if why.endswith(LOG_BEHIND):
+            self.counts["vote-refused-log"] += 1
+        # A pre-vote refused for a leader alive: "we are the leader and alive", or "leader
+        # n1 was heard 20 ms ago" (raft/election.py).
+        elif kind == "pre-vote" and ("was heard" in why or "alive" in why):
+            self.counts["prevote-refused"] += 1
+
+    def change_ends(self, node: str, args: tuple) -> None:
+        if args[0] == "failed":  # ("done" or "failed", why)
+            self.counts["change-failed"] += 1
+
+    def takes_over(self, node: str, args: tuple) -> None:
+        self.told_to_take_over.add(node)
+
+    def lease_falls_back(self, node: str, args: tuple) -> None:
+        if args[1].endswith(LAPSED):  # (key, why): the lease lapsed, or a transfer is under way
+            self.counts["lease-lapsed"] += 1
 
     def crash(self, node: str, lost_writes: bool) -> None:
         self.leaders.discard(node)
@@ -161,28 +156,51 @@ class _Scan:
         return self.counts
 
 
-# Kinds whose every row is one situation.
+# Templates whose every note is one situation.
 _PLAIN = {
-    "stale": "stale-term-refused",
-    "check-quorum": "check-quorum-step-down",
-    "reject": "consistency-reject",
-    "truncate": "truncate",
-    "decline": "old-term-declined",
+    STALE: "stale-term-refused",
+    NO_QUORUM_HEARD: "check-quorum-step-down",
+    LOG_ENDS_BEFORE: "consistency-reject",
+    TERMS_DIFFER: "consistency-reject",
+    TRUNCATES: "truncate",
+    DECLINES: "old-term-declined",
+    IGNORES: "vote-ignored-leader-alive",
+    NOT_A_VOTER: "leader-removed",
+    JOINT_COMMITTED: "joint-committed",
+    TIMED_OUT: "transfer-timed-out",
+    SAVES: "snapshot-taken",
+    INSTALLS: "install-snapshot",
+    LEASE_READ: "lease-read",
+    ROUND_ANSWERED: "read-index-confirmed",
+    FAILS_READS: "reads-failed",
 }
-_READ = frozenset(
-    {"campaign", "leader", "term", "commit", "vote", "membership", "transfer"}
-    | {"snapshot", "read", "crash", *_PLAIN}
+# Templates read further, by their arguments or with what came before.
+_RULES: dict[str, Callable[[_Scan, str, tuple], None]] = {
+    COMMITTED_ONE: _Scan.committed,
+    COMMITTED_MANY: _Scan.committed,
+    CRASHES: _Scan.crashed,
+    CAMPAIGNS: _Scan.campaigns,
+    WON: _Scan.wins,
+    FIRST_OF_TERM: _Scan.first_of_term,
+    STOPS_LEADING: _Scan.stops_leading,
+    SEES_TERM: _Scan.sees_term,
+    REFUSES: _Scan.refuses,
+    CHANGE_ENDS: _Scan.change_ends,
+    TOLD_TO_TAKE_OVER: _Scan.takes_over,
+    LEASE_FALLS_BACK: _Scan.lease_falls_back,
+}
+# The kinds of the notes above (the nodes make no others for a `Watch`).
+_KINDS = frozenset(
+    {"stale", "check-quorum", "reject", "truncate", "decline", "vote", "membership"}
+    | {"transfer", "snapshot", "read", "commit", "campaign", "leader", "term"}
 )
 
 
 def scan(rows: Iterable[Sequence]) -> dict[str, int]:
-    """The situations one run's trace rows (TraceEvent field order) reached, with counts."""
+    """The situations one run's trace rows (sim/engine/trace.py `Row`) reached, with counts."""
     state = _Scan()
-    wanted = _READ
     for row in rows:
-        kind = row[4]
-        if kind in wanted and row[3] != "Replicator":
-            state.row(row[2], kind, lambda row=row: text_of(row))
+        state.note(row[2], row[7], row[8:])
     return dict(state.finish())
 
 
@@ -195,15 +213,14 @@ class Watch(Observer):
     `on_crash`.
     """
 
-    note_kinds = _READ - {"crash"}
+    note_kinds = _KINDS
 
     def __init__(self) -> None:
         self._scan = _Scan()
 
     def on_note(self, node_id: str, note: tuple, now: int) -> Sequence[Violation]:
-        kind = note[1]
-        if kind in _READ and note[0] != "Replicator":
-            self._scan.row(node_id, kind, lambda: sentence(note[3], note[4], note[5:]))
+        # A note is (component, kind, None, prefix, template, *args).
+        self._scan.note(node_id, note[4], note[5:])
         return NO_VIOLATIONS
 
     def on_crash(self, node_id: str, lost: Sequence[object], now: int) -> Sequence[Violation]:
