@@ -238,3 +238,21 @@ def test_the_search_writes_no_sentence_and_its_replay_tells_the_path_in_full(tmp
     replay = raftsim("run", str(story))
     assert replay.exit_code == 1, replay.output
     assert "n2 grants vote to" in replay.output and "becomes leader of term 1" in replay.output
+
+
+def test_the_distinct_states_by_depth_stay_what_they_were():
+    # Pinned counts: a faster fork or key that shares or skips too much changes them.
+    figure8 = from_scenario(FIGURE8, None, (), "safety")
+    limits = Limits(depth=6, max_term=figure8.max_term + 2)
+    wide = Search(figure8.world, limits).bfs()
+    assert wide.stats.by_depth == [1, 3, 12, 40, 124, 352, 934]
+    assert wide.stats.explored == 1633
+    deep = Search(figure8.world, limits).dfs()
+    assert deep.stats.by_depth == wide.stats.by_depth and deep.stats.explored == 3010
+    # A fresh (symmetric) cluster with every fault, flushes as choices, all checkers.
+    start = fresh(3, (), "all")
+    budgets = Budgets(crashes=1, losses=1, duplicates=1, clients=1)
+    faulty = Search(start.world, Limits(depth=6, max_term=2, budgets=budgets)).bfs()
+    assert faulty.stats.by_depth == [1, 2, 5, 16, 61, 209, 688]
+    walks = Search(start.world, Limits(depth=8, max_term=2, walks=30, seed=3)).random_walks()
+    assert walks.stats.by_depth == [1, 1, 3, 9, 18, 22, 29, 30, 30]
