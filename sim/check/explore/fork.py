@@ -181,6 +181,8 @@ def _learn(cls: type) -> Copier:
         _KEEP.add(cls)
     else:
         _COPIERS[cls] = copier
+    if copier is _instance:
+        _APART.add(cls)
     return copier
 
 
@@ -282,25 +284,21 @@ def fork(world: World, touched: str | None, memo: dict | None = None) -> World:
         disks[touched] = clone(disks[touched], memo)
     queue = _shallow(world.queue)
     queue.heap = list(world.queue.heap)
-    fresh = {
-        "nodes": nodes,
-        "disks": disks,
-        "streams": world.streams,
-        "network": network,
-        "queue": queue,
-        "trace": world.trace,
-        "_observers": [clone(observer, memo) for observer in world._observers],
-    }
+    fresh = state.copy()  # then every attribute that is not a value is replaced
+    fresh["nodes"], fresh["disks"], fresh["network"], fresh["queue"] = nodes, disks, network, queue
+    fresh["_observers"] = [clone(observer, memo) for observer in world._observers]
     observers = {id(o) for o in world._observers}
+    keep, by_hand = _KEEP, _BY_HAND
     for name, value in state.items():
-        if name in _BY_HAND:
+        kind = type(value)
+        if kind in keep or name in by_hand:
             continue
-        if type(value) is list and value and id(value[0]) in observers:
+        if kind is list and value and id(value[0]) in observers:
             fresh[name] = [memo[id(o)] for o in value]  # the observers of one hook
-        elif not value and type(value) in _EMPTY:
+        elif not value and kind in _EMPTY:
             fresh[name] = value.copy()
         else:
-            fresh[name] = value if type(value) in _KEEP else clone(value, memo)
+            fresh[name] = clone(value, memo)
     new.__dict__ = fresh
     return new
 
@@ -315,7 +313,12 @@ def discard(memo: dict) -> None:
     Objects the fork shared with the parent (mapped to themselves) are left alone;
     so must be anything still in use that a later fork shared from these copies.
     """
+    apart = _APART
     for key, obj in memo.items():
-        if id(obj) != key and type(obj) is not types.MethodType and hasattr(obj, "__dict__"):
+        if type(obj) in apart and id(obj) != key:
             obj.__dict__.clear()
     memo.clear()
+
+
+# The classes whose objects `discard` empties: those copied by their __dict__.
+_APART: set[type] = {World}
