@@ -17,6 +17,11 @@ a fork much cheaper:
   enums, frozen attrs classes), which are shared, never copied. Anything it
   does not know goes to `copy.deepcopy` with the same memo.
 
+A world is full of reference cycles, so one dropped waits for the cycle
+collector, which looks over every live object each time it runs; `discard`
+takes apart what a fork made once the search is done with it, so that it is
+freed at once (breadth first drops nearly every world it makes).
+
 The trace is shared too: the explorer's worlds keep none (`untraced`, campaign
 mode: no notes, no sentences); a counterexample is narrated by replaying it
 on a `Cluster` with the full trace. So are the random streams: they draw message latencies and
