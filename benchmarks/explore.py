@@ -21,7 +21,10 @@ What it does:
    per distinct state, and the distinct states each depth added.
 
 Anchors, for scale: TLC checks about
-200,000 states per second (Java), Stateright millions (Rust).
+200,000 states per second (Java), Stateright millions (Rust). Measured here
+(Figure 8 start, depth 10, best of three interleaved runs): 4,824 states per
+CPU second, 1.32x the 3,656 before node encodings were remembered and dropped
+worlds taken apart (about 720 empty-loop events per state, against 950).
 
 A benchmark, not a test: it always exits 0 unless it cannot run.
 """

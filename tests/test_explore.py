@@ -10,6 +10,8 @@ message, timer or flush.
 
 from __future__ import annotations
 
+import gc
+import weakref
 from pathlib import Path
 
 import pytest
@@ -26,8 +28,10 @@ from sim.check.explore import (
     step_lines,
 )
 from sim.check.explore import moves as mv
+from sim.check.explore import state as keys
 from sim.check.explore.fork import fork
 from sim.check.explore.parallel import parallel_bfs
+from sim.check.explore.search import discard
 from sim.cluster import Cluster
 from sim.scenario.choice_steps import choose
 
@@ -238,3 +242,49 @@ def test_the_search_writes_no_sentence_and_its_replay_tells_the_path_in_full(tmp
     replay = raftsim("run", str(story))
     assert replay.exit_code == 1, replay.output
     assert "n2 grants vote to" in replay.output and "becomes leader of term 1" in replay.output
+
+
+def test_the_distinct_states_by_depth_stay_what_they_were():
+    # Pinned counts: a faster fork or key that shares or skips too much changes them.
+    figure8 = from_scenario(FIGURE8, None, (), "safety")
+    limits = Limits(depth=6, max_term=figure8.max_term + 2)
+    wide = Search(figure8.world, limits).bfs()
+    assert wide.stats.by_depth == [1, 3, 12, 40, 124, 352, 934]
+    assert wide.stats.explored == 1633
+    deep = Search(figure8.world, limits).dfs()
+    assert deep.stats.by_depth == wide.stats.by_depth and deep.stats.explored == 3010
+    # A fresh (symmetric) cluster with every fault, flushes as choices, all checkers.
+    start = fresh(3, (), "all")
+    budgets = Budgets(crashes=1, losses=1, duplicates=1, clients=1)
+    faulty = Search(start.world, Limits(depth=6, max_term=2, budgets=budgets)).bfs()
+    assert faulty.stats.by_depth == [1, 2, 5, 16, 61, 209, 688]
+    walks = Search(start.world, Limits(depth=8, max_term=2, walks=30, seed=3)).random_walks()
+    assert walks.stats.by_depth == [1, 1, 3, 9, 18, 22, 29, 30, 30]
+
+
+def test_remembered_node_encodings_give_the_keys_made_afresh():
+    for start in (fresh(3, (), "safety"), from_scenario(FIGURE8, None, (), "safety")):
+        search = Search(start.world, Limits(max_term=start.max_term + 2))
+        states = [search.root]
+        for _ in range(3):  # three levels, every move
+            states = [search.successor(s, m)[0] for s in states for m in search.moves(s)]
+        remembered = [search.key(s) for s in states]
+        keys._LOCAL.clear()
+        assert [search.key(s) for s in states] == remembered
+        assert len(set(remembered)) < len(remembered)  # some states were reached twice
+
+
+def test_a_dropped_world_is_freed_at_once_and_its_parent_kept():
+    start = fresh(3, (), "safety")
+    search = Search(start.world, Limits(symmetry=False))
+    before = search.key(search.root)
+    child, _, _ = search.successor(search.root, (mv.FIRE, "n1", "election"))
+    node, world = weakref.ref(child.world.nodes["n1"]), weakref.ref(child.world)
+    gc.disable()  # freed without the cycle collector
+    try:
+        discard(child)
+        del child
+        assert node() is None and world() is None
+    finally:
+        gc.enable()
+    assert start.world.nodes["n1"].term == 0 and search.key(search.root) == before

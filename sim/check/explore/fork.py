@@ -17,6 +17,11 @@ a fork much cheaper:
   enums, frozen attrs classes), which are shared, never copied. Anything it
   does not know goes to `copy.deepcopy` with the same memo.
 
+A world is full of reference cycles, so one dropped waits for the cycle
+collector, which looks over every live object each time it runs; `discard`
+takes apart what a fork made once the search is done with it, so that it is
+freed at once (breadth first drops nearly every world it makes).
+
 The trace is shared too: the explorer's worlds keep none (`untraced`, campaign
 mode: no notes, no sentences); a counterexample is narrated by replaying it
 on a `Cluster` with the full trace. So are the random streams: they draw message latencies and
@@ -79,29 +84,43 @@ def clone(obj: Any, memo: dict) -> Any:
 def _dict(obj: dict, memo: dict) -> dict:
     new = obj.copy()  # at C speed; then the values that are not values are copied
     memo[id(obj)] = new
-    keep, copiers = _KEEP, _COPIERS
+    keep, copiers, known = _KEEP, _COPIERS, memo.get
     for key, value in obj.items():
         cls = type(value)
         if cls in keep:
             continue
-        found = memo.get(id(value))
+        found = known(id(value))
         if found is None:
             copier = copiers.get(cls)
             found = clone(value, memo) if copier is None else copier(value, memo)
+            if found is value:
+                continue  # a tuple of values
         new[key] = found
     return new
 
 
 def _list(obj: list, memo: dict) -> list:
-    new: list = []
-    memo[id(obj)] = new
     keep = _KEEP
-    new.extend(v if type(v) in keep else clone(v, memo) for v in obj)
+    for value in obj:
+        if type(value) not in keep:
+            break
+    else:
+        new = obj.copy()  # nothing but values
+        memo[id(obj)] = new
+        return new
+    new = []
+    memo[id(obj)] = new
+    new.extend([v if type(v) in keep else clone(v, memo) for v in obj])
     return new
 
 
 def _tuple(obj: tuple, memo: dict) -> tuple:
     keep = _KEEP
+    for value in obj:
+        if type(value) not in keep:
+            break
+    else:
+        return obj  # nothing but values: the tuple is a value
     items = [v if type(v) in keep else clone(v, memo) for v in obj]
     if all(a is b for a, b in zip(items, obj, strict=True)):
         new = obj  # nothing inside needed a copy: the tuple is a value
@@ -143,7 +162,20 @@ def _instance(obj: Any, memo: dict) -> Any:
     cls = type(obj)
     new = cls.__new__(cls)
     memo[id(obj)] = new
-    new.__dict__ = _dict(obj.__dict__, memo)
+    state = obj.__dict__
+    fresh = new.__dict__ = state.copy()  # as _dict, inlined: most objects are instances
+    keep, copiers, known = _KEEP, _COPIERS, memo.get
+    for key, value in state.items():
+        kind = type(value)
+        if kind in keep:
+            continue
+        found = known(id(value))
+        if found is None:
+            copier = copiers.get(kind)
+            found = clone(value, memo) if copier is None else copier(value, memo)
+            if found is value:
+                continue
+        fresh[key] = found
     return new
 
 
@@ -154,6 +186,8 @@ def _learn(cls: type) -> Copier:
         _KEEP.add(cls)
     else:
         _COPIERS[cls] = copier
+    if copier is _instance:
+        _APART.add(cls)
     return copier
 
 
@@ -229,9 +263,12 @@ def _shallow(obj: Any) -> Any:
     return new
 
 
-def fork(world: World, touched: str | None) -> World:
-    """An independent copy of `world` in which only node `touched` (if any) may change."""
-    memo: dict = {}
+def fork(world: World, touched: str | None, memo: dict | None = None) -> World:
+    """An independent copy of `world` in which only node `touched` (if any) may change.
+
+    `memo`, if given, is filled with what was copied (see `discard`)."""
+    if memo is None:
+        memo = {}
     new = World.__new__(World)
     memo[id(world)] = new
     state = world.__dict__
@@ -252,24 +289,41 @@ def fork(world: World, touched: str | None) -> World:
         disks[touched] = clone(disks[touched], memo)
     queue = _shallow(world.queue)
     queue.heap = list(world.queue.heap)
-    fresh = {
-        "nodes": nodes,
-        "disks": disks,
-        "streams": world.streams,
-        "network": network,
-        "queue": queue,
-        "trace": world.trace,
-        "_observers": [clone(observer, memo) for observer in world._observers],
-    }
+    fresh = state.copy()  # then every attribute that is not a value is replaced
+    fresh["nodes"], fresh["disks"], fresh["network"], fresh["queue"] = nodes, disks, network, queue
+    fresh["_observers"] = [clone(observer, memo) for observer in world._observers]
     observers = {id(o) for o in world._observers}
+    keep, by_hand = _KEEP, _BY_HAND
     for name, value in state.items():
-        if name in _BY_HAND:
+        kind = type(value)
+        if kind in keep or name in by_hand:
             continue
-        if type(value) is list and value and id(value[0]) in observers:
+        if kind is list and value and id(value[0]) in observers:
             fresh[name] = [memo[id(o)] for o in value]  # the observers of one hook
-        elif not value and type(value) in _EMPTY:
+        elif not value and kind in _EMPTY:
             fresh[name] = value.copy()
         else:
-            fresh[name] = value if type(value) in _KEEP else clone(value, memo)
+            fresh[name] = clone(value, memo)
     new.__dict__ = fresh
     return new
+
+
+def discard(memo: dict) -> None:
+    """Take apart the objects a fork made (its `memo`), once nothing will read them again.
+
+    A world is full of reference cycles (a node and its parts point at each other,
+    the world and its checkers too), so a world dropped is freed only when the cycle
+    collector next runs, over everything alive. Emptying the objects' attributes
+    frees them at once instead: the search runs several times fewer collections.
+    Objects the fork shared with the parent (mapped to themselves) are left alone;
+    so must be anything still in use that a later fork shared from these copies.
+    """
+    apart = _APART
+    for key, obj in memo.items():
+        if type(obj) in apart and id(obj) != key:
+            obj.__dict__.clear()
+    memo.clear()
+
+
+# The classes whose objects `discard` empties: those copied by their __dict__.
+_APART: set[type] = {World}

@@ -25,7 +25,15 @@ from typing import Any
 import attrs
 
 from sim.check.explore.levels import Levels, renamed
-from sim.check.explore.search import Finding, Limits, Progress, Rebuilder, Result, Search
+from sim.check.explore.search import (
+    Finding,
+    Limits,
+    Progress,
+    Rebuilder,
+    Result,
+    Search,
+    discard,
+)
 from sim.engine.world import World
 
 # Levels with fewer entries per job than this are expanded in this process (the
@@ -55,6 +63,7 @@ def _expand(chunk: list[int]) -> dict[str, Any]:
                 pruned += 1
                 continue
             key, rename = search.keyed(child)
+            discard(child)
             asleep = renamed(asleep, rename)
             # Arrivals the merge would ignore: all their moves were tried or will be.
             known = levels.asleep.get(key)

@@ -31,6 +31,7 @@ import attrs
 
 from raft import ELECTION_TIMER
 from sim.check.explore import moves as mv
+from sim.check.explore.fork import discard as drop
 from sim.check.explore.fork import fork
 from sim.check.explore.levels import NOTHING_ASLEEP, Levels, renamed
 from sim.check.explore.state import Ghosts, digest, ghosts_after, renaming, symmetric_start
@@ -62,6 +63,7 @@ class State:
     world: World
     used: mv.Used
     ghosts: Ghosts
+    copies: dict | None = None  # what the fork made for this state alone (fork.discard)
 
 
 @attrs.frozen(kw_only=True)
@@ -156,7 +158,8 @@ class Search:
 
     def successor(self, state: State, move: mv.Move) -> tuple[State, Finding | None, bool]:
         """The state one move away, what it broke (if anything), and whether it is cut off."""
-        world = fork(state.world, mv.touched(state.world, move))
+        copies: dict = {}
+        world = fork(state.world, mv.touched(state.world, move), copies)
         known = len(world.violations)
         finding = None
         try:
@@ -168,7 +171,7 @@ class Search:
         if finding is None and len(world.violations) > known:
             violation = world.violations[known]
             finding = Finding(property=violation.property, text=str(violation), moves=())
-        child = State(world, mv.spend(state.used, move), state.ghosts)
+        child = State(world, mv.spend(state.used, move), state.ghosts, copies)
         if finding is not None:
             return child, finding, False
         child.ghosts = ghosts_after(world, state.ghosts)
@@ -251,9 +254,11 @@ class Search:
                         path = (*rebuild.path_moves(sid), move)
                         return self._end("violation", attrs.evolve(finding, moves=path))
                     if cut:
+                        discard(child)
                         stats.pruned += 1
                         continue
                     key, rename = self.keyed(child)
+                    discard(child)  # only its key is kept: BFS rebuilds it when it needs it
                     levels.arrive(sid, move, key, renamed(asleep, rename), following)
                 stats.distinct = len(levels.seen)
                 if not self._tick():
@@ -340,6 +345,13 @@ class Search:
         return self._end("walks")
 
 
+def discard(state: State) -> None:
+    """Free a state's world at once (fork.discard); nothing may use it afterwards."""
+    if state.copies is not None:
+        drop(state.copies)
+        state.copies = None
+
+
 def _count(stats: Stats, depth: int) -> None:
     """One more distinct state first seen at `depth`."""
     while len(stats.by_depth) <= depth:
@@ -372,6 +384,8 @@ class Rebuilder:
         shared = 0
         while shared < min(len(path), len(chain)) and path[shared][0] == chain[shared]:
             shared += 1
+        for _, dropped in path[shared:]:
+            discard(dropped)  # the states after it on the path (made from it) go too
         del path[shared:]
         for i in chain[shared:]:
             state, _, _ = self._search.successor(path[-1][1], self._moves[i])

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import marshal
+import sys
 import weakref
 from collections.abc import Callable, Mapping
 
@@ -104,13 +105,21 @@ def symmetric_start(world: World) -> bool:
 def renaming(world: World) -> dict[str, str]:
     """Node ids renamed in the order of their own state (ties keep their order)."""
     ids = sorted(world.nodes, key=lambda n: (_signature(world, n), n))
-    return {old: f"n{i}" for i, old in enumerate(ids, start=1)}
+    # Interned: marshal writes an object met twice as a reference to the first, so a
+    # key is the same bytes only if its names are the very same objects whichever
+    # renaming made them (node encodings are remembered across states).
+    return {old: sys.intern(f"n{i}") for i, old in enumerate(ids, start=1)}
 
 
 def _signature(world: World, node_id: str) -> bytes:
     """A node's state with every node id but its own left out (for sorting)."""
+    cached = _cached(world, node_id, _SIGNATURE)
+    if cached is not None:
+        return cached
     anonymous: dict[str, str] = {node_id: "self"}
-    return marshal.dumps(_node(world, node_id, _Anonymous(anonymous), {}))
+    signature = marshal.dumps(_node(world, node_id, _Anonymous(anonymous), {}))
+    _remember(world, node_id, _SIGNATURE, signature)
+    return signature
 
 
 class _Anonymous(dict):
@@ -124,7 +133,10 @@ def digest(world: World, used: tuple, ghosts: Ghosts, rename: Rename | None = No
     """The state's canonical key, hashed (16 bytes of BLAKE2b: collisions are not a worry)."""
     r = rename if rename is not None else _Identity()
     seqs = _seq_ranks(world)
-    nodes = tuple(sorted((r[node_id], _node(world, node_id, r, seqs)) for node_id in world.nodes))
+    names = None if rename is None else tuple(rename.items())
+    nodes = tuple(
+        sorted((r[node_id], _node_keyed(world, node_id, r, names, seqs)) for node_id in world.nodes)
+    )
     key = (
         nodes,
         _network(world, r, seqs),
@@ -144,24 +156,52 @@ class _Identity(dict):
 # -- nodes ---------------------------------------------------------------------
 
 
-# A node's state without its request numbers, by node object: a move changes one
-# node, which the fork copies, so the other nodes of a state are the very objects
-# of its parent's and need not be encoded again.
+# What a node's state encodes to, by node object. A move changes at most one node,
+# which the fork copies (fork.py); the others are the very objects of the parent
+# state, never changed once shared, so their encodings are reused rather than
+# made again. An entry holds only while the node's disk object, whether it runs,
+# its timers and the renaming are what they were when it was made; what depends
+# on request numbers (numbered by the whole state) is encoded every time.
 _LOCAL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_SIGNATURE = "signature"
 
 
-def _node_cached(world: World, node_id: str, r: Rename, seqs: dict) -> tuple:
+def _context(world: World, node_id: str) -> tuple:
+    timers = tuple(sorted(name for (owner, name) in world._timer_tokens if owner == node_id))
+    return (world.disks[node_id], world.running[node_id], timers)
+
+
+def _same(entry: tuple | None, context: tuple) -> bool:
+    if entry is None:
+        return False
+    before = entry[0]
+    return before[0] is context[0] and before[1:] == context[1:]  # the very disk object
+
+
+def _cached(world: World, node_id: str, names: object) -> object | None:
+    entry = _LOCAL.get(world.nodes[node_id])
+    if not _same(entry, _context(world, node_id)):
+        return None
+    return entry[1].get(names)  # type: ignore[index]
+
+
+def _remember(world: World, node_id: str, names: object, encoded: object) -> None:
+    node, context = world.nodes[node_id], _context(world, node_id)
+    entry = _LOCAL.get(node)
+    if not _same(entry, context):
+        entry = _LOCAL[node] = (context, {})
+    entry[1][names] = encoded  # type: ignore[index]
+
+
+def _node_keyed(world: World, node_id: str, r: Rename, names: tuple | None, seqs: dict) -> tuple:
+    """`_node(world, node_id, r, seqs)`, its part without request numbers remembered."""
+    local = _cached(world, node_id, names)
+    if local is None:
+        local = _node(world, node_id, r, None)
+        _remember(world, node_id, names, local)
+    if not world.running[node_id]:
+        return local  # type: ignore[return-value]
     node = world.nodes[node_id]
-    disk, running = world.disks[node_id], world.running[node_id]
-    cached = _LOCAL.get(node)
-    if cached is None or cached[0] is not disk or cached[1] is not running:
-        cached = (disk, running, _node(world, node_id, r, None))
-        _LOCAL[node] = cached
-    local = cached[2]
-    if not running:
-        return local
-    if node.role is not Role.LEADER and not node._after_flush:
-        return local
     return (local, _numbered(world, node_id, node, r, seqs))
 
 
