@@ -21,6 +21,7 @@ shared as they are, whatever their type.
 from __future__ import annotations
 
 import copyreg
+import gc
 import random
 import sys
 import types
@@ -200,8 +201,10 @@ class Copier:
     `size` estimates, with `sys.getsizeof`, the bytes of the containers and
     objects made: the memory the copy holds beyond what it shares (runs of
     `Chunks` aside: they are listed in `chunks`, and may be shared with other
-    copies). `items` counts the references copied and `objects` the objects
-    rebuilt one by one: together, a measure of the work done. With a
+    copies). `items` counts the references copied or looked at, `flat` those
+    copied unseen into containers the garbage collector never walks (dicts of
+    atoms, copied at memory speed: the commonest big table), and `objects` the
+    objects rebuilt one by one: together, a measure of the work done. With a
     `chunker`, declared lists become `Chunks`: a copy to keep, not to use.
     """
 
@@ -215,6 +218,7 @@ class Copier:
         self.memo[id(self.memo)] = self._alive = shared
         self.size = 0
         self.items = 0
+        self.flat = 0
         self.objects = 0
 
     def copy(self, x):
@@ -253,7 +257,10 @@ class Copier:
     def shallow(self, x: list | dict | set | deque):
         """A copy of a container of immutable values (the caller vouches for them)."""
         y = x.copy()
-        self.items += len(x)
+        if gc.is_tracked(y):
+            self.items += len(x)
+        else:
+            self.flat += len(x)
         self.size += sys.getsizeof(y)
         self.keep(x, y)
         return y
