@@ -41,11 +41,19 @@ from bisect import bisect_right, insort
 from collections.abc import Sequence
 from typing import Any
 
-from raft import DurableState, FSMCaller, KVStateMachine, LogManager
-from sim.engine.deep_copy import Chunker, Chunks, Copier, declare
+from raft import (
+    Configuration,
+    DurableState,
+    FSMCaller,
+    KVStateMachine,
+    LogManager,
+    RaftOptions,
+    SaveHardState,
+)
+from sim.engine.deep_copy import Chunker, Chunks, Copier, declare, immutable
 from sim.engine.journal import Journal
 from sim.engine.trace import Trace
-from sim.engine.world import World
+from sim.engine.world import World, WorldSettings
 
 SPACING = 40  # actions between checkpoints per action a copy costs: ~2/40 of a run
 THINNING = 4  # far back, a gap may be a quarter of its distance from the end
@@ -66,6 +74,8 @@ declare(LogManager, "_entries")
 declare(DurableState, "entries")
 declare(FSMCaller, "applied")
 declare(KVStateMachine, "data", "sessions")
+# Frozen classes of immutable values, shared rather than rebuilt at every checkpoint.
+immutable(Configuration, SaveHardState, RaftOptions, WorldSettings)
 
 
 def copy_world(

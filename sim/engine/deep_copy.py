@@ -52,6 +52,7 @@ _IMMUTABLE: set[type] = {
 _MUTABLE: set[type] = set()  # classes with a __deepcopy__ that does copy
 _CONTAINERS = (list, dict, set, deque)
 _DECLARED: dict[type, tuple[str, ...]] = {}
+_PROMISED: set[type] = set()  # classes declared immutable with `immutable`
 _MISSING = object()
 # How instances of a class are copied, decided once per class (see `_way`).
 _PLAIN, _VALUE, _RANDOM, _REDUCE = "plain", "value", "random", "reduce"
@@ -91,6 +92,22 @@ def declare(cls: type, *attributes: str) -> None:
     every promise against a loaded run.
     """
     _DECLARED[cls] = (*_DECLARED.get(cls, ()), *attributes)
+
+
+def immutable(*classes: type) -> None:
+    """Promise that instances of these classes never change, nor do the values they hold.
+
+    For frozen classes of immutable values that have no `__deepcopy__` saying
+    so (raft's configurations, options): the copier shares them as it shares
+    strings. tests/test_checkpoint_sharing.py checks every promise.
+    """
+    _IMMUTABLE.update(classes)
+    _PROMISED.update(classes)
+
+
+def promised_immutable() -> frozenset[type]:
+    """Every class promised immutable with `immutable`."""
+    return frozenset(_PROMISED)
 
 
 def declared() -> dict[type, tuple[str, ...]]:
