@@ -61,13 +61,13 @@ MIN_SPACING = 64  # actions: tiny worlds are cheap to copy, but not free
 TRAVEL = 2  # copies' cost in actions: where a long replay takes a checkpoint, before its end
 TRAVEL_KEPT = 8  # travel checkpoints kept, those nearest the cursor
 # A copy's cost in actions (a step or a call under load), as measured: about 600
-# references copied, or 3 objects rebuilt one by one, cost as much as an action.
+# references copied, or 4 objects rebuilt one by one, cost as much as an action.
 # The garbage collector later walks the copy, about as much work again. A table of
 # atoms promised immutable (a state machine's data) is copied at memory speed, about
 # 5 ns a reference, and never walked by the collector: 4,000 of those per action.
 REFERENCES_PER_ACTION = 600
 FLAT_REFERENCES_PER_ACTION = 4000
-OBJECTS_PER_ACTION = 3
+OBJECTS_PER_ACTION = 4
 
 # raft's containers of immutable values (log entries, applied commands, strings).
 declare(LogManager, "_entries")

@@ -54,20 +54,24 @@ _CONTAINERS = (list, dict, set, deque)
 _DECLARED: dict[type, tuple[str, ...]] = {}
 _PROMISED: set[type] = set()  # classes declared immutable with `immutable`
 _MISSING = object()
+_FEW = 24  # values copied one by one in Python rather than in passes at C speed
 # How instances of a class are copied, decided once per class (see `_way`).
-_PLAIN, _VALUE, _RANDOM, _REDUCE = "plain", "value", "random", "reduce"
+_OWN, _PLAIN, _VALUE, _RANDOM, _REDUCE = "own", "plain", "value", "random", "reduce"
 _WAYS: dict[type, str] = {}
 
 
 def _way(cls: type) -> str:
-    """How to copy instances of `cls`, which has no `__deepcopy__` of its own.
+    """How to copy instances of `cls`.
 
-    Plain objects (a `__dict__`, no slots, no pickling hooks) are rebuilt
-    directly; named tuples and frozensets are values, shared when their items
-    are immutable; random generators are rebuilt from their state, without
-    their Python-level seeding (seven times the cost); everything else goes
-    through `__reduce_ex__`, as deepcopy does.
+    A class with a `__deepcopy__` copies its instances itself (looked up on
+    the class, once). Plain objects (a `__dict__`, no slots, no pickling
+    hooks) are rebuilt directly; named tuples and frozensets are values,
+    shared when their items are immutable; random generators are rebuilt from
+    their state, without their Python-level seeding (seven times the cost);
+    everything else goes through `__reduce_ex__`, as deepcopy does.
     """
+    if getattr(cls, "__deepcopy__", None) is not None:
+        return _OWN
     if issubclass(cls, tuple | frozenset) and not cls.__dictoffset__:
         return _VALUE
     if issubclass(cls, random.Random) and cls.__reduce__ is random.Random.__reduce__:
@@ -295,6 +299,11 @@ class Copier:
 
     def _copies(self, values: list) -> list:
         """Copies of `values`: atoms and what the memo holds at C speed, the rest one by one."""
+        if len(values) < _FEW:  # an object's attributes: fewer than the C way's set-up costs
+            memo, atoms, copy = self.memo, _IMMUTABLE, self.copy
+            return [
+                v if type(v) in atoms else memo[id(v)] if id(v) in memo else copy(v) for v in values
+            ]
         copies = list(map(self.memo.get, map(id, values), values))
         atoms = map(_IMMUTABLE.__contains__, map(type, values))
         for i in compress(count(), map(and_, map(is_, copies, values), map(not_, atoms))):
@@ -342,13 +351,12 @@ class Copier:
             return x
         if cls is types.MethodType:
             return cls(x.__func__, self.copy(x.__self__))
-        own = getattr(x, "__deepcopy__", None)
-        if own is not None:
-            y = own(self.memo)
+        way = _WAYS.get(cls) or _WAYS.setdefault(cls, _way(cls))
+        if way is _OWN:
+            y = x.__deepcopy__(self.memo)
             if y is x:
                 _IMMUTABLE.add(cls)
             return y
-        way = _WAYS.get(cls) or _WAYS.setdefault(cls, _way(cls))
         if way is _VALUE and all_immutable(x):
             return x
         if way is _PLAIN or way is _RANDOM:
