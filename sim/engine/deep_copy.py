@@ -14,8 +14,9 @@ so that a world costs about what copying its arrays of pointers costs.
 What counts as immutable: the atomic builtins, tuples of immutable values,
 and every class whose `__deepcopy__` returned the very object it was asked to
 copy. Such a class declares its instances immutable (raft's log entries,
-messages and snapshots say so; enums too). Objects passed as `share` are
-shared as they are, whatever their type.
+messages and snapshots say so; enums too), and every class promised
+immutable with `immutable` (frozen classes of immutable values). Objects
+passed as `share` are shared as they are, whatever their type.
 """
 
 from __future__ import annotations
