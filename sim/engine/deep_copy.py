@@ -14,13 +14,15 @@ so that a world costs about what copying its arrays of pointers costs.
 What counts as immutable: the atomic builtins, tuples of immutable values,
 and every class whose `__deepcopy__` returned the very object it was asked to
 copy. Such a class declares its instances immutable (raft's log entries,
-messages and snapshots say so; enums too). Objects passed as `share` are
-shared as they are, whatever their type.
+messages and snapshots say so; enums too), and every class promised
+immutable with `immutable` (frozen classes of immutable values). Objects
+passed as `share` are shared as they are, whatever their type.
 """
 
 from __future__ import annotations
 
 import copyreg
+import gc
 import random
 import sys
 import types
@@ -51,21 +53,26 @@ _IMMUTABLE: set[type] = {
 _MUTABLE: set[type] = set()  # classes with a __deepcopy__ that does copy
 _CONTAINERS = (list, dict, set, deque)
 _DECLARED: dict[type, tuple[str, ...]] = {}
+_PROMISED: set[type] = set()  # classes declared immutable with `immutable`
 _MISSING = object()
+_FEW = 24  # values copied one by one in Python rather than in passes at C speed
 # How instances of a class are copied, decided once per class (see `_way`).
-_PLAIN, _VALUE, _RANDOM, _REDUCE = "plain", "value", "random", "reduce"
+_OWN, _PLAIN, _VALUE, _RANDOM, _REDUCE = "own", "plain", "value", "random", "reduce"
 _WAYS: dict[type, str] = {}
 
 
 def _way(cls: type) -> str:
-    """How to copy instances of `cls`, which has no `__deepcopy__` of its own.
+    """How to copy instances of `cls`.
 
-    Plain objects (a `__dict__`, no slots, no pickling hooks) are rebuilt
-    directly; named tuples and frozensets are values, shared when their items
-    are immutable; random generators are rebuilt from their state, without
-    their Python-level seeding (seven times the cost); everything else goes
-    through `__reduce_ex__`, as deepcopy does.
+    A class with a `__deepcopy__` copies its instances itself (looked up on
+    the class, once). Plain objects (a `__dict__`, no slots, no pickling
+    hooks) are rebuilt directly; named tuples and frozensets are values,
+    shared when their items are immutable; random generators are rebuilt from
+    their state, without their Python-level seeding (seven times the cost);
+    everything else goes through `__reduce_ex__`, as deepcopy does.
     """
+    if getattr(cls, "__deepcopy__", None) is not None:
+        return _OWN
     if issubclass(cls, tuple | frozenset) and not cls.__dictoffset__:
         return _VALUE
     if issubclass(cls, random.Random) and cls.__reduce__ is random.Random.__reduce__:
@@ -90,6 +97,22 @@ def declare(cls: type, *attributes: str) -> None:
     every promise against a loaded run.
     """
     _DECLARED[cls] = (*_DECLARED.get(cls, ()), *attributes)
+
+
+def immutable(*classes: type) -> None:
+    """Promise that instances of these classes never change, nor do the values they hold.
+
+    For frozen classes of immutable values that have no `__deepcopy__` saying
+    so (raft's configurations, options): the copier shares them as it shares
+    strings. tests/test_checkpoint_sharing.py checks every promise.
+    """
+    _IMMUTABLE.update(classes)
+    _PROMISED.update(classes)
+
+
+def promised_immutable() -> frozenset[type]:
+    """Every class promised immutable with `immutable`."""
+    return frozenset(_PROMISED)
 
 
 def declared() -> dict[type, tuple[str, ...]]:
@@ -200,8 +223,10 @@ class Copier:
     `size` estimates, with `sys.getsizeof`, the bytes of the containers and
     objects made: the memory the copy holds beyond what it shares (runs of
     `Chunks` aside: they are listed in `chunks`, and may be shared with other
-    copies). `items` counts the references copied and `objects` the objects
-    rebuilt one by one: together, a measure of the work done. With a
+    copies). `items` counts the references copied or looked at, `flat` those
+    copied unseen into containers the garbage collector never walks (dicts of
+    atoms, copied at memory speed: the commonest big table), and `objects` the
+    objects rebuilt one by one: together, a measure of the work done. With a
     `chunker`, declared lists become `Chunks`: a copy to keep, not to use.
     """
 
@@ -215,6 +240,7 @@ class Copier:
         self.memo[id(self.memo)] = self._alive = shared
         self.size = 0
         self.items = 0
+        self.flat = 0
         self.objects = 0
 
     def copy(self, x):
@@ -253,7 +279,10 @@ class Copier:
     def shallow(self, x: list | dict | set | deque):
         """A copy of a container of immutable values (the caller vouches for them)."""
         y = x.copy()
-        self.items += len(x)
+        if gc.is_tracked(y):
+            self.items += len(x)
+        else:
+            self.flat += len(x)
         self.size += sys.getsizeof(y)
         self.keep(x, y)
         return y
@@ -271,6 +300,11 @@ class Copier:
 
     def _copies(self, values: list) -> list:
         """Copies of `values`: atoms and what the memo holds at C speed, the rest one by one."""
+        if len(values) < _FEW:  # an object's attributes: fewer than the C way's set-up costs
+            memo, atoms, copy = self.memo, _IMMUTABLE, self.copy
+            return [
+                v if type(v) in atoms else memo[id(v)] if id(v) in memo else copy(v) for v in values
+            ]
         copies = list(map(self.memo.get, map(id, values), values))
         atoms = map(_IMMUTABLE.__contains__, map(type, values))
         for i in compress(count(), map(and_, map(is_, copies, values), map(not_, atoms))):
@@ -318,13 +352,12 @@ class Copier:
             return x
         if cls is types.MethodType:
             return cls(x.__func__, self.copy(x.__self__))
-        own = getattr(x, "__deepcopy__", None)
-        if own is not None:
-            y = own(self.memo)
+        way = _WAYS.get(cls) or _WAYS.setdefault(cls, _way(cls))
+        if way is _OWN:
+            y = x.__deepcopy__(self.memo)
             if y is x:
                 _IMMUTABLE.add(cls)
             return y
-        way = _WAYS.get(cls) or _WAYS.setdefault(cls, _way(cls))
         if way is _VALUE and all_immutable(x):
             return x
         if way is _PLAIN or way is _RANDOM:

@@ -41,6 +41,7 @@ from raft import (
     Write,
 )
 from sim.check.checkers.base import NO_VIOLATIONS, Checker, Violation, compaction_horizon
+from sim.engine.deep_copy import declare
 
 # How many more indexes a checker remembers before it asks the disks what it may forget.
 FORGET_EVERY = 1024
@@ -410,3 +411,8 @@ def _drop_from(pending: list[tuple[int, Configuration]], index: int) -> None:
     """Forget the configuration entries at `index` and after (replaced or truncated)."""
     while pending and pending[-1][0] >= index:
         pending.pop()
+
+
+# Time travel's checkpoints copy these tables (of nested tuples of atoms) without looking
+# inside (sim/engine/deep_copy.py).
+declare(SnapshotStateAgreement, "_digests", "_undo")
