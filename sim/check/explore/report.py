@@ -100,9 +100,8 @@ def explore(
             f"terms <= {limits.max_term}, crashes {budgets.crashes}, losses {budgets.losses}, "
             f"duplicates {budgets.duplicates}, clients {budgets.clients}",
             style="bold",
-        ),
-        soft_wrap=True,
-    )
+        )
+    )  # wrapped at words to the terminal's width (a soft wrap breaks words)
     result = search(console, start, limits, strategy, jobs)
     if result.finding is None:
         console.print(figures(result, strategy, jobs))
