@@ -359,6 +359,25 @@ def first_index_of(c: Cluster, fragment: str, start: int = 0) -> int:
     raise AssertionError(f"no trace event contains {fragment!r}")
 
 
+def figure8_start(logs: dict) -> Cluster:
+    """Five servers holding `logs` (Raft Figure 8), n4 and n5 partitioned off, and n1's
+    election timer about to fire. One request on the wire per follower and one entry per
+    request, so each index travels on its own; long election timeouts, so only the
+    elections a test asks for happen."""
+    c = Cluster(
+        5,
+        seed=1,
+        pre_vote=False,
+        election_timeout=(1.0, 2.0),
+        max_inflight=1,
+        max_entries_per_request=1,
+        initial_logs=logs,
+    )
+    c.partition(["n1", "n2", "n3"], ["n4", "n5"])
+    c.timeout("n1", 0.01)
+    return c
+
+
 def others(c: Cluster, *excluded: str) -> list[str]:
     return [n for n in c.nodes if n not in excluded]
 

@@ -33,6 +33,13 @@ def _found(cluster: Cluster, checker: type) -> list[str]:
     return [v.text for v in cluster.violations if v.property == checker.name]
 
 
+def _pre_vote_request(candidate: str, voter: str, term: int) -> RequestVote:
+    """A pre-vote for the term after `term`, from a candidate whose log is ahead."""
+    return RequestVote(
+        src=candidate, dst=voter, term=term + 1, last_log_index=9, last_log_term=term, pre_vote=True
+    )
+
+
 # -- Match Index Only Grows (Figure 2) ----------------------------------------------
 
 
@@ -121,14 +128,7 @@ def test_a_leader_that_grants_a_pre_vote_is_caught():
     leader = c.leader
     candidate = others(c, leader)[0]
     term = _node(c, leader).term
-    ask = RequestVote(
-        src=candidate,
-        dst=leader,
-        term=term + 1,
-        last_log_index=9,
-        last_log_term=term,
-        pre_vote=True,
-    )
+    ask = _pre_vote_request(candidate, leader, term)
     assert not checker.on_deliver(ask, _node(c, leader), 100)
     grant = VoteResponse(src=leader, dst=candidate, term=term + 1, granted=True, pre_vote=True)
     (found,) = checker.on_send(grant, 100)
@@ -144,14 +144,7 @@ def test_a_pre_vote_is_judged_as_it_was_delivered_not_when_the_answer_leaves():
     leader = c.leader
     candidate, voter = others(c, leader)
     term = _node(c, voter).term
-    ask = RequestVote(
-        src=candidate,
-        dst=voter,
-        term=term + 1,
-        last_log_index=9,
-        last_log_term=term,
-        pre_vote=True,
-    )
+    ask = _pre_vote_request(candidate, voter, term)
     heartbeat = AppendEntries(
         src=leader,
         dst=voter,

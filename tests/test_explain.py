@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import raftsim
+from conftest import figure8_start, raftsim
 from rich.console import Console
 
 from raft.messages import AppendEntries
@@ -45,17 +45,7 @@ def _carrying(c: Cluster, index: int) -> bool:
 
 def _figure8_c() -> Cluster:
     """Figure 8 (c): n1 leads term 4; its entry 2 of term 2 is on n1, n2, n3; entry 3 only on n1."""
-    c = Cluster(
-        5,
-        seed=1,
-        pre_vote=False,
-        election_timeout=(1.0, 2.0),
-        max_inflight=1,
-        max_entries_per_request=1,
-        initial_logs=FIGURE_8_LOGS,
-    )
-    c.partition(["n1", "n2", "n3"], ["n4", "n5"])
-    c.timeout("n1", 0.01)
+    c = figure8_start(FIGURE_8_LOGS)
     assert c.run_until(lambda c: c.leader == "n1")
     assert c.run_until(lambda c: all(len(c.nodes[n].log) == 2 for n in ("n2", "n3")))
     c.cut("n1", "n2")

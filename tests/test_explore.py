@@ -121,6 +121,24 @@ def test_double_vote_is_found_and_its_saved_scenario_replays_to_exit_1(tmp_path)
     assert "Election Safety" in replay.output
 
 
+def test_the_same_explore_command_twice_saves_the_same_counterexample(tmp_path):
+    """The command itself, not only the search: same output and the same saved story."""
+    runs = []
+    for _ in range(2):
+        result = raftsim("explore", "--bug", "double_vote", "--save", str(tmp_path))
+        assert result.exit_code == 1, result.output
+        # Speed and wall time differ from run to run; everything else may not.
+        lines = [
+            line
+            for line in result.stdout.splitlines()
+            if "states / s" not in line and "wall time" not in line
+        ]
+        (saved,) = tmp_path.glob("*.scenario")
+        runs.append((lines, saved.read_text()))
+    assert "[1] fire n" in "\n".join(runs[0][0]) and "expect no violations" in runs[0][1]
+    assert runs[0] == runs[1]
+
+
 def test_a_clean_small_space_is_exhausted_with_exit_0():
     result = raftsim("explore", "--nodes", "1", "--max-term", "2")
     assert result.exit_code == 0, result.output

@@ -8,7 +8,7 @@ logs, partitions and one-way cuts.
 from __future__ import annotations
 
 import pytest
-from conftest import entries, faulty_run, make_durable, make_node, sent
+from conftest import entries, faulty_run, figure8_start, make_durable, make_node, sent
 
 from raft import (
     AppendEntries,
@@ -255,17 +255,7 @@ def _figure8_c() -> Cluster:
     sends index 2 and index 3 separately; the request carrying index 3 is cut off.
     Election timeouts are long so that only the elections the test asks for happen.
     """
-    c = Cluster(
-        5,
-        seed=1,
-        pre_vote=False,
-        election_timeout=(1.0, 2.0),
-        max_inflight=1,
-        max_entries_per_request=1,
-        initial_logs=FIGURE8_LOGS,
-    )
-    c.partition(["n1", "n2", "n3"], ["n4", "n5"])
-    c.timeout("n1", 0.01)
+    c = figure8_start(FIGURE8_LOGS)
     cut: set[str] = set()
     while cut != {"n2", "n3"}:
         for event in c.step():
