@@ -234,6 +234,14 @@ class Search:
             if name is not None:
                 tried.append(name)
 
+    def level_done(self, depth: int, levels: Levels, following: list[int]) -> Result | None:
+        """Close BFS level `depth`: the end if it reached nothing to try, else its counts."""
+        if not following:
+            return self._end("exhausted")
+        self.stats.depth = depth
+        self.stats.by_depth.append(len(levels.seen) - sum(self.stats.by_depth))
+        return None
+
     def bfs(self) -> Result:
         stats = self.stats
         levels = Levels(self.key(self.root))
@@ -263,10 +271,9 @@ class Search:
                 stats.distinct = len(levels.seen)
                 if not self._tick():
                     return self._end("time")
-            if not following:
-                return self._end("exhausted")
-            stats.depth = depth
-            stats.by_depth.append(len(levels.seen) - sum(stats.by_depth))
+            ended = self.level_done(depth, levels, following)
+            if ended is not None:
+                return ended
             frontier = following
         return self._end("depth")
 
