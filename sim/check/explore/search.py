@@ -198,6 +198,11 @@ class Search:
             stop=stop, stats=self.stats, finding=finding, symmetry=self.symmetry, eager=self.eager
         )
 
+    def _found(self, finding: Finding, depth: int, path: tuple[mv.Move, ...]) -> Result:
+        """The end of the search: `finding`, reached at `depth` by the moves `path`."""
+        self.stats.depth = max(self.stats.depth, depth)
+        return self._end("violation", attrs.evolve(finding, moves=path))
+
     def run(self, strategy: str) -> Result:
         if strategy == "bfs":
             return self.bfs()
@@ -258,9 +263,8 @@ class Search:
                     child, finding, cut = self.successor(state, move)
                     stats.explored += 1
                     if finding is not None:
-                        stats.depth = depth
                         path = (*rebuild.path_moves(sid), move)
-                        return self._end("violation", attrs.evolve(finding, moves=path))
+                        return self._found(finding, depth, path)
                     if cut:
                         discard(child)
                         stats.pruned += 1
@@ -297,8 +301,7 @@ class Search:
             stats.explored += 1
             depth = len(stack)
             if finding is not None:
-                stats.depth = max(stats.depth, depth)
-                return self._end("violation", attrs.evolve(finding, moves=(*path, move)))
+                return self._found(finding, depth, (*path, move))
             if cut:
                 stats.pruned += 1
                 continue
@@ -335,8 +338,7 @@ class Search:
                 child, finding, cut = self.successor(state, move)
                 stats.explored += 1
                 if finding is not None:
-                    stats.depth = max(stats.depth, depth)
-                    return self._end("violation", attrs.evolve(finding, moves=(*path, move)))
+                    return self._found(finding, depth, (*path, move))
                 if cut:
                     stats.pruned += 1
                     break
