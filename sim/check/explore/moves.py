@@ -141,22 +141,12 @@ def make(world: World, move: Move, *, eager: bool) -> str | None:
 
 def _make(world: World, move: Move) -> None:
     verb, target, detail = move
-    if verb == DELIVER:
-        world.deliver(target)
-    elif verb == DROP:
-        world.drop(target)
-    elif verb == DUPLICATE:
-        world.duplicate(target)
-    elif verb == FIRE:
+    if verb == FIRE:
         world.fire(target, detail)
-    elif verb == FLUSH:
-        world.flush(target)
-    elif verb == CRASH:
-        world.crash(target)
-    elif verb == RESTART:
-        world.restart(target)
-    else:
+    elif verb == SUBMIT:
         world.submit(detail, target)
+    else:  # World.deliver, drop, duplicate, flush, crash, restart: named as the verb
+        getattr(world, VERBS[verb])(target)
 
 
 def spend(used: Used, move: Move) -> Used:

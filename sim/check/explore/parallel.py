@@ -114,9 +114,8 @@ def parallel_bfs(root: World, limits: Limits, jobs: int, progress: Progress | No
         stats.distinct = len(levels.seen)
         if not search._tick():
             return search._end("time")
-        if not following:
-            return search._end("exhausted")
-        stats.depth = depth
-        stats.by_depth.append(len(levels.seen) - sum(stats.by_depth))
+        ended = search.level_done(depth, levels, following)
+        if ended is not None:
+            return ended
         frontier = following
     return search._end("depth")

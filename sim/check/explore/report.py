@@ -136,7 +136,8 @@ def command(console: Console, options: dict, words: str, *, cpus: int) -> int:
         raise ValueError("--nodes and --from cannot be used together")
     if options["until"] is not None and options["start"] is None:
         raise ValueError("--until needs --from (the scenario to start from)")
-    bugs = tuple(dict.fromkeys(check_bugs(options["bugs"]) and options["bugs"]))
+    check_bugs(options["bugs"])
+    bugs = tuple(dict.fromkeys(options["bugs"]))  # in the order given, once each
     save = None if options["save"] is None else Path(options["save"])
     if save is not None:
         try:

@@ -198,6 +198,11 @@ class Search:
             stop=stop, stats=self.stats, finding=finding, symmetry=self.symmetry, eager=self.eager
         )
 
+    def _found(self, finding: Finding, depth: int, path: tuple[mv.Move, ...]) -> Result:
+        """The end of the search: `finding`, reached at `depth` by the moves `path`."""
+        self.stats.depth = max(self.stats.depth, depth)
+        return self._end("violation", attrs.evolve(finding, moves=path))
+
     def run(self, strategy: str) -> Result:
         if strategy == "bfs":
             return self.bfs()
@@ -234,6 +239,14 @@ class Search:
             if name is not None:
                 tried.append(name)
 
+    def level_done(self, depth: int, levels: Levels, following: list[int]) -> Result | None:
+        """Close BFS level `depth`: the end if it reached nothing to try, else its counts."""
+        if not following:
+            return self._end("exhausted")
+        self.stats.depth = depth
+        self.stats.by_depth.append(len(levels.seen) - sum(self.stats.by_depth))
+        return None
+
     def bfs(self) -> Result:
         stats = self.stats
         levels = Levels(self.key(self.root))
@@ -250,9 +263,8 @@ class Search:
                     child, finding, cut = self.successor(state, move)
                     stats.explored += 1
                     if finding is not None:
-                        stats.depth = depth
                         path = (*rebuild.path_moves(sid), move)
-                        return self._end("violation", attrs.evolve(finding, moves=path))
+                        return self._found(finding, depth, path)
                     if cut:
                         discard(child)
                         stats.pruned += 1
@@ -263,10 +275,9 @@ class Search:
                 stats.distinct = len(levels.seen)
                 if not self._tick():
                     return self._end("time")
-            if not following:
-                return self._end("exhausted")
-            stats.depth = depth
-            stats.by_depth.append(len(levels.seen) - sum(stats.by_depth))
+            ended = self.level_done(depth, levels, following)
+            if ended is not None:
+                return ended
             frontier = following
         return self._end("depth")
 
@@ -290,8 +301,7 @@ class Search:
             stats.explored += 1
             depth = len(stack)
             if finding is not None:
-                stats.depth = max(stats.depth, depth)
-                return self._end("violation", attrs.evolve(finding, moves=(*path, move)))
+                return self._found(finding, depth, (*path, move))
             if cut:
                 stats.pruned += 1
                 continue
@@ -328,8 +338,7 @@ class Search:
                 child, finding, cut = self.successor(state, move)
                 stats.explored += 1
                 if finding is not None:
-                    stats.depth = max(stats.depth, depth)
-                    return self._end("violation", attrs.evolve(finding, moves=(*path, move)))
+                    return self._found(finding, depth, (*path, move))
                 if cut:
                     stats.pruned += 1
                     break

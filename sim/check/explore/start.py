@@ -17,7 +17,6 @@ follower, as the Figure 8 stories use. Other settings: write them on the
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import attrs
 from rich.console import Console
@@ -118,7 +117,3 @@ def _start(body: list[str], described: str, original: Scenario | None, path: str
         max(disk.durable.term for disk in world.disks.values()),
     )
     return Start(world=copied, text="\n".join(body), described=described, max_term=top)
-
-
-def exists(path: str) -> bool:
-    return Path(path).is_file()

@@ -166,9 +166,13 @@ _LOCAL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _SIGNATURE = "signature"
 
 
+def _timers(world: World, node_id: str) -> tuple[str, ...]:
+    """The names of the node's timers that are set."""
+    return tuple(sorted(name for (owner, name) in world._timer_tokens if owner == node_id))
+
+
 def _context(world: World, node_id: str) -> tuple:
-    timers = tuple(sorted(name for (owner, name) in world._timer_tokens if owner == node_id))
-    return (world.disks[node_id], world.running[node_id], timers)
+    return (world.disks[node_id], world.running[node_id], _timers(world, node_id))
 
 
 def _same(entry: tuple | None, context: tuple) -> bool:
@@ -221,7 +225,6 @@ def _node(world: World, node_id: str, r: Rename, seqs: dict | None) -> tuple:
     node: Node = world.nodes[node_id]
     log = node.log
     election = node.election
-    timers = tuple(sorted(name for (owner, name) in world._timer_tokens if owner == node_id))
     state = (
         node.role.value,
         node.term,
@@ -242,7 +245,7 @@ def _node(world: World, node_id: str, r: Rename, seqs: dict | None) -> tuple:
         else (),
         node.membership.busy,
         node.transfer.busy,
-        timers,
+        _timers(world, node_id),
         image,
     )
     if node.role is Role.LEADER:
