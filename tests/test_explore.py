@@ -197,6 +197,9 @@ def test_exact_steps_pick_one_message_timer_and_flush(tmp_path):
     result = raftsim("run", str(story))
     assert result.exit_code == 0, result.output
     assert "n2 becomes leader of term 1" in result.output
+    # Each exact choice is told in the story, the duplicate as well as the drop.
+    assert "n2 -> n1 RequestVote(term 1, last log 0@0) duplicated (by request)" in result.output
+    assert "n2 -> n1 RequestVote(term 1, last log 0@0) lost: dropped by request" in result.output
 
 
 @pytest.mark.parametrize(

@@ -64,7 +64,7 @@ STORY_KINDS = frozenset(
         "create", "membership", "transfer",
         # the world and the clients
         "crash", "restart", "partition", "heal", "cut", "settings", "submit", "read", "refused",
-        "hold", "release", "deliver", "discard",
+        "hold", "release", "deliver", "discard", "duplicate",
         "stale", "violation",
     }
 )  # fmt: skip
