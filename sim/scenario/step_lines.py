@@ -246,35 +246,16 @@ def _release(reader: Reader, words: list[str]) -> tuple[type[Step], dict]:
     return steps.Release, {"src": src, "dst": dst}
 
 
-def _one_message(verb: str) -> StepParser:
-    """The parser of `deliver` or `drop`: the oldest message in flight on a link."""
-    kind = steps.DeliverMessage if verb == "deliver" else steps.DropMessage
-
-    def parse(reader: Reader, words: list[str]) -> tuple[type[Step], dict]:
-        usage = "FROM TO [MESSAGE-TYPE]  (the oldest in flight)"
-        src, dst, rest = _link(reader, verb, usage, words)
-        if len(rest) > 1:
-            raise reader.error(f"unexpected {quote(rest[1])}: expected '{verb} FROM TO [TYPE]'")
-        return kind, {"src": src, "dst": dst, "message_type": rest[0] if rest else None}
-
-    return parse
-
-
 # -- exact choices (what `raftsim explore` saves) ----------------------------------
 
 TIMERS = ("election", "heartbeat", "check_quorum", "catchup", "transfer")
 
 
 def _exact_message(verb: str) -> StepParser:
-    """`deliver|drop|duplicate FROM TO [TYPE[#K]]`: `#K` picks the K-th oldest of TYPE.
-
-    Without `#K`, `deliver` and `drop` are the steps they always were (the oldest).
-    """
-    plain = _one_message(verb) if verb != "duplicate" else None
+    """`deliver|drop|duplicate FROM TO [TYPE[#K]]`: the oldest message in flight on the
+    link (of TYPE), or with `#K` the K-th oldest of TYPE."""
 
     def parse(reader: Reader, words: list[str]) -> tuple[type[Step], dict]:
-        if plain is not None and not any("#" in word for word in words):
-            return plain(reader, words)
         usage = "FROM TO [TYPE[#K]]  (the oldest in flight; #K: the K-th oldest of TYPE)"
         src, dst, rest = _link(reader, verb, usage, words)
         if len(rest) > 1:

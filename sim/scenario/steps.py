@@ -166,39 +166,6 @@ class Release(Step):
 
 
 @attrs.frozen(kw_only=True)
-class DeliverMessage(Step):
-    """`deliver A B [TYPE]`: the oldest message in flight from A to B (of TYPE) arrives now."""
-
-    src: str
-    dst: str
-    message_type: str | None
-
-    def execute(self, run: RunContext) -> None:
-        run.cluster.deliver(_oldest(run, self.src, self.dst, self.message_type))
-
-
-@attrs.frozen(kw_only=True)
-class DropMessage(Step):
-    """`drop A B [TYPE]`: the oldest message in flight from A to B (of TYPE) is lost."""
-
-    src: str
-    dst: str
-    message_type: str | None
-
-    def execute(self, run: RunContext) -> None:
-        run.cluster.drop(_oldest(run, self.src, self.dst, self.message_type))
-
-
-def _oldest(run: RunContext, src: str, dst: str, message_type: str | None) -> int:
-    for flight in run.cluster.in_flight:  # oldest first
-        message = flight.message
-        if (message.src, message.dst) == (src, dst) and message_type in (None, message.name):
-            return flight.msg_id
-    what = f"{message_type} " if message_type else ""
-    raise ValueError(f"no {what}message from {src} to {dst} is in flight")
-
-
-@attrs.frozen(kw_only=True)
 class Heal(Step):
     def execute(self, run: RunContext) -> None:
         run.cluster.heal()
