@@ -30,6 +30,7 @@ import attrs
 from raft.node_view import ReadingNode, Role
 from raft.outputs import ms
 from raft.quorum import VoteResult
+from raft.state_machine import NIL
 from raft.transfer import LeadershipTransfer
 
 READ_MODES = ("read_index", "lease", "local")
@@ -183,4 +184,4 @@ class ReadOnlyService:
         if reader is None:
             return None
         value = reader(key)
-        return None if value == "(nil)" else value
+        return None if value == NIL else value

@@ -24,6 +24,9 @@ from raft.log_manager import LogManager
 from raft.outputs import Outbox
 from raft.snapshot import Snapshot
 
+# KVStateMachine's answer for an absent key (`get`, `del`, a failed `cas`).
+NIL = "(nil)"
+
 
 class StateMachine:
     """Base class with jraft's callbacks; override what you need."""
@@ -120,7 +123,7 @@ class KVStateMachine(StateMachine):
 
     def read(self, key: str) -> str:
         """The answer a `get KEY` would give now, without going through the log."""
-        return self.data.get(key, "(nil)")
+        return self.data.get(key, NIL)
 
     def on_apply(self, index: int, command: str) -> str:
         self.apply_note = None
@@ -148,7 +151,7 @@ class KVStateMachine(StateMachine):
         if op == "get":
             return self.read(key)
         if op == "del":
-            return "ok" if self.data.pop(key, None) is not None else "(nil)"
+            return "ok" if self.data.pop(key, None) is not None else NIL
         if op == "append":
             self.data[key] = self.data.get(key, "") + args[0]
             return "ok"
@@ -156,7 +159,7 @@ class KVStateMachine(StateMachine):
         if self.data.get(key) == old:
             self.data[key] = new
             return "ok"
-        return f"failed: {key} is {self.data.get(key, '(nil)')}"
+        return f"failed: {key} is {self.data.get(key, NIL)}"
 
     def on_snapshot_save(self) -> str:
         sessions = {c: [seq, result] for c, (seq, result) in self.sessions.items()}

@@ -48,8 +48,6 @@ class AdminRequest:
     accepted: bool
     reason: str | None = None
     outcome: str = "pending"
-    invoked_us: int = 0
-    settled_us: int | None = None
 
     @property
     def done(self) -> bool:

@@ -87,18 +87,11 @@ class RequestDesk(WorldPart):
         ask: Callable[[Node], AdminAnswer],
         on_accept: Callable[[], object] | None = None,
     ) -> AdminRequest:
-        request = AdminRequest(
-            id=len(self.admin_requests),
-            kind=kind,
-            node=node_id,
-            accepted=False,
-            invoked_us=self.now,
-        )
+        request = AdminRequest(id=len(self.admin_requests), kind=kind, node=node_id, accepted=False)
         self.admin_requests.append(request)
         if node_id is None or not self.running[node_id]:
             why = "no leader is known" if node_id is None else f"{node_id} is down"
             request.outcome, request.reason = "refused", why
-            request.settled_us = self.now
             self._record(node_id, "Client", "refused", "admin: {} refused: {}", (kind, why))
             return request
         node = self.nodes[node_id]
@@ -108,9 +101,9 @@ class RequestDesk(WorldPart):
             # Before the node's outputs are carried out: they may be messages to these.
             on_accept()
         if not answer.accepted:
-            request.outcome, request.settled_us = "refused", self.now
+            request.outcome = "refused"
         elif answer.done:
-            request.outcome, request.settled_us = "done", self.now
+            request.outcome = "done"
         else:
             self._tickets[(node_id, answer.ticket)] = request
         self._carry_out(node_id, node)

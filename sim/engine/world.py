@@ -313,7 +313,7 @@ class World(NetworkControls, RequestDesk, ExactChoices):
                 request = self._tickets.pop((node_id, out.ticket), None)
                 if request is not None:
                     request.outcome = "done" if out.ok else "failed"
-                    request.reason, request.settled_us = out.reason, self.now
+                    request.reason = out.reason
             elif kind is ReadDone:
                 read = self._read_tickets.pop((node_id, out.ticket), None)
                 if read is not None:
@@ -447,7 +447,6 @@ class World(NetworkControls, RequestDesk, ExactChoices):
         for (owner, ticket), request in list(self._tickets.items()):
             if owner == node_id:
                 request.outcome, request.reason = "failed", f"{node_id} crashed"
-                request.settled_us = self.now
                 del self._tickets[(owner, ticket)]
         for (owner, ticket), read in list(self._read_tickets.items()):
             if owner == node_id:

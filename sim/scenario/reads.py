@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from raft.read_only import READ_MODES as RAFT_READ_MODES
+from raft.state_machine import NIL
 from sim.scenario.conditions import Condition
 from sim.scenario.expectations import Expectation
 from sim.scenario.model import Step, Unmet
@@ -30,11 +32,9 @@ if TYPE_CHECKING:
     from sim.scenario.context import RunContext
     from sim.views import ReadHandle, SubmitHandle
 
-READ_MODES = ("log", "read_index", "lease", "local")
+READ_MODES = ("log", *RAFT_READ_MODES)  # through the log, or one of raft's outside it
 OUTCOMES = ("refused", "pending", "done", "failed")
 ABSENT = "none"  # how a story writes the value of an absent key, as `expect value` does
-# The state machine's answer to `get KEY` for an absent key.
-NIL = "(nil)"
 
 
 class LogRead:

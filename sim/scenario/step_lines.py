@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from raft.election import ELECTION_TIMER
+from raft.leadership import CHECK_QUORUM_TIMER, HEARTBEAT_TIMER
+from raft.membership import CATCHUP_TIMER
+from raft.transfer import TRANSFER_TIMER
 from sim.cluster import Cluster
 from sim.scenario import (
     choice_steps,
@@ -248,7 +252,8 @@ def _release(reader: Reader, words: list[str]) -> tuple[type[Step], dict]:
 
 # -- exact choices (what `raftsim explore` saves) ----------------------------------
 
-TIMERS = ("election", "heartbeat", "check_quorum", "catchup", "transfer")
+# The node's timers, by the names raft gives them.
+TIMERS = (ELECTION_TIMER, HEARTBEAT_TIMER, CHECK_QUORUM_TIMER, CATCHUP_TIMER, TRANSFER_TIMER)
 
 
 def _exact_message(verb: str) -> StepParser:
