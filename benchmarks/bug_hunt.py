@@ -31,8 +31,6 @@ from its default run.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 from collections import Counter
@@ -45,7 +43,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from benchmarks.campaign_timing import timed_campaign  # noqa: E402
-from benchmarks.throughput import floor  # noqa: E402
+from benchmarks.throughput import floor, machine  # noqa: E402
 from raft.bugs import BUGS, check_bugs  # noqa: E402
 from sim.check.fuzz import FuzzSettings, Result  # noqa: E402
 from sim.check.fuzz.run import CONSEQUENCES, VIOLATION  # noqa: E402
@@ -97,8 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print(
         f"[bold]bug hunt[/bold]: {args.seeds} seeds (from {args.first_seed}) x "
         f"{args.duration:g} simulated s, --checkers {args.checkers}, {args.jobs} job(s); "
-        f"{platform.python_implementation()} {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs; empty-loop floor {floor():,.0f} events/s"
+        f"{machine()}; empty-loop floor {floor():,.0f} events/s"
     )
     table = Table(title="seeds to first damage", title_justify="left")
     for column, justify in (

@@ -27,8 +27,6 @@ A benchmark, not a test: it always exits 0 unless it cannot run.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 from pathlib import Path
 
@@ -39,7 +37,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from benchmarks.campaign_timing import timed_campaign  # noqa: E402
-from benchmarks.throughput import floor  # noqa: E402
+from benchmarks.throughput import floor, machine  # noqa: E402
 from raft.bugs import check_bugs  # noqa: E402
 from sim.check.fuzz import FuzzSettings, Result  # noqa: E402
 
@@ -73,8 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print(
         f"[bold]fuzz rate[/bold]: {args.seeds} seeds x {args.duration:g} simulated s, "
         f"{args.nodes} nodes, bugs: {', '.join(settings.bugs) or 'none'}; "
-        f"{platform.python_implementation()} {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs"
+        f"{machine()}"
     )
     floor_before = floor()
     runs = [(1, *campaign(seeds, settings, 1))]
