@@ -44,6 +44,8 @@ from collections.abc import Iterable, Iterator
 
 import attrs
 
+from raft.state_machine import NIL
+
 # Operation kind -> number of arguments after the key.
 OP_ARITY: dict[str, int] = {"set": 1, "get": 0, "del": 0, "append": 1, "cas": 2}
 
@@ -320,7 +322,7 @@ def reply_value(kind: str, reply: str) -> str | bool | None:
     if reply.startswith("error:"):
         raise ValueError(f"the state machine refused the command: {reply}")
     if kind == "get":
-        return None if reply == "(nil)" else reply
+        return None if reply == NIL else reply
     if kind == "del":
         return reply == "ok"
     if kind == "cas":

@@ -40,13 +40,13 @@ from raft import (
     TruncateLog,
     Write,
 )
+from raft.state_machine import NIL
 from sim.check.checkers.base import NO_VIOLATIONS, Checker, Violation, compaction_horizon
 from sim.engine.deep_copy import declare
 
 # How many more indexes a checker remembers before it asks the disks what it may forget.
 FORGET_EVERY = 1024
 _MASK = (1 << 64) - 1
-_NIL = "(nil)"
 
 
 def _digest(data: Mapping[str, str], sessions: Mapping[str, tuple[int, str]]) -> int:
@@ -62,7 +62,7 @@ def _values(
     clients: Sequence[str],
 ) -> str:
     """`x=1, y=(nil), client c1 at seq 4`: a state at the given keys and client sessions."""
-    shown = [f"{key}={data.get(key, _NIL)}" for key in keys]
+    shown = [f"{key}={data.get(key, NIL)}" for key in keys]
     for client in clients:
         session = sessions.get(client)
         shown.append(f"client {client} " + (f"at seq {session[0]}" if session else "unknown"))
